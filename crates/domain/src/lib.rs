@@ -1,0 +1,11 @@
+//! Pure domain logic: `decide(&state, command) -> Result<Vec<Event>, Rejection>` and
+//! `evolve(state, &event) -> state`, plus the restaurant's slot schedule.
+//!
+//! Rule: no I/O, no async runtime, no clock. Anything that depends on time or on the
+//! world arrives inside the command, so every rule is a plain function to unit-test.
+
+pub mod aggregate;
+pub mod schedule;
+
+pub use aggregate::Aggregate;
+pub use schedule::{InvalidSchedule, SlotSchedule};

@@ -1,0 +1,30 @@
+//! The contract between the services: event and command types, their metadata, stream and
+//! subject names, schema versions.
+//!
+//! Rule: types and serde only. This crate never does I/O and knows nothing of NATS clients;
+//! everything here must be decodable by any service, old or new, so types are only ever
+//! added, never edited or renamed (a new shape is a new schema version with an upcaster).
+
+pub mod booking;
+mod codec;
+pub mod ids;
+pub mod metadata;
+pub mod names;
+pub mod slot;
+pub mod table;
+
+pub use booking::{
+    BookingEvent, CancellationCause, Customer, RejectionReason, TableBookingCancelled,
+    TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
+};
+pub use codec::{DecodeError, DomainEvent, EncodeError};
+pub use ids::{
+    AccessCodeDigest, BookingId, CausationId, CommandId, CorrelationId, EventId, InvalidId,
+    PartySize, Seats, TableId,
+};
+pub use metadata::Metadata;
+pub use slot::{InvalidTimeSlot, TimeSlot};
+pub use table::{
+    LockFailureReason, LockRemovalCause, TableAdded, TableEvent, TableLockPlaced,
+    TableLockPlacementFailed, TableLockRemoved, TableRemoved,
+};

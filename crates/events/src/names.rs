@@ -1,0 +1,62 @@
+//! Stream, subject and header names. Part of the contract: renaming one strands data.
+
+use crate::ids::{BookingId, TableId};
+
+/// Stream of the Table aggregates; written only by table-manager.
+pub const TABLES_STREAM: &str = "TABLES";
+/// Subjects of [`TABLES_STREAM`]: one subject per table, `tables.<tableId>`.
+pub const TABLES_SUBJECTS: &str = "tables.>";
+
+/// Stream of the Booking aggregates; written only by booker.
+pub const BOOKINGS_STREAM: &str = "BOOKINGS";
+/// Subjects of [`BOOKINGS_STREAM`]: one subject per booking, `bookings.<bookingId>`.
+pub const BOOKINGS_SUBJECTS: &str = "bookings.>";
+
+/// Stream that keeps every message a consumer could never process.
+pub const DEAD_LETTER_STREAM: &str = "DEAD_LETTERS";
+/// Subjects of [`DEAD_LETTER_STREAM`]: `deadletter.<stream>.<consumer>`.
+pub const DEAD_LETTER_SUBJECTS: &str = "deadletter.>";
+
+/// Subject of one table aggregate.
+pub fn table_subject(id: &TableId) -> String {
+    format!("tables.{id}")
+}
+
+/// Subject of one booking aggregate.
+pub fn booking_subject(id: &BookingId) -> String {
+    format!("bookings.{id}")
+}
+
+/// Where a consumer puts the messages it can never process.
+pub fn dead_letter_subject(stream: &str, consumer: &str) -> String {
+    format!("deadletter.{stream}.{consumer}")
+}
+
+/// Header names of the metadata every event carries.
+pub mod headers {
+    /// Unique id of the event (a UUID derived from the causing command).
+    pub const EVENT_ID: &str = "Event-Id";
+    /// Type name of the event, e.g. `table-added`.
+    pub const EVENT_TYPE: &str = "Event-Type";
+    /// Schema version of the payload, a positive integer.
+    pub const SCHEMA_VERSION: &str = "Event-Schema-Version";
+    /// Correlation id: the booking id for every event of one booking's saga.
+    pub const CORRELATION_ID: &str = "Correlation-Id";
+    /// Id of the event or command that caused this event.
+    pub const CAUSATION_ID: &str = "Causation-Id";
+    /// When the event happened, RFC 3339 in UTC.
+    pub const OCCURRED_AT: &str = "Occurred-At";
+
+    /// Why a message was dead-lettered.
+    pub const DEAD_LETTER_REASON: &str = "Dead-Letter-Reason";
+    /// Stream the dead-lettered message came from.
+    pub const DEAD_LETTER_STREAM: &str = "Dead-Letter-Stream";
+    /// Subject the dead-lettered message was stored under.
+    pub const DEAD_LETTER_SUBJECT: &str = "Dead-Letter-Subject";
+    /// Stream sequence of the dead-lettered message.
+    pub const DEAD_LETTER_SEQUENCE: &str = "Dead-Letter-Sequence";
+    /// Durable consumer that gave up on the message.
+    pub const DEAD_LETTER_CONSUMER: &str = "Dead-Letter-Consumer";
+    /// How many times the message had been delivered.
+    pub const DEAD_LETTER_DELIVERIES: &str = "Dead-Letter-Deliveries";
+}

@@ -1,0 +1,403 @@
+//! Durable pull consumers with explicit acks, bounded redelivery with backoff, and a
+//! dead-letter stream for messages that can never be processed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use bytes::Bytes;
+use events::{DecodeError, DomainEvent, names};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::BoxError;
+use crate::metrics::StoreMetrics;
+use crate::recorded::Recorded;
+
+/// Exponential delays between redeliveries of a message whose handling failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// Delay before the next delivery after the `delivered`-th one failed.
+    pub fn delay(&self, delivered: i64) -> Duration {
+        let exponent = u32::try_from(delivered.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        self.initial
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.max)
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What one durable consumer reads and how hard it tries.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    pub stream: String,
+    /// Durable name; also the last token of its dead-letter subject.
+    pub durable: String,
+    /// Subjects to read; empty means the whole stream.
+    pub filter_subjects: Vec<String>,
+    /// Deliveries after which a message that still fails is dead-lettered.
+    pub max_deliveries: i64,
+    pub backoff: Backoff,
+    /// How long a delivery may stay unacked before JetStream redelivers it.
+    pub ack_wait: Duration,
+    /// Messages fetched and handled together (grouped by subject).
+    pub batch: usize,
+    /// Upper bound of unacked messages handed to this consumer.
+    pub max_ack_pending: i64,
+}
+
+impl ConsumerSpec {
+    /// A spec with the defaults: 5 deliveries, 100 ms..10 s backoff, batches of 256.
+    pub fn new(stream: &str, durable: &str) -> Self {
+        Self {
+            stream: stream.to_owned(),
+            durable: durable.to_owned(),
+            filter_subjects: Vec::new(),
+            max_deliveries: 5,
+            backoff: Backoff::default(),
+            ack_wait: Duration::from_secs(30),
+            batch: 256,
+            max_ack_pending: 10_000,
+        }
+    }
+}
+
+/// One delivery of a stored message to a consumer.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub subject: String,
+    pub stream_sequence: u64,
+    /// 1 for the first delivery, 2 for the first redelivery, ...
+    pub delivered: i64,
+    pub headers: Option<HeaderMap>,
+    pub payload: Bytes,
+}
+
+impl Delivery {
+    /// The event in this delivery.
+    pub fn decode<E: DomainEvent>(&self) -> Result<Recorded<E>, DecodeError> {
+        Recorded::decode(
+            &self.subject,
+            self.stream_sequence,
+            self.headers.as_ref(),
+            &self.payload,
+        )
+    }
+}
+
+/// Why a handler did not finish a delivery.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Might work later (NATS hiccup, conflict storm): redeliver after a backoff, and
+    /// dead-letter once the deliveries run out.
+    #[error("transient failure: {0}")]
+    Retry(#[source] BoxError),
+    /// Can never work (undecodable, unknown type): dead-letter at once.
+    #[error("cannot ever be processed: {0}")]
+    Poison(String),
+}
+
+impl From<DecodeError> for HandleError {
+    fn from(error: DecodeError) -> Self {
+        Self::Poison(error.to_string())
+    }
+}
+
+/// Handles the deliveries of one consumer.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), HandleError>> + Send;
+}
+
+/// The consumer could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("consumer {durable} on {stream}: {source}")]
+pub struct ConsumerError {
+    pub stream: String,
+    pub durable: String,
+    #[source]
+    pub source: BoxError,
+}
+
+/// A durable pull consumer that exists on the server.
+#[derive(Debug)]
+pub struct DurableConsumer {
+    spec: ConsumerSpec,
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+    js: jetstream::Context,
+    metrics: StoreMetrics,
+}
+
+impl DurableConsumer {
+    /// Creates the consumer if missing (idempotent) and returns a handle on it.
+    pub async fn ensure(
+        js: &jetstream::Context,
+        spec: ConsumerSpec,
+        metrics: StoreMetrics,
+    ) -> Result<Self, ConsumerError> {
+        let error = |source: BoxError| ConsumerError {
+            stream: spec.stream.clone(),
+            durable: spec.durable.clone(),
+            source,
+        };
+        let stream = js
+            .get_stream(&spec.stream)
+            .await
+            .map_err(|e| error(Box::new(e)))?;
+        let config = pull::Config {
+            durable_name: Some(spec.durable.clone()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: spec.ack_wait,
+            // Unlimited on the server: the bound is enforced here, so a message is never
+            // dropped silently; it ends either acked or in the dead-letter stream.
+            max_deliver: -1,
+            max_ack_pending: spec.max_ack_pending,
+            filter_subjects: spec.filter_subjects.clone(),
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        };
+        let consumer = stream
+            .get_or_create_consumer(&spec.durable, config)
+            .await
+            .map_err(|e| error(Box::new(e)))?;
+        Ok(Self {
+            spec,
+            consumer,
+            js: js.clone(),
+            metrics,
+        })
+    }
+
+    pub fn spec(&self) -> &ConsumerSpec {
+        &self.spec
+    }
+
+    /// Feeds deliveries to `handler` until `shutdown`; then finishes the batch in hand and
+    /// returns. Messages of one subject are handled in order, different subjects
+    /// concurrently. Survives NATS outages by re-subscribing with a backoff.
+    pub async fn run<H: Handler>(self, handler: Arc<H>, shutdown: CancellationToken) {
+        let mut failures = 0;
+        while !shutdown.is_cancelled() {
+            let messages = self
+                .consumer
+                .stream()
+                .max_messages_per_batch(self.spec.batch)
+                .heartbeat(Duration::from_secs(5))
+                .expires(Duration::from_secs(30))
+                .messages()
+                .await;
+            let messages = match messages {
+                Ok(messages) => messages,
+                Err(e) => {
+                    failures += 1;
+                    let delay = self.spec.backoff.delay(failures);
+                    tracing::warn!(consumer = %self.spec.durable, error = %e, ?delay,
+                        "cannot pull from consumer; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(delay) => continue,
+                    }
+                }
+            };
+            failures = 0;
+            let mut chunks = messages.ready_chunks(self.spec.batch);
+            loop {
+                let chunk = tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => return,
+                    chunk = chunks.next() => chunk,
+                };
+                let Some(chunk) = chunk else { break };
+                let mut batch = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    match item {
+                        Ok(message) => batch.push(message),
+                        Err(e) => tracing::warn!(consumer = %self.spec.durable, error = %e,
+                            "pull consumer reported an error"),
+                    }
+                }
+                self.handle_batch(handler.as_ref(), batch).await;
+            }
+        }
+    }
+
+    async fn handle_batch<H: Handler>(&self, handler: &H, batch: Vec<jetstream::Message>) {
+        let mut order: Vec<Vec<jetstream::Message>> = Vec::new();
+        let mut by_subject: HashMap<String, usize> = HashMap::new();
+        for message in batch {
+            let subject = message.subject.to_string();
+            let slot = *by_subject.entry(subject).or_insert_with(|| {
+                order.push(Vec::new());
+                order.len() - 1
+            });
+            order[slot].push(message);
+        }
+        let groups = order.into_iter().map(|group| async move {
+            for message in group {
+                self.handle_one(handler, message).await;
+            }
+        });
+        futures_util::future::join_all(groups).await;
+    }
+
+    async fn handle_one<H: Handler>(&self, handler: &H, message: jetstream::Message) {
+        let (stream_sequence, delivered) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.delivered),
+            Err(e) => {
+                tracing::error!(consumer = %self.spec.durable, error = %e,
+                    "delivery without JetStream metadata; skipped");
+                return;
+            }
+        };
+        let delivery = Delivery {
+            subject: message.subject.to_string(),
+            stream_sequence,
+            delivered,
+            headers: message.headers.clone(),
+            payload: message.payload.clone(),
+        };
+
+        // A delivery past the bound means earlier attempts never finished (the process
+        // died while handling it): treat it as poison rather than crash forever.
+        let result = if delivered > self.spec.max_deliveries {
+            Err(HandleError::Poison(format!(
+                "delivered {delivered} times without being settled"
+            )))
+        } else {
+            handler.handle(&delivery).await
+        };
+
+        let consumer = self.spec.durable.as_str();
+        let outcome = match result {
+            Ok(()) => {
+                if let Err(e) = message.ack().await {
+                    tracing::warn!(consumer, stream_sequence, error = %e, "ack failed; will be redelivered");
+                }
+                "acked"
+            }
+            Err(HandleError::Retry(e)) if delivered < self.spec.max_deliveries => {
+                let delay = self.spec.backoff.delay(delivered);
+                tracing::warn!(consumer, stream_sequence, delivered, ?delay, error = %e,
+                    "handling failed; will retry");
+                if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(consumer, stream_sequence, error = %e, "nak failed");
+                }
+                "retried"
+            }
+            Err(error) => {
+                let reason = match error {
+                    HandleError::Retry(e) => {
+                        format!("gave up after {delivered} deliveries: {e}")
+                    }
+                    HandleError::Poison(reason) => reason,
+                };
+                self.dead_letter(&message, &delivery, &reason).await
+            }
+        };
+        self.metrics
+            .handled
+            .get_or_create(&StoreMetrics::outcome(consumer, outcome))
+            .inc();
+    }
+
+    /// Stores the message in the dead-letter stream, then terminates its delivery so the
+    /// consumer moves on. If the dead-letter stream cannot take it, the message is
+    /// redelivered later instead of being lost.
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> &'static str {
+        use events::names::headers as h;
+        let consumer = self.spec.durable.as_str();
+        let mut headers = HeaderMap::new();
+        if let Some(original) = &delivery.headers {
+            for (name, values) in original.iter() {
+                // JetStream's own headers would act again on the dead-letter stream.
+                if AsRef::<str>::as_ref(name).starts_with("Nats-") {
+                    continue;
+                }
+                for value in values {
+                    headers.append(name.clone(), value.clone());
+                }
+            }
+        }
+        let sanitized: String = reason
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(500)
+            .collect();
+        headers.insert(h::DEAD_LETTER_REASON, sanitized);
+        headers.insert(h::DEAD_LETTER_STREAM, self.spec.stream.as_str());
+        headers.insert(h::DEAD_LETTER_SUBJECT, delivery.subject.as_str());
+        headers.insert(h::DEAD_LETTER_SEQUENCE, delivery.stream_sequence.to_string());
+        headers.insert(h::DEAD_LETTER_CONSUMER, consumer);
+        headers.insert(h::DEAD_LETTER_DELIVERIES, delivery.delivered.to_string());
+        // Dead-lettering the same message twice (crash before the term) stores it once.
+        headers.insert(
+            "Nats-Msg-Id",
+            format!("dl:{}:{}:{consumer}", self.spec.stream, delivery.stream_sequence),
+        );
+        let subject = names::dead_letter_subject(&self.spec.stream, consumer);
+        let stored = match self
+            .js
+            .publish_with_headers(subject, headers, delivery.payload.clone())
+            .await
+        {
+            Ok(ack) => ack.await.map(|_| ()).map_err(BoxError::from),
+            Err(e) => Err(BoxError::from(e)),
+        };
+        match stored {
+            Ok(()) => {
+                tracing::error!(consumer, stream_sequence = delivery.stream_sequence,
+                    subject = %delivery.subject, reason, "message dead-lettered");
+                if let Err(e) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(consumer, error = %e, "term after dead-lettering failed");
+                }
+                "dead_lettered"
+            }
+            Err(e) => {
+                tracing::error!(consumer, stream_sequence = delivery.stream_sequence, error = %e,
+                    "cannot dead-letter the message; it will be redelivered");
+                let delay = self.spec.backoff.max;
+                if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(consumer, error = %e, "nak failed");
+                }
+                "retried"
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_its_initial_delay_up_to_its_maximum() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
+        let delays: Vec<_> = (1..=6).map(|n| backoff.delay(n).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(backoff.delay(0), Duration::from_millis(100));
+        assert_eq!(backoff.delay(i64::MAX), Duration::from_secs(1));
+    }
+}

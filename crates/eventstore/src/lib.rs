@@ -1,0 +1,30 @@
+//! The event store on NATS JetStream: stream setup, optimistic appends, loading an
+//! aggregate's events, durable consumers with dead-lettering, and a repository that runs
+//! pure aggregates against all of that.
+//!
+//! Rule: this is the only crate that speaks JetStream's wire details (headers, API
+//! subjects, error codes). Services use its types and never build those by hand.
+//!
+//! * One subject per aggregate; its version is the stream sequence of its last event, and
+//!   every append states it in `Nats-Expected-Last-Subject-Sequence` (0 = new aggregate).
+//! * `Nats-Msg-Id` is the event id, which is derived from the command (see
+//!   [`events::CommandId::event_id`]), so retries and redeliveries are deduplicated.
+
+mod consumer;
+mod metrics;
+mod recorded;
+mod repository;
+mod store;
+mod streams;
+
+pub use consumer::{
+    Backoff, ConsumerError, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler,
+};
+pub use metrics::StoreMetrics;
+pub use recorded::Recorded;
+pub use repository::{ExecuteError, Executed, Repository};
+pub use store::{AppendContext, AppendError, Appended, EventStore, LoadError, Loaded};
+pub use streams::{StreamError, StreamSettings, ensure_streams, stream_config};
+
+/// Errors from the NATS client, boxed: their types differ per operation.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -1,0 +1,78 @@
+//! Counters of the event store and its consumers, for `/metrics`.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Cheap to clone: every field is a shared handle.
+#[derive(Debug, Clone)]
+pub struct StoreMetrics {
+    pub(crate) appended: Family<Labels, Counter>,
+    pub(crate) conflicts: Family<Labels, Counter>,
+    pub(crate) duplicates: Family<Labels, Counter>,
+    pub(crate) loads: Family<Labels, Counter>,
+    pub(crate) append_seconds: Histogram,
+    pub(crate) handled: Family<Labels, Counter>,
+}
+
+impl Default for StoreMetrics {
+    fn default() -> Self {
+        Self {
+            appended: Family::default(),
+            conflicts: Family::default(),
+            duplicates: Family::default(),
+            loads: Family::default(),
+            // 100 µs .. ~1.6 s
+            append_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+            handled: Family::default(),
+        }
+    }
+}
+
+impl StoreMetrics {
+    /// Adds every metric to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "eventstore_events_appended",
+            "Events appended, by stream",
+            self.appended.clone(),
+        );
+        registry.register(
+            "eventstore_append_conflicts",
+            "Appends refused because the aggregate had moved on (expected sequence)",
+            self.conflicts.clone(),
+        );
+        registry.register(
+            "eventstore_append_duplicates",
+            "Appends dropped by JetStream deduplication (Nats-Msg-Id seen before)",
+            self.duplicates.clone(),
+        );
+        registry.register(
+            "eventstore_loads",
+            "Aggregate loads from the stream, by stream",
+            self.loads.clone(),
+        );
+        registry.register(
+            "eventstore_append_duration_seconds",
+            "Time from publishing an append to its acknowledgement",
+            self.append_seconds.clone(),
+        );
+        registry.register(
+            "consumer_messages",
+            "Messages taken by durable consumers, by consumer and outcome \
+             (acked, retried, dead_lettered)",
+            self.handled.clone(),
+        );
+    }
+
+    pub(crate) fn stream(stream: &str) -> Labels {
+        vec![("stream", stream.to_owned())]
+    }
+
+    pub(crate) fn outcome(consumer: &str, outcome: &'static str) -> Labels {
+        vec![("consumer", consumer.to_owned()), ("outcome", outcome.to_owned())]
+    }
+}

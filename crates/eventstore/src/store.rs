@@ -1,0 +1,396 @@
+//! Appending to and loading from aggregate subjects.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, context::PublishErrorKind};
+use async_nats::{Client, HeaderMap};
+use bytes::Bytes;
+use events::{
+    CausationId, CommandId, CorrelationId, DecodeError, DomainEvent, EncodeError, EventId,
+    Metadata,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use crate::metrics::StoreMetrics;
+use crate::recorded::Recorded;
+use crate::BoxError;
+
+/// How long one JetStream request (an append's ack, one page of a load) may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Events asked for per direct-get request when loading.
+const LOAD_PAGE: usize = 256;
+
+const MSG_ID: &str = "Nats-Msg-Id";
+const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
+const BATCH_ID: &str = "Nats-Batch-Id";
+const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
+const BATCH_COMMIT: &str = "Nats-Batch-Commit";
+/// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
+const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
+
+/// Why an append happens: identifies the command (for dedup ids) and its saga.
+#[derive(Debug, Clone)]
+pub struct AppendContext {
+    pub command_id: CommandId,
+    pub correlation_id: CorrelationId,
+    pub causation_id: CausationId,
+}
+
+/// The result of a successful append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Stream sequence of the last event: the aggregate's new version. For a duplicate,
+    /// the sequence of the copy stored earlier.
+    pub last_sequence: u64,
+    /// JetStream had already stored these events (same `Nats-Msg-Id`); nothing was added.
+    pub duplicate: bool,
+    /// Ids of the appended events, in order.
+    pub event_ids: Vec<EventId>,
+}
+
+/// An append did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The aggregate is no longer at the expected version: reload and decide again.
+    #[error("{subject} is no longer at version {expected}")]
+    Conflict { subject: String, expected: u64 },
+    /// NATS did not answer in time or is unreachable. The append may or may not have been
+    /// stored; retrying the same command is safe (deduplicated).
+    #[error("event store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// JetStream answered with an error other than a conflict.
+    #[error("event store refused the append: {0}")]
+    Refused(#[source] BoxError),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// Loading an aggregate failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("event store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    #[error("event {sequence} of {subject} cannot be decoded: {source}")]
+    Undecodable {
+        subject: String,
+        sequence: u64,
+        #[source]
+        source: DecodeError,
+    },
+}
+
+/// The events of one aggregate from some version on.
+#[derive(Debug, Clone)]
+pub struct Loaded<E> {
+    pub events: Vec<Recorded<E>>,
+    /// Stream sequence of the aggregate's last event (0 if it has none).
+    pub version: u64,
+}
+
+/// A handle on the event store; cheap to clone, share one per process.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    client: Client,
+    js: jetstream::Context,
+    metrics: StoreMetrics,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    err_code: u64,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PubAckResponse {
+    Err { error: ApiError },
+    Ok {
+        seq: u64,
+        #[serde(default)]
+        duplicate: bool,
+    },
+}
+
+impl EventStore {
+    pub fn new(client: Client, metrics: StoreMetrics) -> Self {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(REQUEST_TIMEOUT)
+            .max_ack_inflight(4096)
+            // Wait for an ack slot instead of failing under load.
+            .backpressure_on_inflight(true)
+            .build(client.clone());
+        Self { client, js, metrics }
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.metrics
+    }
+
+    /// Appends `events` to the aggregate at `subject`, if its version is still `expected`
+    /// (0 for a new aggregate). Several events are appended atomically: all or none.
+    pub async fn append<E: DomainEvent>(
+        &self,
+        subject: &str,
+        expected: u64,
+        events: &[E],
+        context: &AppendContext,
+    ) -> Result<Appended, AppendError> {
+        if events.is_empty() {
+            return Ok(Appended {
+                last_sequence: expected,
+                duplicate: false,
+                event_ids: Vec::new(),
+            });
+        }
+        let now = jiff::Timestamp::now();
+        let mut messages = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let event_id = context.command_id.event_id(index);
+            let metadata = Metadata {
+                event_id,
+                event_type: event.event_type().to_owned(),
+                schema_version: event.schema_version(),
+                correlation_id: context.correlation_id,
+                causation_id: context.causation_id,
+                occurred_at: now,
+            };
+            let mut headers = HeaderMap::new();
+            for (name, value) in metadata.to_headers() {
+                headers.insert(name, value);
+            }
+            headers.insert(MSG_ID, event_id.to_string());
+            messages.push((event_id, headers, Bytes::from(event.encode()?)));
+        }
+
+        let started = Instant::now();
+        let result = if messages.len() == 1 {
+            self.append_one(subject, expected, messages).await
+        } else {
+            self.append_batch(subject, expected, messages).await
+        };
+        self.metrics
+            .append_seconds
+            .observe(started.elapsed().as_secs_f64());
+
+        let labels = StoreMetrics::stream(E::STREAM);
+        match &result {
+            Ok(appended) if appended.duplicate => {
+                self.metrics.duplicates.get_or_create(&labels).inc();
+            }
+            Ok(appended) => {
+                let count = appended.event_ids.len() as u64;
+                self.metrics.appended.get_or_create(&labels).inc_by(count);
+            }
+            Err(AppendError::Conflict { .. }) => {
+                self.metrics.conflicts.get_or_create(&labels).inc();
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn append_one(
+        &self,
+        subject: &str,
+        expected: u64,
+        mut messages: Vec<(EventId, HeaderMap, Bytes)>,
+    ) -> Result<Appended, AppendError> {
+        let Some((event_id, mut headers, payload)) = messages.pop() else {
+            unreachable!("append_one is called with exactly one message")
+        };
+        headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
+        let ack = self
+            .js
+            .publish_with_headers(subject.to_owned(), headers, payload)
+            .await
+            .map_err(|e| AppendError::Unavailable(Box::new(e)))?
+            .await;
+        match ack {
+            Ok(ack) => Ok(Appended {
+                last_sequence: ack.sequence,
+                duplicate: ack.duplicate,
+                event_ids: vec![event_id],
+            }),
+            Err(e) => Err(match e.kind() {
+                PublishErrorKind::WrongLastSequence => AppendError::Conflict {
+                    subject: subject.to_owned(),
+                    expected,
+                },
+                PublishErrorKind::TimedOut
+                | PublishErrorKind::BrokenPipe
+                | PublishErrorKind::StreamNotFound
+                | PublishErrorKind::MaxAckPending => AppendError::Unavailable(Box::new(e)),
+                _ => AppendError::Refused(Box::new(e)),
+            }),
+        }
+    }
+
+    /// Atomic batch publish (JetStream ADR-50): every message carries the batch id and its
+    /// position, the last one commits; the server stores all or nothing and acks the commit.
+    async fn append_batch(
+        &self,
+        subject: &str,
+        expected: u64,
+        messages: Vec<(EventId, HeaderMap, Bytes)>,
+    ) -> Result<Appended, AppendError> {
+        let batch_id = uuid::Uuid::new_v4().simple().to_string();
+        let count = messages.len();
+        let mut event_ids = Vec::with_capacity(count);
+        let mut commit = None;
+        for (index, (event_id, mut headers, payload)) in messages.into_iter().enumerate() {
+            event_ids.push(event_id);
+            headers.insert(BATCH_ID, batch_id.as_str());
+            headers.insert(BATCH_SEQUENCE, (index + 1).to_string());
+            if index == 0 {
+                headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
+            }
+            if index + 1 == count {
+                headers.insert(BATCH_COMMIT, "1");
+                commit = Some((headers, payload));
+            } else {
+                self.client
+                    .publish_with_headers(subject.to_owned(), headers, payload)
+                    .await
+                    .map_err(|e| AppendError::Unavailable(Box::new(e)))?;
+            }
+        }
+        let Some((headers, payload)) = commit else {
+            unreachable!("a batch has at least two messages")
+        };
+        let request = self
+            .client
+            .request_with_headers(subject.to_owned(), headers, payload);
+        let reply = tokio::time::timeout(REQUEST_TIMEOUT, request)
+            .await
+            .map_err(|_| AppendError::Unavailable("timed out waiting for the batch ack".into()))?
+            .map_err(|e| AppendError::Unavailable(Box::new(e)))?;
+        match serde_json::from_slice::<PubAckResponse>(&reply.payload) {
+            Ok(PubAckResponse::Ok { seq, duplicate }) => Ok(Appended {
+                last_sequence: seq,
+                duplicate,
+                event_ids,
+            }),
+            Ok(PubAckResponse::Err { error }) if error.err_code == ERR_WRONG_LAST_SEQUENCE => {
+                Err(AppendError::Conflict {
+                    subject: subject.to_owned(),
+                    expected,
+                })
+            }
+            Ok(PubAckResponse::Err { error }) => Err(AppendError::Refused(
+                format!("{} (code {})", error.description, error.err_code).into(),
+            )),
+            Err(e) => Err(AppendError::Refused(Box::new(e))),
+        }
+    }
+
+    /// All events of the aggregate at `subject`, in order, and its version.
+    pub async fn load<E: DomainEvent>(&self, subject: &str) -> Result<Loaded<E>, LoadError> {
+        self.load_after(subject, 0).await
+    }
+
+    /// The events of the aggregate at `subject` stored after stream sequence `after`, for
+    /// refreshing a cached state. Reads with batched direct gets: one request per
+    /// [`LOAD_PAGE`] events, so a typical aggregate loads in one round trip.
+    pub async fn load_after<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+    ) -> Result<Loaded<E>, LoadError> {
+        self.metrics
+            .loads
+            .get_or_create(&StoreMetrics::stream(E::STREAM))
+            .inc();
+        let mut loaded = Loaded {
+            events: Vec::new(),
+            version: after,
+        };
+        loop {
+            let page = self.direct_get_page(E::STREAM, subject, loaded.version + 1).await?;
+            let full = page.len() == LOAD_PAGE;
+            for (sequence, headers, payload) in page {
+                let recorded = Recorded::decode(subject, sequence, headers.as_ref(), &payload)
+                    .map_err(|source| LoadError::Undecodable {
+                        subject: subject.to_owned(),
+                        sequence,
+                        source,
+                    })?;
+                loaded.version = sequence;
+                loaded.events.push(recorded);
+            }
+            if !full {
+                return Ok(loaded);
+            }
+        }
+    }
+
+    /// One batched direct get: up to [`LOAD_PAGE`] messages of `subject` from `from_seq` on.
+    async fn direct_get_page(
+        &self,
+        stream: &str,
+        subject: &str,
+        from_seq: u64,
+    ) -> Result<Vec<(u64, Option<HeaderMap>, Bytes)>, LoadError> {
+        let unavailable = |e: BoxError| LoadError::Unavailable(e);
+        let inbox = self.client.new_inbox();
+        let mut replies = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| unavailable(Box::new(e)))?;
+        let request = serde_json::json!({
+            "seq": from_seq,
+            "next_by_subj": subject,
+            "batch": LOAD_PAGE,
+        });
+        self.client
+            .publish_with_reply(
+                format!("$JS.API.DIRECT.GET.{stream}"),
+                inbox,
+                Bytes::from(request.to_string()),
+            )
+            .await
+            .map_err(|e| unavailable(Box::new(e)))?;
+
+        let mut page = Vec::new();
+        loop {
+            let message = tokio::time::timeout(REQUEST_TIMEOUT, replies.next())
+                .await
+                .map_err(|_| unavailable("timed out loading an aggregate".into()))?
+                .ok_or_else(|| unavailable("connection closed while loading".into()))?;
+            match message.status.map(|s| s.as_u16()) {
+                // End of batch, or nothing (more) stored for this subject.
+                Some(204 | 404) => return Ok(page),
+                Some(503) => return Err(unavailable("JetStream is not available".into())),
+                Some(code) if code >= 300 => {
+                    let why = message.description.unwrap_or_default();
+                    return Err(unavailable(format!("direct get failed: {code} {why}").into()));
+                }
+                _ => {}
+            }
+            let sequence = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Sequence"))
+                .and_then(|v| v.as_str().parse::<u64>().ok())
+                .ok_or_else(|| unavailable("direct get reply without Nats-Sequence".into()))?;
+            page.push((sequence, message.headers, message.payload));
+            if page.len() == LOAD_PAGE {
+                // The server still sends its end-of-batch marker; the subscription is
+                // dropped with it, which is harmless.
+                return Ok(page);
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The streams of DESIGN.md and their idempotent creation.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use events::names;
+
+/// Settings shared by every stream a service creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// Replicas per stream: 1 for a single server, 3 for a cluster.
+    pub replicas: usize,
+    /// How long JetStream remembers a `Nats-Msg-Id` to drop duplicates.
+    pub duplicate_window: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            // Long enough to cover every redelivery backoff and client retry of one command;
+            // older duplicates are caught by the expected sequence and idempotent decisions.
+            duplicate_window: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// A stream could not be created or does not have the shape we need.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("cannot create or read stream {stream}: {source}")]
+    Unavailable {
+        stream: String,
+        #[source]
+        source: crate::BoxError,
+    },
+    #[error("stream {stream} exists with subjects {found:?}, expected {expected:?}")]
+    WrongSubjects {
+        stream: String,
+        found: Vec<String>,
+        expected: Vec<String>,
+    },
+}
+
+/// The configuration of one of our streams, by name (`TABLES`, `BOOKINGS`, `DEAD_LETTERS`).
+pub fn stream_config(name: &str, settings: StreamSettings) -> Option<stream::Config> {
+    let (subjects, is_event_log) = match name {
+        names::TABLES_STREAM => (names::TABLES_SUBJECTS, true),
+        names::BOOKINGS_STREAM => (names::BOOKINGS_SUBJECTS, true),
+        names::DEAD_LETTER_STREAM => (names::DEAD_LETTER_SUBJECTS, false),
+        _ => return None,
+    };
+    Some(stream::Config {
+        name: name.to_owned(),
+        subjects: vec![subjects.to_owned()],
+        storage: stream::StorageType::File,
+        num_replicas: settings.replicas,
+        duplicate_window: settings.duplicate_window,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::New,
+        // The event log is the source of truth: nothing may delete or purge from it.
+        deny_delete: is_event_log,
+        deny_purge: is_event_log,
+        allow_rollup: false,
+        // Loading an aggregate reads its subject with (batched) direct gets.
+        allow_direct: true,
+        // Several events of one command are appended all-or-nothing.
+        allow_atomic_publish: is_event_log,
+        // Dead letters are kept for inspection, not forever.
+        max_age: if is_event_log {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(30 * 24 * 3600)
+        },
+        description: Some(
+            match name {
+                names::TABLES_STREAM => "Table aggregates, one subject per table",
+                names::BOOKINGS_STREAM => "Booking aggregates, one subject per booking",
+                _ => "Messages a consumer could never process",
+            }
+            .to_owned(),
+        ),
+        ..Default::default()
+    })
+}
+
+/// Creates the named streams if missing (idempotent: any service may start first), and
+/// checks that existing ones carry the expected subjects.
+pub async fn ensure_streams(
+    js: &jetstream::Context,
+    names: &[&str],
+    settings: StreamSettings,
+) -> Result<(), StreamError> {
+    for name in names {
+        let Some(config) = stream_config(name, settings) else {
+            return Err(StreamError::Unavailable {
+                stream: (*name).to_owned(),
+                source: "not a stream of this system".into(),
+            });
+        };
+        let expected = config.subjects.clone();
+        let mut stream =
+            js.get_or_create_stream(config)
+                .await
+                .map_err(|e| StreamError::Unavailable {
+                    stream: (*name).to_owned(),
+                    source: Box::new(e),
+                })?;
+        let info = stream.info().await.map_err(|e| StreamError::Unavailable {
+            stream: (*name).to_owned(),
+            source: Box::new(e),
+        })?;
+        if info.config.subjects != expected {
+            return Err(StreamError::WrongSubjects {
+                stream: (*name).to_owned(),
+                found: info.config.subjects.clone(),
+                expected,
+            });
+        }
+    }
+    Ok(())
+}

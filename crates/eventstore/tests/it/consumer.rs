@@ -1,0 +1,228 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use eventstore::{Backoff, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler};
+use events::TableEvent;
+use tokio_util::sync::CancellationToken;
+
+use crate::{added, context, env};
+
+/// Records every delivery; fails the sequences it is told to, a given number of times.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<(u64, i64, String)>>,
+    fail_times: Mutex<HashMap<u64, i64>>,
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
+        let recorded = delivery.decode::<TableEvent>()?;
+        let table = recorded.event.table_id().to_string();
+        self.seen
+            .lock()
+            .expect("lock")
+            .push((delivery.stream_sequence, delivery.delivered, table));
+        let failures = *self
+            .fail_times
+            .lock()
+            .expect("lock")
+            .get(&delivery.stream_sequence)
+            .unwrap_or(&0);
+        if delivery.delivered <= failures {
+            return Err(HandleError::Retry("told to fail".into()));
+        }
+        Ok(())
+    }
+}
+
+fn spec(durable: &str) -> ConsumerSpec {
+    ConsumerSpec {
+        max_deliveries: 3,
+        backoff: Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+        },
+        ..ConsumerSpec::new("TABLES", durable)
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nakd_message_is_redelivered_and_then_handled() {
+    let env = env().await;
+    let appended = env
+        .store
+        .append("tables.a", 0, &[added("a", 2)], &context("a"))
+        .await
+        .expect("append");
+    let recorder = Arc::new(Recorder::default());
+    recorder
+        .fail_times
+        .lock()
+        .expect("lock")
+        .insert(appended.last_sequence, 1);
+
+    let consumer = DurableConsumer::ensure(env.store.jetstream(), spec("nak-test"), Default::default())
+        .await
+        .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
+
+    wait_until("the message was delivered twice", || {
+        recorder.seen.lock().expect("lock").len() >= 2
+    })
+    .await;
+    let seen = recorder.seen.lock().expect("lock").clone();
+    assert_eq!(seen[0], (appended.last_sequence, 1, "a".into()));
+    assert_eq!(seen[1], (appended.last_sequence, 2, "a".into()));
+
+    // Acked on the second delivery: nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(recorder.seen.lock().expect("lock").len(), 2);
+    shutdown.cancel();
+    task.await.expect("consumer stops on shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_is_still_processed()
+ {
+    let env = env().await;
+    let js = env.store.jetstream().clone();
+
+    // 1: always fails (transient as far as the handler can tell) -> bounded deliveries.
+    let failing = env
+        .store
+        .append("tables.p", 0, &[added("p", 2)], &context("p1"))
+        .await
+        .expect("append");
+    // 2: not an event at all -> undecodable, dead-lettered at once.
+    let mut headers = HeaderMap::new();
+    headers.insert("Event-Type", "table-exploded");
+    let garbage = js
+        .publish_with_headers("tables.garbage", headers, "{not json".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    // 3: fine.
+    let good = env
+        .store
+        .append("tables.q", 0, &[added("q", 2)], &context("q1"))
+        .await
+        .expect("append");
+
+    let recorder = Arc::new(Recorder::default());
+    recorder
+        .fail_times
+        .lock()
+        .expect("lock")
+        .insert(failing.last_sequence, i64::MAX);
+    let consumer = DurableConsumer::ensure(&js, spec("poison-test"), Default::default())
+        .await
+        .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
+
+    let mut dead_letters = js.get_stream("DEAD_LETTERS").await.expect("dlq stream");
+    wait_until("both bad messages are dead-lettered", || {
+        let seen = recorder.seen.lock().expect("lock");
+        seen.iter().any(|(seq, _, _)| *seq == good.last_sequence)
+            && seen.iter().filter(|(seq, _, _)| *seq == failing.last_sequence).count() == 3
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while dead_letters.info().await.expect("info").state.messages < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no two dead letters in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Exactly three deliveries of the failing message, and none after dead-lettering.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = recorder.seen.lock().expect("lock").clone();
+    let deliveries: Vec<_> = seen
+        .iter()
+        .filter(|(seq, _, _)| *seq == failing.last_sequence)
+        .map(|(_, delivered, _)| *delivered)
+        .collect();
+    assert_eq!(deliveries, [1, 2, 3]);
+
+    let mut by_sequence = HashMap::new();
+    for seq in 1..=2 {
+        let message = dead_letters.get_raw_message(seq).await.expect("dead letter");
+        let headers = message.headers.clone();
+        let original: u64 = headers
+            .get("Dead-Letter-Sequence")
+            .expect("sequence header")
+            .as_str()
+            .parse()
+            .expect("number");
+        assert_eq!(message.subject.as_str(), "deadletter.TABLES.poison-test");
+        assert_eq!(
+            headers.get("Dead-Letter-Consumer").map(|v| v.as_str()),
+            Some("poison-test")
+        );
+        by_sequence.insert(original, (message, headers));
+    }
+    let (poison, headers) = &by_sequence[&failing.last_sequence];
+    assert_eq!(headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()), Some("3"));
+    assert!(headers.get("Dead-Letter-Reason").expect("reason").as_str().contains("gave up"));
+    assert_eq!(headers.get("Event-Type").map(|v| v.as_str()), Some("table-added"));
+    assert!(!poison.payload.is_empty());
+    let (undecodable, headers) = &by_sequence[&garbage.sequence];
+    assert_eq!(undecodable.payload.as_ref(), b"{not json");
+    assert_eq!(headers.get("Dead-Letter-Subject").map(|v| v.as_str()), Some("tables.garbage"));
+    assert_eq!(headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()), Some("1"));
+
+    shutdown.cancel();
+    task.await.expect("consumer stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_consumer_resumes_after_a_restart_without_redoing_acked_messages() {
+    let env = env().await;
+    let js = env.store.jetstream().clone();
+    for (i, id) in ["r1", "r2", "r3"].into_iter().enumerate() {
+        env.store
+            .append(&format!("tables.{id}"), 0, &[added(id, 2)], &context(&format!("r{i}")))
+            .await
+            .expect("append");
+    }
+    let first = Arc::new(Recorder::default());
+    let consumer = DurableConsumer::ensure(&js, spec("resume"), Default::default())
+        .await
+        .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(first.clone(), shutdown.clone()));
+    wait_until("three handled", || first.seen.lock().expect("lock").len() == 3).await;
+    // Let the acks reach the server before stopping.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    shutdown.cancel();
+    task.await.expect("stops");
+
+    env.store
+        .append("tables.r4", 0, &[added("r4", 2)], &context("r4"))
+        .await
+        .expect("append");
+    let second = Arc::new(Recorder::default());
+    let consumer = DurableConsumer::ensure(&js, spec("resume"), Default::default())
+        .await
+        .expect("same consumer again");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(second.clone(), shutdown.clone()));
+    wait_until("the new message handled", || !second.seen.lock().expect("lock").is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = second.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1, "only the new message: {seen:?}");
+    assert_eq!(seen[0].2, "r4");
+    shutdown.cancel();
+    task.await.expect("stops");
+}

