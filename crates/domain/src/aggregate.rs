@@ -54,13 +54,25 @@ mod tests {
                 return Err(Removed);
             }
             let seats = Seats::new(2).map_err(|_| Removed)?;
-            Ok(vec![TableAdded { id: id.clone(), seats }.into()])
+            Ok(vec![
+                TableAdded {
+                    id: id.clone(),
+                    seats,
+                }
+                .into(),
+            ])
         }
 
         fn evolve(self, event: &TableEvent) -> Self {
             match event {
-                TableEvent::Added(_) => Self { added: self.added + 1, ..self },
-                TableEvent::Removed(_) => Self { removed: true, ..self },
+                TableEvent::Added(_) => Self {
+                    added: self.added + 1,
+                    ..self
+                },
+                TableEvent::Removed(_) => Self {
+                    removed: true,
+                    ..self
+                },
                 _ => self,
             }
         }
@@ -72,7 +84,13 @@ mod tests {
         let mut events = Counter::default().decide(&id).expect("decide");
         events.push(TableRemoved { id: id.clone() }.into());
         let state = Counter::replay(&events);
-        assert_eq!(state, Counter { added: 1, removed: true });
+        assert_eq!(
+            state,
+            Counter {
+                added: 1,
+                removed: true
+            }
+        );
         assert!(state.decide(&id).is_err());
     }
 }

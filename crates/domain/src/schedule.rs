@@ -61,7 +61,10 @@ impl SlotSchedule {
         self.slots
             .iter()
             .filter_map(|(start, end)| {
-                let from = day.to_datetime(*start).to_zoned_datetime(zone.clone()).ok()?;
+                let from = day
+                    .to_datetime(*start)
+                    .to_zoned_datetime(zone.clone())
+                    .ok()?;
                 let to = day.to_datetime(*end).to_zoned_datetime(zone.clone()).ok()?;
                 TimeSlot::new(from.timestamp(), to.timestamp()).ok()
             })
@@ -116,9 +119,18 @@ mod tests {
     #[test]
     fn malformed_reversed_overlapping_or_empty_slot_lists_are_refused() {
         assert_eq!(SlotSchedule::parse(""), Err(InvalidSchedule::Empty));
-        assert!(matches!(SlotSchedule::parse("12-14"), Err(InvalidSchedule::Malformed(_))));
-        assert!(matches!(SlotSchedule::parse("25:00-26:00"), Err(InvalidSchedule::Malformed(_))));
-        assert!(matches!(SlotSchedule::parse("14:00-12:00"), Err(InvalidSchedule::Reversed(_))));
+        assert!(matches!(
+            SlotSchedule::parse("12-14"),
+            Err(InvalidSchedule::Malformed(_))
+        ));
+        assert!(matches!(
+            SlotSchedule::parse("25:00-26:00"),
+            Err(InvalidSchedule::Malformed(_))
+        ));
+        assert!(matches!(
+            SlotSchedule::parse("14:00-12:00"),
+            Err(InvalidSchedule::Reversed(_))
+        ));
         assert!(matches!(
             SlotSchedule::parse("12:00-14:00,13:00-15:00"),
             Err(InvalidSchedule::Overlapping(..))
@@ -126,8 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn given_a_winter_day_in_paris_when_slots_are_computed_then_they_are_one_hour_ahead_of_utc()
-    {
+    fn given_a_winter_day_in_paris_when_slots_are_computed_then_they_are_one_hour_ahead_of_utc() {
         let schedule = SlotSchedule::parse("12:00-14:00,19:00-21:00").expect("valid");
         let slots = schedule.slots_on(date(2026, 12, 24), &paris());
         assert_eq!(slots[0].from(), ts("2026-12-24T11:00:00Z"));
@@ -136,8 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn given_a_summer_day_in_paris_when_slots_are_computed_then_they_are_two_hours_ahead_of_utc()
-    {
+    fn given_a_summer_day_in_paris_when_slots_are_computed_then_they_are_two_hours_ahead_of_utc() {
         let schedule = SlotSchedule::parse("12:00-14:00").expect("valid");
         let slots = schedule.slots_on(date(2026, 7, 14), &paris());
         assert_eq!(slots[0].from(), ts("2026-07-14T10:00:00Z"));

@@ -25,16 +25,28 @@ impl PartialEq for DecodeError {
         match (self, other) {
             (Self::UnknownType { event_type: a }, Self::UnknownType { event_type: b }) => a == b,
             (
-                Self::UnsupportedSchemaVersion { event_type: a, version: x },
-                Self::UnsupportedSchemaVersion { event_type: b, version: y },
+                Self::UnsupportedSchemaVersion {
+                    event_type: a,
+                    version: x,
+                },
+                Self::UnsupportedSchemaVersion {
+                    event_type: b,
+                    version: y,
+                },
             ) => a == b && x == y,
             (Self::BadPayload { event_type: a, .. }, Self::BadPayload { event_type: b, .. }) => {
                 a == b
             }
             (Self::MissingHeader(a), Self::MissingHeader(b)) => a == b,
             (
-                Self::BadHeader { header: a, value: x },
-                Self::BadHeader { header: b, value: y },
+                Self::BadHeader {
+                    header: a,
+                    value: x,
+                },
+                Self::BadHeader {
+                    header: b,
+                    value: y,
+                },
             ) => a == b && x == y,
             _ => false,
         }

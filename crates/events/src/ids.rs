@@ -261,7 +261,10 @@ mod tests {
     #[test]
     fn table_ids_of_the_allowed_alphabet_up_to_64_characters_are_accepted() {
         for ok in ["t1", "A-b_9", &"x".repeat(64)] {
-            assert_eq!(TableId::parse(ok).map(|id| id.as_str().to_owned()), Ok(ok.to_owned()));
+            assert_eq!(
+                TableId::parse(ok).map(|id| id.as_str().to_owned()),
+                Ok(ok.to_owned())
+            );
         }
     }
 

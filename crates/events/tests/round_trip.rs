@@ -22,9 +22,18 @@ fn booking() -> BookingId {
 
 fn table_events() -> Vec<TableEvent> {
     vec![
-        TableAdded { id: table(), seats: Seats::new(4).expect("seats") }.into(),
+        TableAdded {
+            id: table(),
+            seats: Seats::new(4).expect("seats"),
+        }
+        .into(),
         TableRemoved { id: table() }.into(),
-        TableLockPlaced { id: table(), time_slot: slot(), booking_id: booking() }.into(),
+        TableLockPlaced {
+            id: table(),
+            time_slot: slot(),
+            booking_id: booking(),
+        }
+        .into(),
         TableLockPlacementFailed {
             id: table(),
             time_slot: slot(),
@@ -49,7 +58,10 @@ fn booking_events() -> Vec<BookingEvent> {
             table_id: table(),
             time_slot: slot(),
             people: Some(PartySize::new(4).expect("people")),
-            customer: Some(Customer { name: "Ada Lovelace".into(), email: "ada@example.com".into() }),
+            customer: Some(Customer {
+                name: "Ada Lovelace".into(),
+                email: "ada@example.com".into(),
+            }),
             access_code_digest: AccessCodeDigest::new("ab12"),
         }
         .into(),
@@ -62,9 +74,22 @@ fn booking_events() -> Vec<BookingEvent> {
             access_code_digest: AccessCodeDigest::new("ab12"),
         }
         .into(),
-        TableBookingConfirmed { id: booking(), table_id: table(), time_slot: slot() }.into(),
-        TableBookingRejected { id: booking(), reason: RejectionReason::Timeout }.into(),
-        TableBookingCancelled { id: booking(), cause: CancellationCause::Customer }.into(),
+        TableBookingConfirmed {
+            id: booking(),
+            table_id: table(),
+            time_slot: slot(),
+        }
+        .into(),
+        TableBookingRejected {
+            id: booking(),
+            reason: RejectionReason::Timeout,
+        }
+        .into(),
+        TableBookingCancelled {
+            id: booking(),
+            cause: CancellationCause::Customer,
+        }
+        .into(),
     ]
 }
 
@@ -86,7 +111,10 @@ fn every_table_event_survives_a_round_trip() {
 fn every_booking_event_survives_a_round_trip() {
     let events = booking_events();
     for name in BookingEvent::type_names() {
-        assert!(events.iter().any(|e| e.event_type() == *name), "no sample of {name}");
+        assert!(
+            events.iter().any(|e| e.event_type() == *name),
+            "no sample of {name}"
+        );
     }
     events.iter().for_each(round_trip);
 }
@@ -141,7 +169,12 @@ fn payloads_have_the_camel_case_wire_shape() {
 #[test]
 fn an_unknown_event_type_is_a_typed_error() {
     let err = TableEvent::decode("table-exploded", 1, b"{}").expect_err("unknown type");
-    assert_eq!(err, DecodeError::UnknownType { event_type: "table-exploded".into() });
+    assert_eq!(
+        err,
+        DecodeError::UnknownType {
+            event_type: "table-exploded".into()
+        }
+    );
     // A booking event is unknown in the table family, and the other way round.
     assert!(TableEvent::decode("table-booking-confirmed", 1, b"{}").is_err());
 }
@@ -168,7 +201,10 @@ fn a_schema_version_this_build_does_not_know_is_a_typed_error() {
         let err = TableEvent::decode("table-added", version, payload).expect_err("version");
         assert_eq!(
             err,
-            DecodeError::UnsupportedSchemaVersion { event_type: "table-added".into(), version }
+            DecodeError::UnsupportedSchemaVersion {
+                event_type: "table-added".into(),
+                version
+            }
         );
     }
 }

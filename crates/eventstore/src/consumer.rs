@@ -346,13 +346,19 @@ impl DurableConsumer {
         headers.insert(h::DEAD_LETTER_REASON, sanitized);
         headers.insert(h::DEAD_LETTER_STREAM, self.spec.stream.as_str());
         headers.insert(h::DEAD_LETTER_SUBJECT, delivery.subject.as_str());
-        headers.insert(h::DEAD_LETTER_SEQUENCE, delivery.stream_sequence.to_string());
+        headers.insert(
+            h::DEAD_LETTER_SEQUENCE,
+            delivery.stream_sequence.to_string(),
+        );
         headers.insert(h::DEAD_LETTER_CONSUMER, consumer);
         headers.insert(h::DEAD_LETTER_DELIVERIES, delivery.delivered.to_string());
         // Dead-lettering the same message twice (crash before the term) stores it once.
         headers.insert(
             "Nats-Msg-Id",
-            format!("dl:{}:{}:{consumer}", self.spec.stream, delivery.stream_sequence),
+            format!(
+                "dl:{}:{}:{consumer}",
+                self.spec.stream, delivery.stream_sequence
+            ),
         );
         let subject = names::dead_letter_subject(&self.spec.stream, consumer);
         let stored = match self

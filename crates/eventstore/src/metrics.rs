@@ -73,6 +73,9 @@ impl StoreMetrics {
     }
 
     pub(crate) fn outcome(consumer: &str, outcome: &'static str) -> Labels {
-        vec![("consumer", consumer.to_owned()), ("outcome", outcome.to_owned())]
+        vec![
+            ("consumer", consumer.to_owned()),
+            ("outcome", outcome.to_owned()),
+        ]
     }
 }

@@ -196,7 +196,9 @@ impl<A: Aggregate> Repository<A> {
                     });
                 }
                 Ok(appended) => {
-                    let state = events.iter().fold(state, |state, event| state.evolve(event));
+                    let state = events
+                        .iter()
+                        .fold(state, |state, event| state.evolve(event));
                     self.remember(subject, state.clone(), appended.last_sequence);
                     return Ok(Executed {
                         state,

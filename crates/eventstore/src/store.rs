@@ -6,15 +6,14 @@ use async_nats::jetstream::{self, context::PublishErrorKind};
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
 use events::{
-    CausationId, CommandId, CorrelationId, DecodeError, DomainEvent, EncodeError, EventId,
-    Metadata,
+    CausationId, CommandId, CorrelationId, DecodeError, DomainEvent, EncodeError, EventId, Metadata,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use crate::BoxError;
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
-use crate::BoxError;
 
 /// How long one JetStream request (an append's ack, one page of a load) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -107,7 +106,9 @@ struct ApiError {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum PubAckResponse {
-    Err { error: ApiError },
+    Err {
+        error: ApiError,
+    },
     Ok {
         seq: u64,
         #[serde(default)]
@@ -123,7 +124,11 @@ impl EventStore {
             // Wait for an ack slot instead of failing under load.
             .backpressure_on_inflight(true)
             .build(client.clone());
-        Self { client, js, metrics }
+        Self {
+            client,
+            js,
+            metrics,
+        }
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -317,7 +322,9 @@ impl EventStore {
             version: after,
         };
         loop {
-            let page = self.direct_get_page(E::STREAM, subject, loaded.version + 1).await?;
+            let page = self
+                .direct_get_page(E::STREAM, subject, loaded.version + 1)
+                .await?;
             let full = page.len() == LOAD_PAGE;
             for (sequence, headers, payload) in page {
                 let recorded = Recorded::decode(subject, sequence, headers.as_ref(), &payload)
@@ -375,7 +382,9 @@ impl EventStore {
                 Some(503) => return Err(unavailable("JetStream is not available".into())),
                 Some(code) if code >= 300 => {
                     let why = message.description.unwrap_or_default();
-                    return Err(unavailable(format!("direct get failed: {code} {why}").into()));
+                    return Err(unavailable(
+                        format!("direct get failed: {code} {why}").into(),
+                    ));
                 }
                 _ => {}
             }

@@ -1,1 +1,15 @@
+//! Plumbing shared by the three services: configuration from the environment, logging,
+//! the NATS connection with retry, the operations endpoints (`/healthz`, `/readyz`,
+//! `/metrics`) and graceful shutdown.
+//!
+//! Rule: no business logic here; a service's own behaviour lives in the service.
 
+pub mod config;
+pub mod nats;
+pub mod ops;
+pub mod service;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{CommonConfig, LogFormat, RestaurantConfig, Secret, parse_duration};
+pub use service::{Service, Started};

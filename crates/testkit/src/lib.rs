@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod process;
+
 /// How long a server may take to come up before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 

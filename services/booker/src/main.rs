@@ -1,1 +1,8 @@
-fn main() {}
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = booker::Config::parse();
+    service_kit::telemetry::init(config.common.log_format);
+    booker::run(config, service_kit::shutdown::on_signal()).await
+}

@@ -1,1 +1,8 @@
-fn main() {}
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = table_manager::Config::parse();
+    service_kit::telemetry::init(config.common.log_format);
+    table_manager::run(config, service_kit::shutdown::on_signal()).await
+}

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
-use eventstore::{AppendError, Loaded};
 use events::{DomainEvent, TableEvent, TableRemoved};
+use eventstore::{AppendError, Loaded};
 use tokio::sync::Barrier;
 
 use crate::{added, context, env, table};
@@ -20,7 +20,12 @@ async fn thirty_two_concurrent_appends_at_the_same_version_have_exactly_one_winn
                     barrier.wait().await;
                     let event = added("race", task + 1);
                     store
-                        .append("tables.race", version, &[event], &context(&format!("r{round}t{task}")))
+                        .append(
+                            "tables.race",
+                            version,
+                            &[event],
+                            &context(&format!("r{round}t{task}")),
+                        )
                         .await
                 })
             })
@@ -76,9 +81,16 @@ async fn a_duplicate_message_id_appends_nothing() {
         .store
         .append("tables.t1", 0, &[added("t1", 4)], &ctx)
         .await;
-    assert!(matches!(stale, Err(AppendError::Conflict { .. })), "{stale:?}");
+    assert!(
+        matches!(stale, Err(AppendError::Conflict { .. })),
+        "{stale:?}"
+    );
 
-    let loaded = env.store.load::<TableEvent>("tables.t1").await.expect("load");
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.t1")
+        .await
+        .expect("load");
     assert_eq!(loaded.events.len(), 1);
 }
 
@@ -99,11 +111,20 @@ async fn load_returns_what_was_appended_in_order_with_its_metadata_and_version()
         version = appended.last_sequence;
         expected.push((event, ctx, appended.event_ids[0]));
         env.store
-            .append("tables.other", i, &[added("other", 2)], &context(&format!("other-{i}")))
+            .append(
+                "tables.other",
+                i,
+                &[added("other", 2)],
+                &context(&format!("other-{i}")),
+            )
             .await
             .ok();
     }
-    let loaded = env.store.load::<TableEvent>("tables.many").await.expect("load");
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.many")
+        .await
+        .expect("load");
     assert_eq!(loaded.version, version);
     assert_eq!(loaded.events.len(), 300);
     let mut last_sequence = 0;
@@ -130,7 +151,11 @@ async fn load_returns_what_was_appended_in_order_with_its_metadata_and_version()
     assert_eq!(tail.version, version);
 
     // An aggregate that does not exist loads empty at version 0.
-    let none = env.store.load::<TableEvent>("tables.nobody").await.expect("load");
+    let none = env
+        .store
+        .load::<TableEvent>("tables.nobody")
+        .await
+        .expect("load");
     assert!(none.events.is_empty());
     assert_eq!(none.version, 0);
 }
@@ -148,7 +173,11 @@ async fn several_events_of_one_command_are_appended_all_or_nothing() {
         .await
         .expect("batch append");
     assert_eq!(appended.event_ids.len(), 2);
-    let loaded = env.store.load::<TableEvent>("tables.multi").await.expect("load");
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.multi")
+        .await
+        .expect("load");
     let types: Vec<_> = loaded.events.iter().map(|r| r.event.event_type()).collect();
     assert_eq!(types, ["table-added", "table-removed"]);
     assert_eq!(loaded.version, appended.last_sequence);
@@ -158,8 +187,15 @@ async fn several_events_of_one_command_are_appended_all_or_nothing() {
         .store
         .append("tables.multi", 0, &events, &context("batch-2"))
         .await;
-    assert!(matches!(stale, Err(AppendError::Conflict { .. })), "{stale:?}");
-    let loaded = env.store.load::<TableEvent>("tables.multi").await.expect("load");
+    assert!(
+        matches!(stale, Err(AppendError::Conflict { .. })),
+        "{stale:?}"
+    );
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.multi")
+        .await
+        .expect("load");
     assert_eq!(loaded.events.len(), 2);
 }
 
@@ -178,7 +214,10 @@ async fn events_survive_a_nats_server_restart_on_the_same_store() {
         env.server.client().await,
         eventstore::StoreMetrics::default(),
     );
-    let loaded = store.load::<TableEvent>("tables.durable").await.expect("load");
+    let loaded = store
+        .load::<TableEvent>("tables.durable")
+        .await
+        .expect("load");
     assert_eq!(loaded.events.len(), 1);
     assert_eq!(loaded.events[0].event, added("durable", 6));
     assert_eq!(loaded.version, first.last_sequence);
@@ -188,7 +227,12 @@ async fn events_survive_a_nats_server_restart_on_the_same_store() {
         .await;
     assert!(matches!(stale, Err(AppendError::Conflict { .. })));
     store
-        .append("tables.durable", loaded.version, &[added("durable", 7)], &context("c3"))
+        .append(
+            "tables.durable",
+            loaded.version,
+            &[added("durable", 7)],
+            &context("c3"),
+        )
         .await
         .expect("append after restart");
 }

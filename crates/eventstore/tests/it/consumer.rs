@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use eventstore::{Backoff, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler};
 use events::TableEvent;
+use eventstore::{Backoff, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler};
 use tokio_util::sync::CancellationToken;
 
 use crate::{added, context, env};
@@ -51,7 +51,10 @@ fn spec(durable: &str) -> ConsumerSpec {
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -71,9 +74,10 @@ async fn a_nakd_message_is_redelivered_and_then_handled() {
         .expect("lock")
         .insert(appended.last_sequence, 1);
 
-    let consumer = DurableConsumer::ensure(env.store.jetstream(), spec("nak-test"), Default::default())
-        .await
-        .expect("consumer");
+    let consumer =
+        DurableConsumer::ensure(env.store.jetstream(), spec("nak-test"), Default::default())
+            .await
+            .expect("consumer");
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
 
@@ -94,7 +98,7 @@ async fn a_nakd_message_is_redelivered_and_then_handled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_is_still_processed()
- {
+{
     let env = env().await;
     let js = env.store.jetstream().clone();
 
@@ -136,12 +140,19 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
     wait_until("both bad messages are dead-lettered", || {
         let seen = recorder.seen.lock().expect("lock");
         seen.iter().any(|(seq, _, _)| *seq == good.last_sequence)
-            && seen.iter().filter(|(seq, _, _)| *seq == failing.last_sequence).count() == 3
+            && seen
+                .iter()
+                .filter(|(seq, _, _)| *seq == failing.last_sequence)
+                .count()
+                == 3
     })
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while dead_letters.info().await.expect("info").state.messages < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no two dead letters in time");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no two dead letters in time"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -157,7 +168,10 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
 
     let mut by_sequence = HashMap::new();
     for seq in 1..=2 {
-        let message = dead_letters.get_raw_message(seq).await.expect("dead letter");
+        let message = dead_letters
+            .get_raw_message(seq)
+            .await
+            .expect("dead letter");
         let headers = message.headers.clone();
         let original: u64 = headers
             .get("Dead-Letter-Sequence")
@@ -173,14 +187,32 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
         by_sequence.insert(original, (message, headers));
     }
     let (poison, headers) = &by_sequence[&failing.last_sequence];
-    assert_eq!(headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()), Some("3"));
-    assert!(headers.get("Dead-Letter-Reason").expect("reason").as_str().contains("gave up"));
-    assert_eq!(headers.get("Event-Type").map(|v| v.as_str()), Some("table-added"));
+    assert_eq!(
+        headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()),
+        Some("3")
+    );
+    assert!(
+        headers
+            .get("Dead-Letter-Reason")
+            .expect("reason")
+            .as_str()
+            .contains("gave up")
+    );
+    assert_eq!(
+        headers.get("Event-Type").map(|v| v.as_str()),
+        Some("table-added")
+    );
     assert!(!poison.payload.is_empty());
     let (undecodable, headers) = &by_sequence[&garbage.sequence];
     assert_eq!(undecodable.payload.as_ref(), b"{not json");
-    assert_eq!(headers.get("Dead-Letter-Subject").map(|v| v.as_str()), Some("tables.garbage"));
-    assert_eq!(headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()), Some("1"));
+    assert_eq!(
+        headers.get("Dead-Letter-Subject").map(|v| v.as_str()),
+        Some("tables.garbage")
+    );
+    assert_eq!(
+        headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()),
+        Some("1")
+    );
 
     shutdown.cancel();
     task.await.expect("consumer stops");
@@ -192,7 +224,12 @@ async fn a_durable_consumer_resumes_after_a_restart_without_redoing_acked_messag
     let js = env.store.jetstream().clone();
     for (i, id) in ["r1", "r2", "r3"].into_iter().enumerate() {
         env.store
-            .append(&format!("tables.{id}"), 0, &[added(id, 2)], &context(&format!("r{i}")))
+            .append(
+                &format!("tables.{id}"),
+                0,
+                &[added(id, 2)],
+                &context(&format!("r{i}")),
+            )
             .await
             .expect("append");
     }
@@ -202,7 +239,10 @@ async fn a_durable_consumer_resumes_after_a_restart_without_redoing_acked_messag
         .expect("consumer");
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(consumer.run(first.clone(), shutdown.clone()));
-    wait_until("three handled", || first.seen.lock().expect("lock").len() == 3).await;
+    wait_until("three handled", || {
+        first.seen.lock().expect("lock").len() == 3
+    })
+    .await;
     // Let the acks reach the server before stopping.
     tokio::time::sleep(Duration::from_millis(200)).await;
     shutdown.cancel();
@@ -218,7 +258,10 @@ async fn a_durable_consumer_resumes_after_a_restart_without_redoing_acked_messag
         .expect("same consumer again");
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(consumer.run(second.clone(), shutdown.clone()));
-    wait_until("the new message handled", || !second.seen.lock().expect("lock").is_empty()).await;
+    wait_until("the new message handled", || {
+        !second.seen.lock().expect("lock").is_empty()
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let seen = second.seen.lock().expect("lock").clone();
     assert_eq!(seen.len(), 1, "only the new message: {seen:?}");

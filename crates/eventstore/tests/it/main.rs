@@ -4,8 +4,8 @@ mod append;
 mod consumer;
 mod repository;
 
-use eventstore::{AppendContext, EventStore, StoreMetrics, StreamSettings};
 use events::{CausationId, CommandId, CorrelationId, Seats, TableAdded, TableEvent, TableId};
+use eventstore::{AppendContext, EventStore, StoreMetrics, StreamSettings};
 use testkit::NatsServer;
 
 /// A running server with our streams, and a store on it.

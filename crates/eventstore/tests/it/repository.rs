@@ -1,6 +1,6 @@
 use domain::Aggregate;
-use eventstore::{ExecuteError, Repository};
 use events::{Seats, TableAdded, TableEvent, TableId, TableRemoved};
+use eventstore::{ExecuteError, Repository};
 
 use crate::{context, env};
 
@@ -35,7 +35,13 @@ impl Aggregate for Table {
             Command::Add(id, seats) => match self.seats {
                 Some(existing) if existing == seats.get() && !self.removed => Ok(vec![]),
                 Some(_) => Err(Refused::Exists),
-                None => Ok(vec![TableAdded { id: id.clone(), seats: *seats }.into()]),
+                None => Ok(vec![
+                    TableAdded {
+                        id: id.clone(),
+                        seats: *seats,
+                    }
+                    .into(),
+                ]),
             },
             Command::Remove(id) => match (self.seats, self.removed) {
                 (Some(_), false) => Ok(vec![TableRemoved { id: id.clone() }.into()]),
@@ -46,8 +52,14 @@ impl Aggregate for Table {
 
     fn evolve(self, event: &TableEvent) -> Self {
         match event {
-            TableEvent::Added(e) => Self { seats: Some(e.seats.get()), ..self },
-            TableEvent::Removed(_) => Self { removed: true, ..self },
+            TableEvent::Added(e) => Self {
+                seats: Some(e.seats.get()),
+                ..self
+            },
+            TableEvent::Removed(_) => Self {
+                removed: true,
+                ..self
+            },
             _ => self,
         }
     }
@@ -86,8 +98,15 @@ async fn a_replica_with_a_stale_cache_reloads_on_conflict_and_decides_again() {
     let outcome = replica_b
         .execute("tables.t9", &Command::Remove(id()), &context("remove-b"))
         .await;
-    assert!(matches!(outcome, Err(ExecuteError::Rejected(Refused::Missing))), "{outcome:?}");
-    let loaded = env.store.load::<TableEvent>("tables.t9").await.expect("load");
+    assert!(
+        matches!(outcome, Err(ExecuteError::Rejected(Refused::Missing))),
+        "{outcome:?}"
+    );
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.t9")
+        .await
+        .expect("load");
     assert_eq!(loaded.events.len(), 2, "no second removal was written");
 }
 
@@ -110,7 +129,11 @@ async fn a_redelivered_command_is_not_applied_twice() {
         .expect("redelivery is fine");
     assert!(again.events.is_empty());
     assert_eq!(again.version, first.version);
-    let loaded = env.store.load::<TableEvent>("tables.t9").await.expect("load");
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.t9")
+        .await
+        .expect("load");
     assert_eq!(loaded.events.len(), 1);
 }
 
@@ -120,7 +143,11 @@ async fn concurrent_commands_through_separate_replicas_are_all_applied_exactly_o
     // 8 replicas each add their own table and then race to remove a shared one.
     let shared = TableId::parse("shared").expect("id");
     Repository::<Table>::new(env.store.clone(), 10, 5)
-        .execute("tables.shared", &Command::Add(shared.clone(), seats(2)), &context("add-shared"))
+        .execute(
+            "tables.shared",
+            &Command::Add(shared.clone(), seats(2)),
+            &context("add-shared"),
+        )
         .await
         .expect("add shared");
     let tasks: Vec<_> = (0..8)

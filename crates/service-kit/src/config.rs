@@ -1,0 +1,129 @@
+//! Configuration read from the environment (or the same-named flags), with the defaults of
+//! DESIGN.md.
+
+use std::fmt;
+use std::time::Duration;
+
+use domain::SlotSchedule;
+use jiff::tz::TimeZone;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for containers and log collectors.
+    Json,
+}
+
+/// Settings every service has.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonConfig {
+    /// NATS server (or comma-separated cluster seed list) to connect to.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+
+    /// Log output format; the level filter comes from RUST_LOG (default `info`).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Replicas of the streams this service creates: 1 for one server, 3 for a cluster.
+    #[arg(long, env = "STREAM_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub stream_replicas: u8,
+}
+
+/// The restaurant's time zone and daily slots.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestaurantConfig {
+    /// IANA time zone of the restaurant; slots are local times in it.
+    #[arg(long, env = "RESTAURANT_TIMEZONE", default_value = "Europe/Paris",
+          value_parser = parse_timezone)]
+    pub timezone: TimeZone,
+
+    /// Daily slots as local `HH:MM-HH:MM`, comma-separated.
+    #[arg(long, env = "SLOTS", default_value = "12:00-14:00,19:00-21:00",
+          value_parser = SlotSchedule::parse)]
+    pub slots: SlotSchedule,
+}
+
+fn parse_timezone(name: &str) -> Result<TimeZone, String> {
+    TimeZone::get(name).map_err(|_| format!("{name:?} is not a known IANA time zone"))
+}
+
+/// Parses `500ms`, `30s`, `5m`, `1h` or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a duration like 30s, 500ms, 5m or 1h"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(value),
+        "" | "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value.saturating_mul(60)),
+        "h" => Duration::from_secs(value.saturating_mul(3600)),
+        _ => return Err(format!("{raw:?} has an unknown unit (use ms, s, m or h)")),
+    };
+    Ok(duration)
+}
+
+/// A secret setting: never shown by `Debug` or in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Refuses an empty or blank secret.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.trim().is_empty() {
+            Err("must not be empty".to_owned())
+        } else {
+            Ok(Self(raw.to_owned()))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_the_usual_units_and_bare_seconds() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn durations_without_a_number_or_with_an_unknown_unit_are_refused() {
+        for bad in ["", "s", "30 days", "1.5s", "-3s", "3x"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_secret_is_never_shown_by_debug_and_must_not_be_blank() {
+        let secret = Secret::parse("hunter2").expect("valid");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        assert!(Secret::parse("  ").is_err());
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_refused() {
+        assert!(parse_timezone("Europe/Paris").is_ok());
+        assert!(parse_timezone("Mars/Olympus").is_err());
+    }
+}

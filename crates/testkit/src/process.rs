@@ -1,0 +1,164 @@
+//! Helpers to drive the real service binaries: free ports, waiting on HTTP endpoints,
+//! SIGTERM, and processes that are killed when the test ends.
+
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// Polls `url` until it answers with `status`, or panics after `timeout` naming the last
+/// answer seen.
+pub async fn wait_for_status(url: &str, status: u16, timeout: Duration) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match client.get(url).timeout(Duration::from_secs(2)).send().await {
+            Ok(response) if response.status().as_u16() == status => return,
+            Ok(response) => format!("status {}", response.status()),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer {status} within {timeout:?}; last: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Checks the life of a service binary against `nats`: it reads `NATS_URL` and `HTTP_ADDR`
+/// (plus `env`) from the environment, answers `/healthz` and then `/readyz` with 200,
+/// reports `nats_connected 1` in `/metrics`, and exits 0 soon after SIGTERM.
+pub async fn check_binary_lifecycle(binary: &str, nats_url: &str, env: &[(&str, String)]) {
+    let port = free_port();
+    let mut all = vec![
+        ("NATS_URL", nats_url.to_owned()),
+        ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+    ];
+    all.extend(env.iter().cloned());
+    let mut process = ServiceProcess::start(binary, &all);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for_status(&format!("{base}/healthz"), 200, Duration::from_secs(30)).await;
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+    let content_type = metrics
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = metrics.text().await.unwrap_or_default();
+    assert!(
+        content_type.contains("text"),
+        "metrics content type: {content_type}"
+    );
+    assert!(body.contains("nats_connected 1"), "metrics:\n{body}");
+    assert!(body.contains("service_ready 1"), "metrics:\n{body}");
+
+    process.terminate();
+    let status = process.wait_exit(Duration::from_secs(25)).await;
+    assert!(
+        status.success(),
+        "{binary} exited with {status} after SIGTERM"
+    );
+}
+
+/// Checks that a service binary started while NATS is down stays alive (`/healthz` 200)
+/// but not ready (`/readyz` 503), and becomes ready once NATS is there.
+pub async fn check_binary_waits_for_nats(binary: &str, env: &[(&str, String)]) {
+    let mut nats = crate::NatsServer::start().await;
+    nats.kill();
+    let port = free_port();
+    let mut all = vec![
+        ("NATS_URL", nats.url()),
+        ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+    ];
+    all.extend(env.iter().cloned());
+    let mut process = ServiceProcess::start(binary, &all);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for_status(&format!("{base}/healthz"), 200, Duration::from_secs(30)).await;
+    for _ in 0..5 {
+        wait_for_status(&format!("{base}/readyz"), 503, Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    nats.start_again().await;
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    process.terminate();
+    let status = process.wait_exit(Duration::from_secs(25)).await;
+    assert!(
+        status.success(),
+        "{binary} exited with {status} after SIGTERM"
+    );
+}
+
+/// A service binary started by a test; killed on drop if still running.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    child: Child,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` with exactly `env` (plus PATH and RUST_LOG), output inherited so it
+    /// shows up in the test's captured output.
+    pub fn start(binary: &str, env: &[(&str, String)]) -> Self {
+        let mut command = Command::new(binary);
+        command.env_clear();
+        for name in ["PATH", "RUST_LOG"] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let child = command
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        Self { child }
+    }
+
+    /// Sends SIGTERM, as a container runtime does on stop.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit, or panics after `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self
+                .child
+                .try_wait()
+                .unwrap_or_else(|e| panic!("wait: {e}"))
+            {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
