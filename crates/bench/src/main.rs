@@ -1,1 +1,287 @@
-fn main() {}
+//! eventstore-bench: appends per second and latency percentiles of our event-store layer
+//! next to raw JetStream publishes of the same payload, measured in the same run against
+//! the same server, so the overhead of our layer reads as a ratio.
+//!
+//! Rule: prints figures, asserts nothing. Run it in release mode:
+//! `cargo run --release -p bench --bin eventstore-bench -- --help`
+
+#![allow(clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_nats::HeaderMap;
+use async_nats::jetstream;
+use bytes::Bytes;
+use clap::Parser;
+use events::{
+    AccessCodeDigest, BookingEvent, BookingId, CausationId, CommandId, CorrelationId, Customer,
+    DomainEvent, PartySize, TableBookingInitiated, TableId, TimeSlot,
+};
+use eventstore::{AppendContext, EventStore, StoreMetrics, StreamSettings};
+
+#[derive(Debug, Parser)]
+#[command(about = "Event store vs raw JetStream append benchmark")]
+struct Args {
+    /// Use this NATS server instead of starting a private one (its BOOKINGS stream gets
+    /// benchmark data!).
+    #[arg(long, env = "BENCH_NATS_URL")]
+    nats_url: Option<String>,
+    /// Appends in each sequential run.
+    #[arg(long, default_value_t = 3_000)]
+    sequential: usize,
+    /// Appends in each concurrent run.
+    #[arg(long, default_value_t = 30_000)]
+    concurrent: usize,
+    /// Appends in flight at once in the concurrent runs.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+}
+
+#[derive(Debug)]
+struct Figures {
+    name: String,
+    ops: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn figures(name: &str, elapsed: Duration, mut latencies: Vec<Duration>) -> Figures {
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies.get(index).copied().unwrap_or_default()
+    };
+    Figures {
+        name: name.to_owned(),
+        ops: latencies.len(),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: pick(0.50),
+        p99: pick(0.99),
+    }
+}
+
+/// A booking-sized event: what `POST /bookings` appends.
+fn booking_event() -> anyhow::Result<BookingEvent> {
+    let from: jiff::Timestamp = "2026-12-24T18:00:00Z".parse()?;
+    let to: jiff::Timestamp = "2026-12-24T20:00:00Z".parse()?;
+    Ok(TableBookingInitiated {
+        id: BookingId::new(),
+        table_id: TableId::parse("table-12")?,
+        time_slot: TimeSlot::new(from, to)?,
+        people: Some(PartySize::new(4)?),
+        customer: Some(Customer {
+            name: "Ada Lovelace".into(),
+            email: "ada.lovelace@example.com".into(),
+        }),
+        access_code_digest: AccessCodeDigest::new(
+            "9f2b5c0e4d8a7b6c1e3f5a7c9b0d2e4f6a8c0e2f4b6d8a0c2e4f6a8b0c2d4e6f",
+        ),
+    }
+    .into())
+}
+
+/// Runs `op` `total` times from `workers` tasks, timing each call.
+async fn measure<F, Fut>(name: &str, total: usize, workers: usize, op: F) -> anyhow::Result<Figures>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let op = Arc::new(op);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = worker;
+            while i < total {
+                let t = Instant::now();
+                op(i).await?;
+                latencies.push(t.elapsed());
+                i += workers;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok(figures(name, started.elapsed(), latencies))
+}
+
+async fn raw_publish(
+    js: jetstream::Context,
+    run: &'static str,
+    total: usize,
+    workers: usize,
+    payload: Bytes,
+) -> anyhow::Result<Figures> {
+    let name = format!("raw JetStream publish, {workers} in flight");
+    measure(&name, total, workers, move |i| {
+        let (js, payload) = (js.clone(), payload.clone());
+        async move {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", format!("{run}-{i}"));
+            js.publish_with_headers(format!("bookings.raw-{run}-{i}"), headers, payload)
+                .await?
+                .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Raw publishes carrying exactly the headers an append sends (metadata, dedup id and
+/// expected sequence): what remains between this and `store_append` is our client code.
+async fn raw_publish_same_headers(
+    js: jetstream::Context,
+    run: &'static str,
+    total: usize,
+    workers: usize,
+    payload: Bytes,
+) -> anyhow::Result<Figures> {
+    let name = format!("raw publish + our headers, {workers} in flight");
+    let _ = run;
+    measure(&name, total, workers, move |i| {
+        let (js, payload) = (js.clone(), payload.clone());
+        async move {
+            let mut headers = HeaderMap::new();
+            let id = uuid::Uuid::now_v7().to_string();
+            headers.insert("Event-Id", id.as_str());
+            headers.insert("Event-Type", "table-booking-initiated");
+            headers.insert("Event-Schema-Version", "1");
+            headers.insert("Correlation-Id", id.as_str());
+            headers.insert("Causation-Id", id.as_str());
+            headers.insert("Occurred-At", "2026-11-24T23:50:00.123456789Z");
+            headers.insert("Nats-Msg-Id", format!("{run}-{i}"));
+            headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+            // Same subject shape as a real booking aggregate: `bookings.<uuid>`.
+            js.publish_with_headers(format!("bookings.{id}"), headers, payload)
+                .await?
+                .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+async fn store_append(
+    store: EventStore,
+    run: &'static str,
+    total: usize,
+    workers: usize,
+    event: BookingEvent,
+) -> anyhow::Result<Figures> {
+    let name = format!("eventstore append, {workers} in flight");
+    measure(&name, total, workers, move |i| {
+        let (store, event) = (store.clone(), event.clone());
+        async move {
+            let booking = BookingId::new();
+            let context = AppendContext {
+                command_id: CommandId::new(format!("bench:{run}:{i}"))?,
+                correlation_id: CorrelationId::from(booking),
+                causation_id: CausationId::new(),
+            };
+            store
+                .append(&format!("bookings.{booking}"), 0, &[event], &context)
+                .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+fn print(rows: &[Figures]) {
+    println!(
+        "{:<42} {:>8} {:>12} {:>9} {:>9}",
+        "workload", "ops", "ops/s", "p50 ms", "p99 ms"
+    );
+    for row in rows {
+        println!(
+            "{:<42} {:>8} {:>12.0} {:>9.3} {:>9.3}",
+            row.name,
+            row.ops,
+            row.per_second,
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let server = match &args.nats_url {
+        Some(_) => None,
+        None => Some(testkit::NatsServer::start().await),
+    };
+    let url = match (&args.nats_url, &server) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => server.url(),
+        (None, None) => unreachable!("a server is started when no URL is given"),
+    };
+    let client = async_nats::connect(&url)
+        .await
+        .with_context(|| format!("connect to {url}"))?;
+    let store = EventStore::new(client, StoreMetrics::default());
+    eventstore::ensure_streams(store.jetstream(), &["BOOKINGS"], StreamSettings::default()).await?;
+    let event = booking_event()?;
+    let payload = Bytes::from(event.encode()?);
+    println!(
+        "nats-server at {url}; payload {} bytes; file storage; {} cores",
+        payload.len(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+
+    // Warm up both paths (connections, stream files, allocator).
+    raw_publish(store.jetstream().clone(), "warm", 500, 16, payload.clone()).await?;
+    store_append(store.clone(), "warm", 500, 16, event.clone()).await?;
+
+    let js = store.jetstream().clone();
+    let rows = vec![
+        raw_publish(js.clone(), "seq", args.sequential, 1, payload.clone()).await?,
+        raw_publish_same_headers(js.clone(), "seq", args.sequential, 1, payload.clone()).await?,
+        store_append(store.clone(), "seq", args.sequential, 1, event.clone()).await?,
+        raw_publish(
+            js.clone(),
+            "con",
+            args.concurrent,
+            args.in_flight,
+            payload.clone(),
+        )
+        .await?,
+        raw_publish_same_headers(
+            js.clone(),
+            "con",
+            args.concurrent,
+            args.in_flight,
+            payload.clone(),
+        )
+        .await?,
+        store_append(
+            store.clone(),
+            "con",
+            args.concurrent,
+            args.in_flight,
+            event.clone(),
+        )
+        .await?,
+    ];
+    print(&rows);
+    println!();
+    println!(
+        "eventstore / raw throughput:              sequential {:.2}, concurrent {:.2}",
+        rows[2].per_second / rows[0].per_second,
+        rows[5].per_second / rows[3].per_second
+    );
+    println!(
+        "eventstore / raw with the same headers:   sequential {:.2}, concurrent {:.2}",
+        rows[2].per_second / rows[1].per_second,
+        rows[5].per_second / rows[4].per_second
+    );
+    Ok(())
+}

@@ -14,6 +14,8 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::BoxError;
+use prometheus_client::metrics::counter::Counter;
+
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
 
@@ -140,7 +142,9 @@ pub struct DurableConsumer {
     spec: ConsumerSpec,
     consumer: jetstream::consumer::Consumer<pull::Config>,
     js: jetstream::Context,
-    metrics: StoreMetrics,
+    acked: Counter,
+    retried: Counter,
+    dead_lettered: Counter,
 }
 
 impl DurableConsumer {
@@ -176,10 +180,12 @@ impl DurableConsumer {
             .await
             .map_err(|e| error(Box::new(e)))?;
         Ok(Self {
+            acked: metrics.outcome(&spec.durable, "acked"),
+            retried: metrics.outcome(&spec.durable, "retried"),
+            dead_lettered: metrics.outcome(&spec.durable, "dead_lettered"),
             spec,
             consumer,
             js: js.clone(),
-            metrics,
         })
     }
 
@@ -288,7 +294,7 @@ impl DurableConsumer {
                 if let Err(e) = message.ack().await {
                     tracing::warn!(consumer, stream_sequence, error = %e, "ack failed; will be redelivered");
                 }
-                "acked"
+                &self.acked
             }
             Err(HandleError::Retry(e)) if delivered < self.spec.max_deliveries => {
                 let delay = self.spec.backoff.delay(delivered);
@@ -297,7 +303,7 @@ impl DurableConsumer {
                 if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
                     tracing::warn!(consumer, stream_sequence, error = %e, "nak failed");
                 }
-                "retried"
+                &self.retried
             }
             Err(error) => {
                 let reason = match error {
@@ -309,10 +315,7 @@ impl DurableConsumer {
                 self.dead_letter(&message, &delivery, &reason).await
             }
         };
-        self.metrics
-            .handled
-            .get_or_create(&StoreMetrics::outcome(consumer, outcome))
-            .inc();
+        outcome.inc();
     }
 
     /// Stores the message in the dead-letter stream, then terminates its delivery so the
@@ -323,7 +326,7 @@ impl DurableConsumer {
         message: &jetstream::Message,
         delivery: &Delivery,
         reason: &str,
-    ) -> &'static str {
+    ) -> &Counter {
         use events::names::headers as h;
         let consumer = self.spec.durable.as_str();
         let mut headers = HeaderMap::new();
@@ -376,7 +379,7 @@ impl DurableConsumer {
                 if let Err(e) = message.ack_with(AckKind::Term).await {
                     tracing::warn!(consumer, error = %e, "term after dead-lettering failed");
                 }
-                "dead_lettered"
+                &self.dead_lettered
             }
             Err(e) => {
                 tracing::error!(consumer, stream_sequence = delivery.stream_sequence, error = %e,
@@ -385,7 +388,7 @@ impl DurableConsumer {
                 if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
                     tracing::warn!(consumer, error = %e, "nak failed");
                 }
-                "retried"
+                &self.retried
             }
         }
     }

@@ -5,15 +5,18 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// Labels of per-stream metrics: a fixed array of static strings, so counting allocates
+/// nothing on the append path.
+type StreamLabels = [(&'static str, &'static str); 1];
 type Labels = Vec<(&'static str, String)>;
 
 /// Cheap to clone: every field is a shared handle.
 #[derive(Debug, Clone)]
 pub struct StoreMetrics {
-    pub(crate) appended: Family<Labels, Counter>,
-    pub(crate) conflicts: Family<Labels, Counter>,
-    pub(crate) duplicates: Family<Labels, Counter>,
-    pub(crate) loads: Family<Labels, Counter>,
+    pub(crate) appended: Family<StreamLabels, Counter>,
+    pub(crate) conflicts: Family<StreamLabels, Counter>,
+    pub(crate) duplicates: Family<StreamLabels, Counter>,
+    pub(crate) loads: Family<StreamLabels, Counter>,
     pub(crate) append_seconds: Histogram,
     pub(crate) handled: Family<Labels, Counter>,
 }
@@ -68,14 +71,17 @@ impl StoreMetrics {
         );
     }
 
-    pub(crate) fn stream(stream: &str) -> Labels {
-        vec![("stream", stream.to_owned())]
+    pub(crate) fn stream(stream: &'static str) -> StreamLabels {
+        [("stream", stream)]
     }
 
-    pub(crate) fn outcome(consumer: &str, outcome: &'static str) -> Labels {
-        vec![
+    /// The counter of one consumer's outcome (`acked`, `retried`, `dead_lettered`); take it
+    /// once and keep it, since the lookup allocates.
+    pub(crate) fn outcome(&self, consumer: &str, outcome: &'static str) -> Counter {
+        let labels = vec![
             ("consumer", consumer.to_owned()),
             ("outcome", outcome.to_owned()),
-        ]
+        ];
+        self.handled.get_or_create(&labels).clone()
     }
 }
