@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::Client;
 use axum::Router;
+use eventstore::{EventStore, StoreMetrics, StreamSettings};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -24,9 +25,28 @@ const SETUP_MAX_DELAY: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Started {
     pub client: Client,
+    /// The event store on that connection, counting into the service's metrics.
+    pub store: EventStore,
     /// Cancelled when the service shuts down: workers finish what they hold and return.
     pub shutdown: CancellationToken,
     pub config: CommonConfig,
+}
+
+impl Started {
+    /// Settings of the streams this service creates (replicas from `STREAM_REPLICAS`).
+    pub fn stream_settings(&self) -> StreamSettings {
+        StreamSettings {
+            replicas: usize::from(self.config.stream_replicas),
+            ..StreamSettings::default()
+        }
+    }
+
+    /// Creates the named streams if missing (idempotent), with this service's settings.
+    pub async fn ensure_streams(&self, streams: &[&str]) -> anyhow::Result<()> {
+        eventstore::ensure_streams(self.store.jetstream(), streams, self.stream_settings())
+            .await
+            .context("cannot set up the event streams")
+    }
 }
 
 /// A service bound to its HTTP address, not yet running.
@@ -36,6 +56,7 @@ pub struct Service {
     config: CommonConfig,
     listener: TcpListener,
     registry: Registry,
+    store_metrics: StoreMetrics,
 }
 
 impl Service {
@@ -48,11 +69,15 @@ impl Service {
         let listener = TcpListener::bind(http_addr)
             .await
             .with_context(|| format!("cannot listen on HTTP_ADDR {http_addr}"))?;
+        let mut registry = Registry::default();
+        let store_metrics = StoreMetrics::default();
+        store_metrics.register(&mut registry);
         Ok(Self {
             name,
             config,
             listener,
-            registry: Registry::default(),
+            registry,
+            store_metrics,
         })
     }
 
@@ -105,6 +130,7 @@ impl Service {
 
         let workers_stop = CancellationToken::new();
         let started = Started {
+            store: EventStore::new(client.clone(), self.store_metrics.clone()),
             client: client.clone(),
             shutdown: workers_stop.clone(),
             config: self.config.clone(),

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use clap::Parser;
 use events::names;
-use eventstore::{EventStore, StoreMetrics, StreamSettings};
 use service_kit::{CommonConfig, RestaurantConfig, Secret, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -54,20 +53,13 @@ pub struct Config {
 pub struct App {
     service: Service,
     config: Config,
-    metrics: StoreMetrics,
 }
 
 impl App {
     /// Binds the HTTP address (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let mut service = Service::bind("booker", config.common.clone(), config.http_addr).await?;
-        let metrics = StoreMetrics::default();
-        metrics.register(service.registry());
-        Ok(Self {
-            service,
-            config,
-            metrics,
-        })
+        let service = Service::bind("booker", config.common.clone(), config.http_addr).await?;
+        Ok(Self { service, config })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -76,29 +68,14 @@ impl App {
 
     /// Runs until `shutdown` is cancelled, then stops gracefully.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self {
-            service,
-            config,
-            metrics,
-        } = self;
-        let settings = StreamSettings {
-            replicas: usize::from(config.common.stream_replicas),
-            ..StreamSettings::default()
-        };
+        tracing::info!(config = ?self.config, "starting");
         let routes = |_ops| axum::Router::new().fallback(problem::not_found);
-        service
-            .run(routes, shutdown, move |started| {
-                let metrics = metrics.clone();
-                async move {
-                    let store = EventStore::new(started.client, metrics);
-                    eventstore::ensure_streams(
-                        store.jetstream(),
-                        &[names::BOOKINGS_STREAM, names::DEAD_LETTER_STREAM],
-                        settings,
-                    )
+        self.service
+            .run(routes, shutdown, |started| async move {
+                started
+                    .ensure_streams(&[names::BOOKINGS_STREAM, names::DEAD_LETTER_STREAM])
                     .await?;
-                    Ok(JoinSet::new())
-                }
+                Ok(JoinSet::new())
             })
             .await
     }

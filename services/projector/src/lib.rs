@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use events::names;
-use eventstore::{EventStore, StoreMetrics, StreamSettings};
 use service_kit::{CommonConfig, RestaurantConfig, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -36,60 +35,36 @@ pub struct Config {
 pub struct App {
     service: Service,
     config: Config,
-    metrics: StoreMetrics,
 }
 
 impl App {
+    /// Binds the HTTP address (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let mut service =
-            Service::bind("projector", config.common.clone(), config.http_addr).await?;
-        let metrics = StoreMetrics::default();
-        metrics.register(service.registry());
-        Ok(Self {
-            service,
-            config,
-            metrics,
-        })
+        let service = Service::bind("projector", config.common.clone(), config.http_addr).await?;
+        Ok(Self { service, config })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.service.local_addr()
     }
 
+    /// Runs until `shutdown` is cancelled, then stops gracefully.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self {
-            service,
-            config,
-            metrics,
-        } = self;
-        let settings = StreamSettings {
-            replicas: usize::from(config.common.stream_replicas),
-            ..StreamSettings::default()
-        };
-        service
-            .run(
-                |_ops| axum::Router::new(),
-                shutdown,
-                move |started| {
-                    let metrics = metrics.clone();
-                    async move {
-                        let store = EventStore::new(started.client, metrics);
-                        // The projector reads both event streams; creating them here lets it
-                        // start before the services that write them.
-                        eventstore::ensure_streams(
-                            store.jetstream(),
-                            &[
-                                names::TABLES_STREAM,
-                                names::BOOKINGS_STREAM,
-                                names::DEAD_LETTER_STREAM,
-                            ],
-                            settings,
-                        )
-                        .await?;
-                        Ok(JoinSet::new())
-                    }
-                },
-            )
+        tracing::info!(config = ?self.config, "starting");
+        let routes = |_ops| axum::Router::new();
+        self.service
+            .run(routes, shutdown, |started| async move {
+                // The projector reads both event streams; creating them here lets it
+                // start before the services that write them.
+                started
+                    .ensure_streams(&[
+                        names::TABLES_STREAM,
+                        names::BOOKINGS_STREAM,
+                        names::DEAD_LETTER_STREAM,
+                    ])
+                    .await?;
+                Ok(JoinSet::new())
+            })
             .await
     }
 }
