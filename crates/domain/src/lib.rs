@@ -5,7 +5,11 @@
 //! world arrives inside the command, so every rule is a plain function to unit-test.
 
 pub mod aggregate;
+pub mod booking;
 pub mod schedule;
+pub mod table;
 
 pub use aggregate::Aggregate;
+pub use booking::{Booking, BookingCommand, BookingRejection, BookingStatus};
 pub use schedule::{InvalidSchedule, SlotSchedule};
+pub use table::{Lock, Table, TableCommand, TableRejection, TableStatus};
