@@ -139,13 +139,11 @@ async fn raw_publish(
 /// expected sequence): what remains between this and `store_append` is our client code.
 async fn raw_publish_same_headers(
     js: jetstream::Context,
-    run: &'static str,
     total: usize,
     workers: usize,
     payload: Bytes,
 ) -> anyhow::Result<Figures> {
     let name = format!("raw publish + our headers, {workers} in flight");
-    let _ = run;
     measure(&name, total, workers, move |i| {
         let (js, payload) = (js.clone(), payload.clone());
         async move {
@@ -157,7 +155,7 @@ async fn raw_publish_same_headers(
             headers.insert("Correlation-Id", id.as_str());
             headers.insert("Causation-Id", id.as_str());
             headers.insert("Occurred-At", "2026-11-24T23:50:00.123456789Z");
-            headers.insert("Nats-Msg-Id", format!("{run}-{i}"));
+            headers.insert("Nats-Msg-Id", format!("hdr-{i}-{id}"));
             headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
             // Same subject shape as a real booking aggregate: `bookings.<uuid>`.
             js.publish_with_headers(format!("bookings.{id}"), headers, payload)
@@ -215,14 +213,13 @@ fn print(rows: &[Figures]) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let server = match &args.nats_url {
-        Some(_) => None,
-        None => Some(testkit::NatsServer::start().await),
-    };
-    let url = match (&args.nats_url, &server) {
-        (Some(url), _) => url.clone(),
-        (None, Some(server)) => server.url(),
-        (None, None) => unreachable!("a server is started when no URL is given"),
+    // The private server (if any) lives until the end of main.
+    let (url, _server) = match args.nats_url.clone() {
+        Some(url) => (url, None),
+        None => {
+            let server = testkit::NatsServer::start().await;
+            (server.url(), Some(server))
+        }
     };
     let client = async_nats::connect(&url)
         .await
@@ -244,7 +241,7 @@ async fn main() -> anyhow::Result<()> {
     let js = store.jetstream().clone();
     let rows = vec![
         raw_publish(js.clone(), "seq", args.sequential, 1, payload.clone()).await?,
-        raw_publish_same_headers(js.clone(), "seq", args.sequential, 1, payload.clone()).await?,
+        raw_publish_same_headers(js.clone(), args.sequential, 1, payload.clone()).await?,
         store_append(store.clone(), "seq", args.sequential, 1, event.clone()).await?,
         raw_publish(
             js.clone(),
@@ -254,14 +251,8 @@ async fn main() -> anyhow::Result<()> {
             payload.clone(),
         )
         .await?,
-        raw_publish_same_headers(
-            js.clone(),
-            "con",
-            args.concurrent,
-            args.in_flight,
-            payload.clone(),
-        )
-        .await?,
+        raw_publish_same_headers(js.clone(), args.concurrent, args.in_flight, payload.clone())
+            .await?,
         store_append(
             store.clone(),
             "con",

@@ -261,7 +261,7 @@ impl DurableConsumer {
         futures_util::future::join_all(groups).await;
     }
 
-    async fn handle_one<H: Handler>(&self, handler: &H, message: jetstream::Message) {
+    async fn handle_one<H: Handler>(&self, handler: &H, mut message: jetstream::Message) {
         let (stream_sequence, delivered) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered),
             Err(e) => {
@@ -270,12 +270,13 @@ impl DurableConsumer {
                 return;
             }
         };
+        // Headers and payload move into the delivery; acking needs only the reply subject.
         let delivery = Delivery {
             subject: message.subject.to_string(),
             stream_sequence,
             delivered,
-            headers: message.headers.clone(),
-            payload: message.payload.clone(),
+            headers: message.message.headers.take(),
+            payload: std::mem::take(&mut message.message.payload),
         };
 
         // A delivery past the bound means earlier attempts never finished (the process

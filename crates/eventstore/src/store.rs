@@ -180,10 +180,9 @@ impl EventStore {
         }
 
         let started = Instant::now();
-        let result = if messages.len() == 1 {
-            self.append_one(subject, expected, messages).await
-        } else {
-            self.append_batch(subject, expected, messages).await
+        let result = match <[_; 1]>::try_from(messages) {
+            Ok([message]) => self.append_one(subject, expected, message).await,
+            Err(messages) => self.append_batch(subject, expected, messages).await,
         };
         self.metrics
             .append_seconds
@@ -210,11 +209,8 @@ impl EventStore {
         &self,
         subject: &str,
         expected: u64,
-        mut messages: Vec<(EventId, HeaderMap, Bytes)>,
+        (event_id, mut headers, payload): (EventId, HeaderMap, Bytes),
     ) -> Result<Appended, AppendError> {
-        let Some((event_id, mut headers, payload)) = messages.pop() else {
-            unreachable!("append_one is called with exactly one message")
-        };
         headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
         let ack = self
             .js
@@ -252,31 +248,29 @@ impl EventStore {
     ) -> Result<Appended, AppendError> {
         let batch_id = uuid::Uuid::new_v4().simple().to_string();
         let count = messages.len();
-        let mut event_ids = Vec::with_capacity(count);
+        let event_ids = messages.iter().map(|(id, _, _)| *id).collect();
         let mut commit = None;
-        for (index, (event_id, mut headers, payload)) in messages.into_iter().enumerate() {
-            event_ids.push(event_id);
+        for (index, (_, mut headers, payload)) in messages.into_iter().enumerate() {
             headers.insert(BATCH_ID, batch_id.as_str());
             headers.insert(BATCH_SEQUENCE, (index + 1).to_string());
             if index == 0 {
                 headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
             }
-            if index + 1 == count {
-                headers.insert(BATCH_COMMIT, "1");
-                commit = Some((headers, payload));
-            } else {
+            if index + 1 < count {
                 self.client
                     .publish_with_headers(subject.to_owned(), headers, payload)
                     .await
                     .map_err(|e| AppendError::Unavailable(Box::new(e)))?;
+            } else {
+                headers.insert(BATCH_COMMIT, "1");
+                commit = Some(self.client.request_with_headers(
+                    subject.to_owned(),
+                    headers,
+                    payload,
+                ));
             }
         }
-        let Some((headers, payload)) = commit else {
-            unreachable!("a batch has at least two messages")
-        };
-        let request = self
-            .client
-            .request_with_headers(subject.to_owned(), headers, payload);
+        let request = commit.ok_or_else(|| AppendError::Refused("empty batch".into()))?;
         let reply = tokio::time::timeout(REQUEST_TIMEOUT, request)
             .await
             .map_err(|_| AppendError::Unavailable("timed out waiting for the batch ack".into()))?
@@ -349,7 +343,7 @@ impl EventStore {
         subject: &str,
         from_seq: u64,
     ) -> Result<Vec<(u64, Option<HeaderMap>, Bytes)>, LoadError> {
-        let unavailable = |e: BoxError| LoadError::Unavailable(e);
+        let unavailable = LoadError::Unavailable;
         let inbox = self.client.new_inbox();
         let mut replies = self
             .client

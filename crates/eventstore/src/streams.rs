@@ -44,10 +44,22 @@ pub enum StreamError {
 
 /// The configuration of one of our streams, by name (`TABLES`, `BOOKINGS`, `DEAD_LETTERS`).
 pub fn stream_config(name: &str, settings: StreamSettings) -> Option<stream::Config> {
-    let (subjects, is_event_log) = match name {
-        names::TABLES_STREAM => (names::TABLES_SUBJECTS, true),
-        names::BOOKINGS_STREAM => (names::BOOKINGS_SUBJECTS, true),
-        names::DEAD_LETTER_STREAM => (names::DEAD_LETTER_SUBJECTS, false),
+    let (subjects, is_event_log, description) = match name {
+        names::TABLES_STREAM => (
+            names::TABLES_SUBJECTS,
+            true,
+            "Table aggregates, one subject per table",
+        ),
+        names::BOOKINGS_STREAM => (
+            names::BOOKINGS_SUBJECTS,
+            true,
+            "Booking aggregates, one subject per booking",
+        ),
+        names::DEAD_LETTER_STREAM => (
+            names::DEAD_LETTER_SUBJECTS,
+            false,
+            "Messages a consumer could never process",
+        ),
         _ => return None,
     };
     Some(stream::Config {
@@ -72,14 +84,7 @@ pub fn stream_config(name: &str, settings: StreamSettings) -> Option<stream::Con
         } else {
             Duration::from_secs(30 * 24 * 3600)
         },
-        description: Some(
-            match name {
-                names::TABLES_STREAM => "Table aggregates, one subject per table",
-                names::BOOKINGS_STREAM => "Booking aggregates, one subject per booking",
-                _ => "Messages a consumer could never process",
-            }
-            .to_owned(),
-        ),
+        description: Some(description.to_owned()),
         ..Default::default()
     })
 }
@@ -99,17 +104,15 @@ pub async fn ensure_streams(
             });
         };
         let expected = config.subjects.clone();
-        let mut stream =
+        let stream =
             js.get_or_create_stream(config)
                 .await
                 .map_err(|e| StreamError::Unavailable {
                     stream: (*name).to_owned(),
                     source: Box::new(e),
                 })?;
-        let info = stream.info().await.map_err(|e| StreamError::Unavailable {
-            stream: (*name).to_owned(),
-            source: Box::new(e),
-        })?;
+        // The info came with the create/get answer: no second round trip.
+        let info = stream.cached_info();
         if info.config.subjects != expected {
             return Err(StreamError::WrongSubjects {
                 stream: (*name).to_owned(),

@@ -143,8 +143,7 @@ impl NatsServer {
         let exited = self
             .child
             .as_mut()
-            .map(|c| c.try_wait().ok().flatten())
-            .and_then(|status| status);
+            .and_then(|c| c.try_wait().ok().flatten());
         if let Some(status) = exited {
             self.child = None;
             panic!(

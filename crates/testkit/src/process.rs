@@ -31,18 +31,30 @@ pub async fn wait_for_status(url: &str, status: u16, timeout: Duration) {
     }
 }
 
-/// Checks the life of a service binary against `nats`: it reads `NATS_URL` and `HTTP_ADDR`
-/// (plus `env`) from the environment, answers `/healthz` and then `/readyz` with 200,
-/// reports `nats_connected 1` in `/metrics`, and exits 0 soon after SIGTERM.
-pub async fn check_binary_lifecycle(binary: &str, nats_url: &str, env: &[(&str, String)]) {
+/// Starts a service binary on `nats_url` with `HTTP_ADDR` on a free loopback port; returns
+/// it and its base URL.
+fn start_on_free_port(
+    binary: &str,
+    nats_url: &str,
+    env: &[(&str, String)],
+) -> (ServiceProcess, String) {
     let port = free_port();
     let mut all = vec![
         ("NATS_URL", nats_url.to_owned()),
         ("HTTP_ADDR", format!("127.0.0.1:{port}")),
     ];
     all.extend(env.iter().cloned());
-    let mut process = ServiceProcess::start(binary, &all);
-    let base = format!("http://127.0.0.1:{port}");
+    (
+        ServiceProcess::start(binary, &all),
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+/// Checks the life of a service binary against `nats`: it reads `NATS_URL` and `HTTP_ADDR`
+/// (plus `env`) from the environment, answers `/healthz` and then `/readyz` with 200,
+/// reports `nats_connected 1` in `/metrics`, and exits 0 soon after SIGTERM.
+pub async fn check_binary_lifecycle(binary: &str, nats_url: &str, env: &[(&str, String)]) {
+    let (mut process, base) = start_on_free_port(binary, nats_url, env);
     wait_for_status(&format!("{base}/healthz"), 200, Duration::from_secs(30)).await;
     wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
 
@@ -77,14 +89,7 @@ pub async fn check_binary_lifecycle(binary: &str, nats_url: &str, env: &[(&str, 
 pub async fn check_binary_waits_for_nats(binary: &str, env: &[(&str, String)]) {
     let mut nats = crate::NatsServer::start().await;
     nats.kill();
-    let port = free_port();
-    let mut all = vec![
-        ("NATS_URL", nats.url()),
-        ("HTTP_ADDR", format!("127.0.0.1:{port}")),
-    ];
-    all.extend(env.iter().cloned());
-    let mut process = ServiceProcess::start(binary, &all);
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut process, base) = start_on_free_port(binary, &nats.url(), env);
     wait_for_status(&format!("{base}/healthz"), 200, Duration::from_secs(30)).await;
     for _ in 0..5 {
         wait_for_status(&format!("{base}/readyz"), 503, Duration::from_secs(1)).await;
