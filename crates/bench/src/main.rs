@@ -7,12 +7,10 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use anyhow::Context as _;
 use async_nats::HeaderMap;
 use async_nats::jetstream;
+use bench::{Figures, measure, print};
 use bytes::Bytes;
 use clap::Parser;
 use events::{
@@ -39,31 +37,6 @@ struct Args {
     in_flight: usize,
 }
 
-#[derive(Debug)]
-struct Figures {
-    name: String,
-    ops: usize,
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-fn figures(name: &str, elapsed: Duration, mut latencies: Vec<Duration>) -> Figures {
-    latencies.sort_unstable();
-    let pick = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies.get(index).copied().unwrap_or_default()
-    };
-    Figures {
-        name: name.to_owned(),
-        ops: latencies.len(),
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
-}
-
-/// A booking-sized event: what `POST /bookings` appends.
 fn booking_event() -> anyhow::Result<BookingEvent> {
     let from: jiff::Timestamp = "2026-12-24T18:00:00Z".parse()?;
     let to: jiff::Timestamp = "2026-12-24T20:00:00Z".parse()?;
@@ -81,36 +54,6 @@ fn booking_event() -> anyhow::Result<BookingEvent> {
         ),
     }
     .into())
-}
-
-/// Runs `op` `total` times from `workers` tasks, timing each call.
-async fn measure<F, Fut>(name: &str, total: usize, workers: usize, op: F) -> anyhow::Result<Figures>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    let op = Arc::new(op);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for worker in 0..workers {
-        let op = op.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = worker;
-            while i < total {
-                let t = Instant::now();
-                op(i).await?;
-                latencies.push(t.elapsed());
-                i += workers;
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    Ok(figures(name, started.elapsed(), latencies))
 }
 
 async fn raw_publish(
@@ -191,23 +134,6 @@ async fn store_append(
         }
     })
     .await
-}
-
-fn print(rows: &[Figures]) {
-    println!(
-        "{:<42} {:>8} {:>12} {:>9} {:>9}",
-        "workload", "ops", "ops/s", "p50 ms", "p99 ms"
-    );
-    for row in rows {
-        println!(
-            "{:<42} {:>8} {:>12.0} {:>9.3} {:>9.3}",
-            row.name,
-            row.ops,
-            row.per_second,
-            row.p50.as_secs_f64() * 1e3,
-            row.p99.as_secs_f64() * 1e3
-        );
-    }
 }
 
 #[tokio::main]

@@ -23,6 +23,14 @@ pub struct SlotSchedule {
     slots: Vec<(Time, Time)>,
 }
 
+impl std::fmt::Display for SlotSchedule {
+    /// The `SLOTS` form: `12:00-14:00,19:00-21:00`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.slots.iter().map(|slot| show(*slot)).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
 impl SlotSchedule {
     /// Parses `HH:MM-HH:MM[,HH:MM-HH:MM...]`.
     pub fn parse(raw: &str) -> Result<Self, InvalidSchedule> {

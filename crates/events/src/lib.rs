@@ -7,6 +7,7 @@
 
 pub mod booking;
 mod codec;
+pub mod commands;
 pub mod ids;
 pub mod metadata;
 pub mod names;
@@ -18,6 +19,7 @@ pub use booking::{
     TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
 };
 pub use codec::{DecodeError, DomainEvent, EncodeError};
+pub use commands::{AddTable, RemoveTable, TableCommandRefusal, TableCommandReply};
 pub use ids::{
     AccessCodeDigest, BookingId, CausationId, CommandId, CorrelationId, EventId, InvalidId,
     PartySize, Seats, TableId,

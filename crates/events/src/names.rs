@@ -12,6 +12,25 @@ pub const BOOKINGS_STREAM: &str = "BOOKINGS";
 /// Subjects of [`BOOKINGS_STREAM`]: one subject per booking, `bookings.<bookingId>`.
 pub const BOOKINGS_SUBJECTS: &str = "bookings.>";
 
+/// Where a booking event is republished by JetStream once it is stored (stream
+/// `RePublish`): `live.bookings.<bookingId>`. Core NATS only, not a stream; the gateway
+/// listens here for a booking's outcome, and only stored events ever appear.
+pub const LIVE_BOOKINGS_SUBJECTS: &str = "live.bookings.>";
+/// Prefix of [`LIVE_BOOKINGS_SUBJECTS`], to strip to get back the stored subject.
+pub const LIVE_PREFIX: &str = "live.";
+
+/// The one subject where lock placements for tables that never existed are recorded.
+/// `~` cannot occur in a table id, so it can never be a table's own subject, and bogus ids
+/// do not leave one subject each behind.
+pub const UNKNOWN_TABLES_SUBJECT: &str = "tables.~unknown";
+
+/// Request/reply subject of the staff's "add a table" command (served by table-manager).
+pub const ADD_TABLE_COMMAND: &str = "commands.tables.add";
+/// Request/reply subject of the staff's "remove a table" command.
+pub const REMOVE_TABLE_COMMAND: &str = "commands.tables.remove";
+/// Queue group of the table command handlers: one replica answers each request.
+pub const TABLE_COMMANDS_QUEUE: &str = "table-manager";
+
 /// Stream that keeps every message a consumer could never process.
 pub const DEAD_LETTER_STREAM: &str = "DEAD_LETTERS";
 /// Subjects of [`DEAD_LETTER_STREAM`]: `deadletter.<stream>.<consumer>`.

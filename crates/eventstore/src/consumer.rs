@@ -1,7 +1,7 @@
 //! Durable pull consumers with explicit acks, bounded redelivery with backoff, and a
 //! dead-letter stream for messages that can never be processed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bytes::Bytes;
 use events::{DecodeError, DomainEvent, names};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
 use crate::BoxError;
@@ -18,6 +19,27 @@ use prometheus_client::metrics::counter::Counter;
 
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
+
+/// How long one pull request stays open on the server. Short, because a stopping consumer
+/// waits for its open request to end, and an idle one asks again this often.
+const PULL_EXPIRES: Duration = Duration::from_secs(1);
+
+/// The next message of the open pull request (`None` when it has ended).
+async fn next_message(
+    pull: &mut Option<pull::Batch>,
+) -> Option<Result<jetstream::Message, async_nats::Error>> {
+    match pull {
+        Some(batch) => batch.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Exponential delays between redeliveries of a message whose handling failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +78,8 @@ pub struct ConsumerSpec {
     /// Deliveries after which a message that still fails is dead-lettered.
     pub max_deliveries: i64,
     pub backoff: Backoff,
-    /// How long a delivery may stay unacked before JetStream redelivers it.
+    /// How long a delivery may stay unacked before JetStream redelivers it: how long the
+    /// messages held by an instance that crashed wait before another one gets them.
     pub ack_wait: Duration,
     /// Messages fetched and handled together (grouped by subject).
     pub batch: usize,
@@ -65,7 +88,8 @@ pub struct ConsumerSpec {
 }
 
 impl ConsumerSpec {
-    /// A spec with the defaults: 5 deliveries, 100 ms..10 s backoff, batches of 256.
+    /// A spec with the defaults: 5 deliveries, 100 ms..10 s backoff, 10 s ack wait,
+    /// batches of 256.
     pub fn new(stream: &str, durable: &str) -> Self {
         Self {
             stream: stream.to_owned(),
@@ -73,7 +97,7 @@ impl ConsumerSpec {
             filter_subjects: Vec::new(),
             max_deliveries: 5,
             backoff: Backoff::default(),
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(10),
             batch: 256,
             max_ack_pending: 10_000,
         }
@@ -110,6 +134,10 @@ pub enum HandleError {
     /// dead-letter once the deliveries run out.
     #[error("transient failure: {0}")]
     Retry(#[source] BoxError),
+    /// Not yet: the message is a timer that is due later. Redelivered after the delay;
+    /// not a failure (give the consumer a `max_deliveries` that allows for restarts).
+    #[error("deferred for {0:?}")]
+    Defer(Duration),
     /// Can never work (undecodable, unknown type): dead-letter at once.
     #[error("cannot ever be processed: {0}")]
     Poison(String),
@@ -144,6 +172,7 @@ pub struct DurableConsumer {
     js: jetstream::Context,
     acked: Counter,
     retried: Counter,
+    deferred: Counter,
     dead_lettered: Counter,
 }
 
@@ -182,6 +211,7 @@ impl DurableConsumer {
         Ok(Self {
             acked: metrics.outcome(&spec.durable, "acked"),
             retried: metrics.outcome(&spec.durable, "retried"),
+            deferred: metrics.outcome(&spec.durable, "deferred"),
             dead_lettered: metrics.outcome(&spec.durable, "dead_lettered"),
             spec,
             consumer,
@@ -193,75 +223,110 @@ impl DurableConsumer {
         &self.spec
     }
 
-    /// Feeds deliveries to `handler` until `shutdown`; then finishes the batch in hand and
-    /// returns. Messages of one subject are handled in order, different subjects
-    /// concurrently. Survives NATS outages by re-subscribing with a backoff.
+    /// Feeds deliveries to `handler` until `shutdown`, then finishes the messages in hand
+    /// and returns.
+    ///
+    /// Messages are handled as they arrive, up to `batch` at once: in order within a
+    /// subject (a message waits for the one before it on its subject), concurrently across
+    /// subjects. They come from short pull requests, each asking for what the pipeline has
+    /// room for. Stopping waits for the open request to end on the server before
+    /// returning: a request left open would still be handed messages that nobody reads,
+    /// and they would wait for `ack_wait` before going to another instance. Survives NATS
+    /// outages by asking again with a backoff.
     pub async fn run<H: Handler>(self, handler: Arc<H>, shutdown: CancellationToken) {
+        let handler = handler.as_ref();
+        let mut running = FuturesUnordered::new();
+        // Subjects with a message being handled, and the messages waiting behind it.
+        let mut waiting: HashMap<String, VecDeque<jetstream::Message>> = HashMap::new();
+        let mut held = 0usize;
+        let mut pull: Option<pull::Batch> = None;
         let mut failures = 0;
-        while !shutdown.is_cancelled() {
-            let messages = self
-                .consumer
-                .stream()
-                .max_messages_per_batch(self.spec.batch)
-                .heartbeat(Duration::from_secs(5))
-                .expires(Duration::from_secs(30))
-                .messages()
-                .await;
-            let messages = match messages {
-                Ok(messages) => messages,
-                Err(e) => {
-                    failures += 1;
-                    let delay = self.spec.backoff.delay(failures);
-                    tracing::warn!(consumer = %self.spec.durable, error = %e, ?delay,
-                        "cannot pull from consumer; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(delay) => continue,
+        let mut paused_until: Option<tokio::time::Instant> = None;
+        loop {
+            let stopping = shutdown.is_cancelled();
+            // Ask again only with room for at least half a batch, so a busy consumer
+            // does not send one request per message.
+            if pull.is_none() && !stopping && paused_until.is_none() && held <= self.spec.batch / 2
+            {
+                match self.request(self.spec.batch - held).await {
+                    Ok(batch) => pull = Some(batch),
+                    Err(e) => {
+                        failures += 1;
+                        paused_until = Some(self.pause(failures, &e));
                     }
                 }
-            };
-            failures = 0;
-            let mut chunks = messages.ready_chunks(self.spec.batch);
-            loop {
-                let chunk = tokio::select! {
-                    biased;
-                    () = shutdown.cancelled() => return,
-                    chunk = chunks.next() => chunk,
-                };
-                let Some(chunk) = chunk else { break };
-                let mut batch = Vec::with_capacity(chunk.len());
-                for item in chunk {
-                    match item {
-                        Ok(message) => batch.push(message),
-                        Err(e) => tracing::warn!(consumer = %self.spec.durable, error = %e,
-                            "pull consumer reported an error"),
+            }
+            if stopping && pull.is_none() && running.is_empty() {
+                return;
+            }
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled(), if !stopping => {}
+                Some(subject) = running.next(), if !running.is_empty() => {
+                    held -= 1;
+                    let next = waiting.get_mut(&subject).and_then(VecDeque::pop_front);
+                    match next {
+                        Some(message) => running.push(self.handle_one(handler, message)),
+                        None => {
+                            waiting.remove(&subject);
+                        }
                     }
                 }
-                self.handle_batch(handler.as_ref(), batch).await;
+                item = next_message(&mut pull), if pull.is_some() => match item {
+                    Some(Ok(message)) => {
+                        failures = 0;
+                        held += 1;
+                        let subject = message.subject.to_string();
+                        match waiting.get_mut(&subject) {
+                            Some(queue) => queue.push_back(message),
+                            None => {
+                                waiting.insert(subject, VecDeque::new());
+                                running.push(self.handle_one(handler, message));
+                            }
+                        }
+                    }
+                    // The request has ended with an error status (consumer deleted,
+                    // too many waiting requests...); the next one waits a little.
+                    Some(Err(e)) => {
+                        failures += 1;
+                        paused_until = Some(self.pause(failures, e.as_ref()));
+                    }
+                    None => pull = None,
+                },
+                () = sleep_until(paused_until), if paused_until.is_some() && !stopping => {
+                    paused_until = None;
+                }
             }
         }
     }
 
-    async fn handle_batch<H: Handler>(&self, handler: &H, batch: Vec<jetstream::Message>) {
-        let mut order: Vec<Vec<jetstream::Message>> = Vec::new();
-        let mut by_subject: HashMap<String, usize> = HashMap::new();
-        for message in batch {
-            let subject = message.subject.to_string();
-            let slot = *by_subject.entry(subject).or_insert_with(|| {
-                order.push(Vec::new());
-                order.len() - 1
-            });
-            order[slot].push(message);
-        }
-        let groups = order.into_iter().map(|group| async move {
-            for message in group {
-                self.handle_one(handler, message).await;
-            }
-        });
-        futures_util::future::join_all(groups).await;
+    /// Opens one pull request for up to `messages` messages.
+    async fn request(&self, messages: usize) -> Result<pull::Batch, BoxError> {
+        Ok(self
+            .consumer
+            .batch()
+            .max_messages(messages)
+            .expires(PULL_EXPIRES)
+            .messages()
+            .await?)
     }
 
-    async fn handle_one<H: Handler>(&self, handler: &H, mut message: jetstream::Message) {
+    /// Logs a failed pull and says until when to wait before the next one.
+    fn pause(&self, failures: i64, error: &dyn std::fmt::Display) -> tokio::time::Instant {
+        let delay = self.spec.backoff.delay(failures);
+        tracing::warn!(consumer = %self.spec.durable, %error, ?delay,
+            "cannot pull from consumer; retrying");
+        tokio::time::Instant::now() + delay
+    }
+
+    /// Handles and settles one message; gives back its subject.
+    async fn handle_one<H: Handler>(&self, handler: &H, message: jetstream::Message) -> String {
+        let subject = message.subject.to_string();
+        self.settle(handler, message).await;
+        subject
+    }
+
+    async fn settle<H: Handler>(&self, handler: &H, mut message: jetstream::Message) {
         let (stream_sequence, delivered) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered),
             Err(e) => {
@@ -297,6 +362,12 @@ impl DurableConsumer {
                 }
                 &self.acked
             }
+            Err(HandleError::Defer(delay)) => {
+                if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(consumer, stream_sequence, error = %e, "nak failed");
+                }
+                &self.deferred
+            }
             Err(HandleError::Retry(e)) if delivered < self.spec.max_deliveries => {
                 let delay = self.spec.backoff.delay(delivered);
                 tracing::warn!(consumer, stream_sequence, delivered, ?delay, error = %e,
@@ -306,13 +377,11 @@ impl DurableConsumer {
                 }
                 &self.retried
             }
-            Err(error) => {
-                let reason = match error {
-                    HandleError::Retry(e) => {
-                        format!("gave up after {delivered} deliveries: {e}")
-                    }
-                    HandleError::Poison(reason) => reason,
-                };
+            Err(HandleError::Retry(e)) => {
+                let reason = format!("gave up after {delivered} deliveries: {e}");
+                self.dead_letter(&message, &delivery, &reason).await
+            }
+            Err(HandleError::Poison(reason)) => {
                 self.dead_letter(&message, &delivery, &reason).await
             }
         };

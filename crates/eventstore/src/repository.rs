@@ -143,6 +143,11 @@ impl<A: Aggregate> Repository<A> {
         }
     }
 
+    /// The cached state and version, if any: no I/O, possibly stale.
+    pub fn peek(&self, subject: &str) -> Option<(A, u64)> {
+        self.cached(subject)
+    }
+
     /// The current state read from the stream, bypassing (and updating) the cache.
     pub async fn load_fresh(&self, subject: &str) -> Result<(A, u64), LoadError> {
         match self.cached(subject) {
@@ -158,13 +163,41 @@ impl<A: Aggregate> Repository<A> {
         command: &A::Command,
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
-        let (mut state, mut version, mut fresh) = match self.cached(subject) {
+        let start = match self.cached(subject) {
             Some((state, version)) => (state, version, false),
             None => {
                 let (state, version) = self.refresh(subject, A::default(), 0).await?;
                 (state, version, true)
             }
         };
+        self.attempt(subject, command, context, start).await
+    }
+
+    /// Like [`execute`](Self::execute) for an aggregate that almost surely does not exist
+    /// yet (a fresh random id): decides on the initial state without reading the stream
+    /// first. If it does exist, the append meets a conflict, and a refusal or no-op is
+    /// checked against the stream, exactly as for a stale cache entry.
+    pub async fn execute_new(
+        &self,
+        subject: &str,
+        command: &A::Command,
+        context: &AppendContext,
+    ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
+        let start = self
+            .cached(subject)
+            .map_or((A::default(), 0, false), |(state, version)| {
+                (state, version, false)
+            });
+        self.attempt(subject, command, context, start).await
+    }
+
+    async fn attempt(
+        &self,
+        subject: &str,
+        command: &A::Command,
+        context: &AppendContext,
+        (mut state, mut version, mut fresh): (A, u64, bool),
+    ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         for _attempt in 0..self.max_attempts {
             let decision = state.decide(command);
             // A refusal or a no-op decided on a cached state is checked against the stream

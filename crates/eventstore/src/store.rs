@@ -152,9 +152,31 @@ impl EventStore {
         events: &[E],
         context: &AppendContext,
     ) -> Result<Appended, AppendError> {
+        self.append_inner(subject, Some(expected), events, context)
+            .await
+    }
+
+    /// Appends `events` to a subject that is a plain log rather than an aggregate (no
+    /// version check; still deduplicated by the command's event ids).
+    pub async fn append_to_log<E: DomainEvent>(
+        &self,
+        subject: &str,
+        events: &[E],
+        context: &AppendContext,
+    ) -> Result<Appended, AppendError> {
+        self.append_inner(subject, None, events, context).await
+    }
+
+    async fn append_inner<E: DomainEvent>(
+        &self,
+        subject: &str,
+        expected: Option<u64>,
+        events: &[E],
+        context: &AppendContext,
+    ) -> Result<Appended, AppendError> {
         if events.is_empty() {
             return Ok(Appended {
-                last_sequence: expected,
+                last_sequence: expected.unwrap_or(0),
                 duplicate: false,
                 event_ids: Vec::new(),
             });
@@ -208,10 +230,12 @@ impl EventStore {
     async fn append_one(
         &self,
         subject: &str,
-        expected: u64,
+        expected: Option<u64>,
         (event_id, mut headers, payload): (EventId, HeaderMap, Bytes),
     ) -> Result<Appended, AppendError> {
-        headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
+        if let Some(expected) = expected {
+            headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
+        }
         let ack = self
             .js
             .publish_with_headers(subject.to_owned(), headers, payload)
@@ -227,7 +251,7 @@ impl EventStore {
             Err(e) => Err(match e.kind() {
                 PublishErrorKind::WrongLastSequence => AppendError::Conflict {
                     subject: subject.to_owned(),
-                    expected,
+                    expected: expected.unwrap_or(0),
                 },
                 PublishErrorKind::TimedOut
                 | PublishErrorKind::BrokenPipe
@@ -243,7 +267,7 @@ impl EventStore {
     async fn append_batch(
         &self,
         subject: &str,
-        expected: u64,
+        expected: Option<u64>,
         messages: Vec<(EventId, HeaderMap, Bytes)>,
     ) -> Result<Appended, AppendError> {
         let batch_id = uuid::Uuid::new_v4().simple().to_string();
@@ -253,7 +277,7 @@ impl EventStore {
         for (index, (_, mut headers, payload)) in messages.into_iter().enumerate() {
             headers.insert(BATCH_ID, batch_id.as_str());
             headers.insert(BATCH_SEQUENCE, (index + 1).to_string());
-            if index == 0 {
+            if let (0, Some(expected)) = (index, expected) {
                 headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string());
             }
             if index + 1 < count {
@@ -284,7 +308,7 @@ impl EventStore {
             Ok(PubAckResponse::Err { error }) if error.err_code == ERR_WRONG_LAST_SEQUENCE => {
                 Err(AppendError::Conflict {
                     subject: subject.to_owned(),
-                    expected,
+                    expected: expected.unwrap_or(0),
                 })
             }
             Ok(PubAckResponse::Err { error }) => Err(AppendError::Refused(

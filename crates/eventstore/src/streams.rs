@@ -84,6 +84,13 @@ pub fn stream_config(name: &str, settings: StreamSettings) -> Option<stream::Con
         } else {
             Duration::from_secs(30 * 24 * 3600)
         },
+        // Booking events are republished once stored, so a gateway waiting for a booking's
+        // outcome hears it from any replica and never hears an append that failed.
+        republish: (name == names::BOOKINGS_STREAM).then(|| stream::Republish {
+            source: names::BOOKINGS_SUBJECTS.to_owned(),
+            destination: names::LIVE_BOOKINGS_SUBJECTS.to_owned(),
+            headers_only: false,
+        }),
         description: Some(description.to_owned()),
         ..Default::default()
     })
@@ -104,13 +111,13 @@ pub async fn ensure_streams(
             });
         };
         let expected = config.subjects.clone();
-        let stream =
-            js.get_or_create_stream(config)
-                .await
-                .map_err(|e| StreamError::Unavailable {
-                    stream: (*name).to_owned(),
-                    source: Box::new(e),
-                })?;
+        let republish = config.republish.clone();
+        let stream = js.get_or_create_stream(config.clone()).await.map_err(|e| {
+            StreamError::Unavailable {
+                stream: (*name).to_owned(),
+                source: Box::new(e),
+            }
+        })?;
         // The info came with the create/get answer: no second round trip.
         let info = stream.cached_info();
         if info.config.subjects != expected {
@@ -119,6 +126,17 @@ pub async fn ensure_streams(
                 found: info.config.subjects.clone(),
                 expected,
             });
+        }
+        // A stream made by an older version lacks the republish: add it in place.
+        if info.config.republish != republish {
+            let mut updated = info.config.clone();
+            updated.republish = republish;
+            js.update_stream(updated)
+                .await
+                .map_err(|e| StreamError::Unavailable {
+                    stream: (*name).to_owned(),
+                    source: Box::new(e),
+                })?;
         }
     }
     Ok(())

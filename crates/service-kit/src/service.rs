@@ -2,12 +2,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::Client;
 use axum::Router;
-use eventstore::{EventStore, StoreMetrics, StreamSettings};
+use eventstore::{
+    ConsumerSpec, DurableConsumer, EventStore, Handler, StoreMetrics, StreamSettings,
+};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -39,6 +42,29 @@ impl Started {
             replicas: usize::from(self.config.stream_replicas),
             ..StreamSettings::default()
         }
+    }
+
+    /// Creates the durable consumer of `spec` if missing (idempotent), counting into this
+    /// service's metrics.
+    pub async fn consumer(&self, spec: ConsumerSpec) -> anyhow::Result<DurableConsumer> {
+        let durable = spec.durable.clone();
+        DurableConsumer::ensure(self.store.jetstream(), spec, self.store.metrics().clone())
+            .await
+            .with_context(|| format!("cannot set up the consumer {durable}"))
+    }
+
+    /// Runs `consumer` with `handler` as one of `workers`, until the service stops.
+    pub fn spawn_consumer<H: Handler>(
+        &self,
+        workers: &mut JoinSet<anyhow::Result<()>>,
+        consumer: DurableConsumer,
+        handler: H,
+    ) {
+        let stop = self.shutdown.clone();
+        workers.spawn(async move {
+            consumer.run(Arc::new(handler), stop).await;
+            Ok(())
+        });
     }
 
     /// Creates the named streams if missing (idempotent), with this service's settings.

@@ -4,16 +4,42 @@
 //! Rule: the only service that speaks HTTP to the outside and the only writer of
 //! `bookings.>`; it reaches tables only through NATS (requests to table-manager, events).
 
+mod access;
+mod idempotency;
+mod input;
+mod outcomes;
 mod problem;
+mod routes;
+mod saga;
+mod view;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, post};
 use clap::Parser;
 use events::names;
+use eventstore::{ConsumerSpec, Repository};
 use service_kit::{CommonConfig, RestaurantConfig, Secret, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+use crate::outcomes::Outcomes;
+use crate::routes::{AppState, Backend};
+
+/// Largest accepted request body (API.md).
+const BODY_LIMIT: usize = 64 * 1024;
+/// Bookings kept in memory (two generations of this many at most).
+const BOOKING_CACHE: usize = 100_000;
+/// A command meets a newer version at most this many times before giving up.
+const MAX_ATTEMPTS: usize = 16;
+/// Timeouts are deferred deliveries; restarts add deliveries without any failure.
+const TIMEOUT_MAX_DELIVERIES: i64 = 1_000;
+/// Bookings waiting for their timeout, each held unacked by the timeout consumer.
+const TIMEOUT_MAX_PENDING: i64 = 1_000_000;
 
 /// Configuration of the booker, from the environment (DESIGN.md) or flags.
 #[derive(Debug, Clone, Parser)]
@@ -69,16 +95,100 @@ impl App {
     /// Runs until `shutdown` is cancelled, then stops gracefully.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(config = ?self.config, "starting");
-        let routes = |_ops| axum::Router::new().fallback(problem::not_found);
+        let config = self.config;
+        let state = Arc::new(AppState {
+            backend: OnceLock::new(),
+            admin_token: config.admin_token.clone(),
+            rules: input::SlotRules {
+                schedule: config.restaurant.slots.clone(),
+                zone: config.restaurant.timezone.clone(),
+                horizon_days: config.booking_horizon_days,
+            },
+        });
+        let routes = {
+            let state = state.clone();
+            move |_ops| router(state)
+        };
+        let timeout = config.booking_timeout;
         self.service
-            .run(routes, shutdown, |started| async move {
-                started
-                    .ensure_streams(&[names::BOOKINGS_STREAM, names::DEAD_LETTER_STREAM])
-                    .await?;
-                Ok(JoinSet::new())
+            .run(routes, shutdown, move |started| {
+                let state = state.clone();
+                async move { setup(started, &state, timeout).await }
             })
             .await
     }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/tables", post(routes::add_table))
+        .route("/tables/{id}", delete(routes::remove_table))
+        .route("/bookings", post(routes::create_booking))
+        .route("/booking/initiate", post(routes::create_booking))
+        .route("/bookings/{id}/cancel", post(routes::cancel_booking))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Creates what the booker needs on NATS (idempotently) and starts its workers.
+async fn setup(
+    started: service_kit::Started,
+    state: &AppState,
+    timeout: Duration,
+) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
+    // TABLES too: the booking saga consumes it, whoever starts first.
+    started
+        .ensure_streams(&[
+            names::BOOKINGS_STREAM,
+            names::TABLES_STREAM,
+            names::DEAD_LETTER_STREAM,
+        ])
+        .await?;
+    let idempotency = idempotency::IdempotencyKeys::open(
+        started.store.jetstream(),
+        started.stream_settings().replicas,
+    )
+    .await?;
+    let saga_consumer = started
+        .consumer(ConsumerSpec::new(names::TABLES_STREAM, saga::SAGA_CONSUMER))
+        .await?;
+    let mut timeout_spec = ConsumerSpec::new(names::BOOKINGS_STREAM, saga::TIMEOUT_CONSUMER);
+    timeout_spec.max_deliveries = TIMEOUT_MAX_DELIVERIES;
+    timeout_spec.max_ack_pending = TIMEOUT_MAX_PENDING;
+    let timeout_consumer = started.consumer(timeout_spec).await?;
+    let subscriber = Outcomes::subscribe(&started.client).await?;
+
+    let bookings = Arc::new(Repository::new(
+        started.store.clone(),
+        BOOKING_CACHE,
+        MAX_ATTEMPTS,
+    ));
+    let outcomes = Arc::new(Outcomes::default());
+    let mut workers = JoinSet::new();
+    workers.spawn(
+        outcomes
+            .clone()
+            .listen(subscriber, started.shutdown.clone()),
+    );
+    let saga = saga::BookingSaga {
+        bookings: bookings.clone(),
+    };
+    started.spawn_consumer(&mut workers, saga_consumer, saga);
+    let timeouts = saga::Timeouts {
+        bookings: bookings.clone(),
+        timeout,
+    };
+    started.spawn_consumer(&mut workers, timeout_consumer, timeouts);
+    // Set once: a setup that failed earlier never got this far.
+    let _ = state.backend.set(Backend {
+        client: started.client.clone(),
+        bookings,
+        outcomes,
+        idempotency,
+    });
+    Ok(workers)
 }
 
 /// Builds and runs the booker until `shutdown`.

@@ -4,13 +4,28 @@
 //! Rule: the only writer of `tables.>`; it learns about bookings only from the `BOOKINGS`
 //! stream and never calls another service.
 
+mod admin;
+mod locking;
+mod tables;
+mod timers;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Parser;
 use events::names;
+use eventstore::ConsumerSpec;
 use service_kit::{CommonConfig, RestaurantConfig, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+pub use tables::Tables;
+
+/// Timers wait for months and are redelivered across restarts: their deliveries are not
+/// a sign of failure, so the bound is only a guard against a message that loops.
+const TIMER_MAX_DELIVERIES: i64 = 100_000;
+/// Locks whose slot has not ended, each held unacked by the timer consumer.
+const TIMER_MAX_PENDING: i64 = 1_000_000;
 
 /// Configuration of table-manager, from the environment (DESIGN.md) or flags.
 #[derive(Debug, Clone, Parser)]
@@ -64,7 +79,28 @@ impl App {
                         names::DEAD_LETTER_STREAM,
                     ])
                     .await?;
-                Ok(JoinSet::new())
+                let locking = started
+                    .consumer(ConsumerSpec::new(names::BOOKINGS_STREAM, locking::CONSUMER))
+                    .await?;
+                let mut timer_spec = ConsumerSpec::new(names::TABLES_STREAM, timers::CONSUMER);
+                timer_spec.max_deliveries = TIMER_MAX_DELIVERIES;
+                timer_spec.max_ack_pending = TIMER_MAX_PENDING;
+                let timers = started.consumer(timer_spec).await?;
+
+                let tables = Arc::new(Tables::new(started.store.clone()));
+                let mut workers = JoinSet::new();
+                workers.spawn(admin::serve(
+                    started.client.clone(),
+                    tables.clone(),
+                    started.shutdown.clone(),
+                ));
+                let saga = locking::LockingSaga {
+                    tables: tables.clone(),
+                    store: started.store.clone(),
+                };
+                started.spawn_consumer(&mut workers, locking, saga);
+                started.spawn_consumer(&mut workers, timers, timers::LockTimers { tables });
+                Ok(workers)
             })
             .await
     }

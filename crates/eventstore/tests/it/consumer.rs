@@ -269,3 +269,84 @@ async fn a_durable_consumer_resumes_after_a_restart_without_redoing_acked_messag
     shutdown.cancel();
     task.await.expect("stops");
 }
+
+/// Takes its time on some subjects, records the order of each subject's deliveries, and
+/// defers each message once.
+#[derive(Default)]
+struct SlowAndDeferring {
+    order: Mutex<HashMap<String, Vec<u64>>>,
+    deferred: Mutex<Vec<u64>>,
+}
+
+impl Handler for SlowAndDeferring {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
+        if delivery.subject == "tables.d" {
+            let mut deferred = self.deferred.lock().expect("lock");
+            if !deferred.contains(&delivery.stream_sequence) {
+                deferred.push(delivery.stream_sequence);
+                return Err(HandleError::Defer(Duration::from_millis(300)));
+            }
+        }
+        // Earlier messages of a subject take longer: only per-subject order keeps them in
+        // sequence.
+        let pause = 20_u64.saturating_sub(delivery.stream_sequence % 20);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        self.order
+            .lock()
+            .expect("lock")
+            .entry(delivery.subject.clone())
+            .or_default()
+            .push(delivery.stream_sequence);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_of_one_subject_are_handled_in_order_and_a_deferred_one_comes_back_later() {
+    let env = env().await;
+    let subjects = ["a", "b", "c"];
+    for round in 0..10 {
+        for subject in subjects {
+            env.store
+                .append_to_log(
+                    &format!("tables.{subject}"),
+                    &[added(subject, 2)],
+                    &context(&format!("{subject}-{round}")),
+                )
+                .await
+                .expect("append");
+        }
+    }
+    let deferred_at = env
+        .store
+        .append("tables.d", 0, &[added("d", 2)], &context("d"))
+        .await
+        .expect("append")
+        .last_sequence;
+    let handler = Arc::new(SlowAndDeferring::default());
+    let consumer =
+        DurableConsumer::ensure(env.store.jetstream(), spec("order"), Default::default())
+            .await
+            .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(handler.clone(), shutdown.clone()));
+    let started = tokio::time::Instant::now();
+    wait_until("every message is handled", || {
+        let order = handler.order.lock().expect("lock");
+        order.values().map(Vec::len).sum::<usize>() == 31
+    })
+    .await;
+    let order = handler.order.lock().expect("lock").clone();
+    for subject in subjects {
+        let seen = &order[&format!("tables.{subject}")];
+        assert_eq!(seen.len(), 10);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{subject}: {seen:?}");
+    }
+    assert_eq!(order["tables.d"], [deferred_at]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the deferral was not waited"
+    );
+    shutdown.cancel();
+    task.await.expect("join");
+}

@@ -177,3 +177,55 @@ async fn concurrent_commands_through_separate_replicas_are_all_applied_exactly_o
     }
     assert_eq!((removed, refused), (1, 7));
 }
+
+#[tokio::test]
+async fn executing_as_new_on_an_aggregate_that_exists_decides_again_on_the_stored_state() {
+    let env = env().await;
+    let writer = Repository::<Table>::new(env.store.clone(), 100, 3);
+    writer
+        .execute("tables.t9", &Command::Add(id(), seats(4)), &context("add"))
+        .await
+        .expect("add");
+
+    // Another replica assumes the id is new: its decision on the empty state ("add") meets
+    // a conflict, it reloads, and the stored state refuses a different table.
+    let other = Repository::<Table>::new(env.store.clone(), 100, 3);
+    let outcome = other
+        .execute_new(
+            "tables.t9",
+            &Command::Add(id(), seats(2)),
+            &context("add-2"),
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(ExecuteError::Rejected(Refused::Exists))),
+        "{outcome:?}"
+    );
+    // And a command that is a no-op on the stored state is one.
+    let same = other
+        .execute_new(
+            "tables.t9",
+            &Command::Add(id(), seats(4)),
+            &context("add-3"),
+        )
+        .await
+        .expect("no-op");
+    assert!(same.events.is_empty());
+    let loaded = env
+        .store
+        .load::<TableEvent>("tables.t9")
+        .await
+        .expect("load");
+    assert_eq!(loaded.events.len(), 1, "nothing else was written");
+
+    // On a new subject it appends at version 0 without reading first.
+    let fresh = other
+        .execute_new(
+            "tables.t10",
+            &Command::Add(id(), seats(3)),
+            &context("add-4"),
+        )
+        .await
+        .expect("add new");
+    assert_eq!(fresh.events.len(), 1);
+}

@@ -1,4 +1,10 @@
-//! The booker against a real nats-server: as a library (`App`) and as the real binary.
+//! The booker against a real nats-server: as a library (`App`) and as the real binary,
+//! and the whole write side (booker + table-manager in-process) over HTTP.
+
+mod bookings;
+mod saga;
+mod system;
+mod tables;
 
 use std::time::Duration;
 

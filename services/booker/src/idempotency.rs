@@ -1,0 +1,133 @@
+//! `Idempotency-Key`: a retried request with the same key gets the same booking.
+//!
+//! The first request with a key claims it in a KV bucket, atomically (KV `create`), with
+//! the booking id it will use, a fingerprint of the request and the access code it hands
+//! out, so that a retry after a lost response can answer with the same code. Entries live
+//! 24 hours (ADR 0007).
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use events::BookingId;
+use ring::digest::{SHA256, digest};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{AccessCode, hex};
+use crate::input::BookingRequest;
+use crate::problem::ApiError;
+
+/// The KV bucket of claimed keys.
+pub const BUCKET: &str = "booker_idempotency";
+/// How long a key is remembered.
+pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The booking a key stands for.
+#[derive(Debug)]
+pub struct Claim {
+    pub booking_id: BookingId,
+    pub access_code: AccessCode,
+}
+
+impl Claim {
+    /// A new booking id and access code.
+    pub fn fresh() -> Result<Self, ApiError> {
+        let access_code = AccessCode::generate().map_err(|e| {
+            tracing::error!(error = %e, "cannot draw an access code");
+            ApiError::Internal
+        })?;
+        Ok(Self {
+            booking_id: BookingId::new(),
+            access_code,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    booking_id: BookingId,
+    fingerprint: String,
+    access_code: String,
+}
+
+/// Claimed idempotency keys.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKeys {
+    kv: kv::Store,
+}
+
+impl IdempotencyKeys {
+    /// Opens the bucket, creating it if missing (any replica may come first).
+    pub async fn open(js: &jetstream::Context, replicas: usize) -> anyhow::Result<Self> {
+        if let Ok(kv) = js.get_key_value(BUCKET).await {
+            return Ok(Self { kv });
+        }
+        let kv = js
+            .create_key_value(kv::Config {
+                bucket: BUCKET.to_owned(),
+                description: "Idempotency-Key claims of booking requests".to_owned(),
+                history: 1,
+                max_age: KEY_TTL,
+                storage: jetstream::stream::StorageType::File,
+                num_replicas: replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the {BUCKET} bucket: {e}"))?;
+        Ok(Self { kv })
+    }
+
+    /// The booking for `key`: a fresh one if the key is new, the earlier one if the key
+    /// was used for the same request, and a refusal if it was used for another request.
+    pub async fn claim(&self, key: &str, request: &BookingRequest) -> Result<Claim, ApiError> {
+        // KV keys allow few characters: the key's digest stands for it.
+        let entry = hex(digest(&SHA256, key.as_bytes()).as_ref());
+        let fingerprint = fingerprint(request);
+        let fresh = Claim::fresh()?;
+        let record = Record {
+            booking_id: fresh.booking_id,
+            fingerprint: fingerprint.clone(),
+            access_code: fresh.access_code.expose().to_owned(),
+        };
+        let value = serde_json::to_vec(&record).map_err(|_| ApiError::Internal)?;
+        match self.kv.create(&entry, value.into()).await {
+            Ok(_) => return Ok(fresh),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim an idempotency key");
+                return Err(ApiError::Unavailable);
+            }
+        }
+        let stored = self.kv.get(&entry).await.map_err(|e| {
+            tracing::warn!(error = %e, "cannot read an idempotency key");
+            ApiError::Unavailable
+        })?;
+        let Some(stored) = stored else {
+            // Expired between the two calls: the caller may simply retry.
+            return Err(ApiError::Unavailable);
+        };
+        let earlier: Record = serde_json::from_slice(&stored).map_err(|e| {
+            tracing::error!(error = %e, "undecodable idempotency record");
+            ApiError::Internal
+        })?;
+        if earlier.fingerprint != fingerprint {
+            return Err(ApiError::IdempotencyMismatch);
+        }
+        Ok(Claim {
+            booking_id: earlier.booking_id,
+            access_code: AccessCode::from_stored(earlier.access_code),
+        })
+    }
+}
+
+/// What makes two requests "the same": every field of the validated request.
+fn fingerprint(request: &BookingRequest) -> String {
+    let canonical = serde_json::json!({
+        "tableId": request.table_id.as_str(),
+        "from": request.time_slot.from().to_string(),
+        "to": request.time_slot.to().to_string(),
+        "people": request.people.map(|p| p.get()),
+        "customer": request.customer.as_ref().map(|c| [&c.name, &c.email]),
+    });
+    hex(digest(&SHA256, canonical.to_string().as_bytes()).as_ref())
+}

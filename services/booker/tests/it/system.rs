@@ -1,0 +1,338 @@
+//! The system under test: a private nats-server, the booker and table-manager running
+//! in-process through their `run(config, shutdown)`, and helpers to call and inspect them.
+
+use std::time::Duration;
+
+use clap::Parser;
+use events::{BookingEvent, TableEvent};
+use eventstore::{EventStore, Recorded, StoreMetrics};
+use serde_json::{Value, json};
+use testkit::NatsServer;
+use testkit::process::wait_for_status;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN: &str = "test-admin-token";
+
+/// A running service and how to stop it.
+pub struct Running {
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("service task")
+            .expect("clean shutdown");
+    }
+}
+
+pub struct System {
+    pub nats: NatsServer,
+    pub base: String,
+    pub http: reqwest::Client,
+    booker: Option<Running>,
+    table_manager: Option<Running>,
+    timeout: String,
+}
+
+impl System {
+    /// Everything running, with the default booking timeout.
+    pub async fn start() -> Self {
+        Self::start_with_timeout("30s").await
+    }
+
+    pub async fn start_with_timeout(timeout: &str) -> Self {
+        let nats = NatsServer::start().await;
+        let mut system = Self {
+            nats,
+            base: String::new(),
+            http: reqwest::Client::new(),
+            booker: None,
+            table_manager: None,
+            timeout: timeout.to_owned(),
+        };
+        system.start_booker().await;
+        system.start_table_manager().await;
+        system
+    }
+
+    pub async fn start_booker(&mut self) {
+        let config = booker::Config::parse_from([
+            "booker",
+            "--nats-url",
+            &self.nats.url(),
+            "--http-addr",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+            "--booking-timeout",
+            &self.timeout,
+        ]);
+        let app = booker::App::build(config).await.expect("build booker");
+        self.base = format!("http://{}", app.local_addr());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        wait_for_status(
+            &format!("{}/readyz", self.base),
+            200,
+            Duration::from_secs(20),
+        )
+        .await;
+        self.booker = Some(Running { shutdown, task });
+    }
+
+    pub async fn stop_booker(&mut self) {
+        if let Some(running) = self.booker.take() {
+            running.stop().await;
+        }
+    }
+
+    pub async fn start_table_manager(&mut self) {
+        let config = table_manager::Config::parse_from([
+            "table-manager",
+            "--nats-url",
+            &self.nats.url(),
+            "--http-addr",
+            "127.0.0.1:0",
+        ]);
+        let app = table_manager::App::build(config)
+            .await
+            .expect("build table-manager");
+        let ready = format!("http://{}/readyz", app.local_addr());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        wait_for_status(&ready, 200, Duration::from_secs(20)).await;
+        self.table_manager = Some(Running { shutdown, task });
+    }
+
+    pub async fn stop_table_manager(&mut self) {
+        if let Some(running) = self.table_manager.take() {
+            running.stop().await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_booker().await;
+        self.stop_table_manager().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Adds a table through the API and expects a 201.
+    pub async fn add_table(&self, id: &str, seats: u8) {
+        let response = self
+            .http
+            .post(self.url("/tables"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"id": id, "seats": seats}))
+            .send()
+            .await
+            .expect("POST /tables");
+        assert_eq!(response.status(), 201, "adding table {id}");
+    }
+
+    /// Books `table` for `slot`; the status and the JSON body.
+    pub async fn book(&self, table: &str, slot: &Slot, people: Option<u8>) -> (u16, Value) {
+        let mut body = json!({"tableId": table, "timeSlot": slot.json()});
+        if let Some(people) = people {
+            body["people"] = json!(people);
+        }
+        self.post_json("/bookings", &body).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        read(response).await
+    }
+
+    /// Cancels a booking (as returned by its POST) with its access code; the status.
+    pub async fn cancel(&self, booking: &Value) -> u16 {
+        let id = booking["id"].as_str().expect("booking id");
+        let code = booking["accessCode"].as_str().expect("access code");
+        let path = format!("/bookings/{id}/cancel");
+        self.post_json(&path, &json!({"accessCode": code})).await.0
+    }
+
+    /// Waits until table-manager has removed a lock of `table`.
+    pub async fn wait_for_lock_removal(&self, table: &str) -> Vec<Recorded<TableEvent>> {
+        self.wait_for_table(table, |events| {
+            events
+                .iter()
+                .any(|e| e.metadata.event_type == "table-lock-removed")
+        })
+        .await
+    }
+
+    fn store(&self, client: async_nats::Client) -> EventStore {
+        EventStore::new(client, StoreMetrics::default())
+    }
+
+    pub async fn booking_events(&self, id: &str) -> Vec<Recorded<BookingEvent>> {
+        let store = self.store(self.nats.client().await);
+        store
+            .load::<BookingEvent>(&format!("bookings.{id}"))
+            .await
+            .expect("load booking")
+            .events
+    }
+
+    pub async fn table_events(&self, id: &str) -> Vec<Recorded<TableEvent>> {
+        let store = self.store(self.nats.client().await);
+        store
+            .load::<TableEvent>(&format!("tables.{id}"))
+            .await
+            .expect("load table")
+            .events
+    }
+
+    /// Messages stored in a stream.
+    pub async fn stream_messages(&self, stream: &str) -> u64 {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut stream = js.get_stream(stream).await.expect("stream");
+        stream.info().await.expect("info").state.messages
+    }
+
+    /// The subjects a stream holds messages on.
+    pub async fn stream_subjects(&self, stream: &str) -> Vec<String> {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let stream = js.get_stream(stream).await.expect("stream");
+        use futures_util::TryStreamExt as _;
+        let pages = stream.info_with_subjects(">").await.expect("info");
+        let counted: Vec<(String, usize)> = pages.try_collect().await.expect("subjects");
+        let mut subjects: Vec<String> = counted.into_iter().map(|(subject, _)| subject).collect();
+        subjects.sort();
+        subjects
+    }
+
+    /// Every durable consumer's delivery state, to explain a test that timed out.
+    pub async fn consumers(&self) -> String {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut report = String::new();
+        for name in ["TABLES", "BOOKINGS"] {
+            let stream = js.get_stream(name).await.expect("stream");
+            use futures_util::StreamExt as _;
+            let mut infos = stream.consumers();
+            while let Some(info) = infos.next().await {
+                let info = info.expect("consumer info");
+                report.push_str(&format!(
+                    "{name}/{}: delivered {} ack-floor {} pending {} ack-pending {} redelivered {} waiting {}\n",
+                    info.name,
+                    info.delivered.stream_sequence,
+                    info.ack_floor.stream_sequence,
+                    info.num_pending,
+                    info.num_ack_pending,
+                    info.num_redelivered,
+                    info.num_waiting,
+                ));
+            }
+        }
+        report
+    }
+
+    /// Waits until the booking's last event is of type `event_type`.
+    pub async fn wait_for_booking(
+        &self,
+        id: &str,
+        event_type: &str,
+    ) -> Vec<Recorded<BookingEvent>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self.booking_events(id).await;
+            if events
+                .last()
+                .is_some_and(|e| e.metadata.event_type == event_type)
+            {
+                return events;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let consumers = self.consumers().await;
+                panic!("booking {id} never reached {event_type}: {events:?}\n{consumers}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the table's events satisfy `done`.
+    pub async fn wait_for_table(
+        &self,
+        id: &str,
+        done: impl Fn(&[Recorded<TableEvent>]) -> bool,
+    ) -> Vec<Recorded<TableEvent>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self.table_events(id).await;
+            if done(&events) {
+                return events;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let consumers = self.consumers().await;
+                panic!("table {id} never got there: {events:?}\n{consumers}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Status and JSON body (`Null` if there is none).
+pub async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// One dinner slot of the default schedule, `days` days from now.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub from: String,
+    pub to: String,
+}
+
+impl Slot {
+    pub fn dinner(days: i64) -> Self {
+        Self::nth(days, 1)
+    }
+
+    pub fn lunch(days: i64) -> Self {
+        Self::nth(days, 0)
+    }
+
+    fn nth(days: i64, index: usize) -> Self {
+        let zone = jiff::tz::TimeZone::get("Europe/Paris").expect("zone");
+        let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00").expect("slots");
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(zone.clone())
+            .date();
+        let day = today
+            .checked_add(jiff::Span::new().days(days))
+            .expect("date");
+        let slot = schedule.slots_on(day, &zone)[index];
+        Self {
+            from: slot.from().to_string(),
+            to: slot.to().to_string(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        json!({"from": self.from, "to": self.to})
+    }
+}
+
+/// Every event a table recorded, as type names.
+pub fn types<E>(events: &[Recorded<E>]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e.metadata.event_type.as_str())
+        .collect()
+}

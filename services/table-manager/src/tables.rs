@@ -1,0 +1,122 @@
+//! The Table aggregates as table-manager uses them: one repository, shared by the command
+//! handler, the locking saga and the lock timers.
+
+use domain::{Table, TableCommand, TableStatus};
+use events::{
+    BookingId, LockFailureReason, PartySize, TableEvent, TableId, TableLockPlacementFailed,
+    TimeSlot, names,
+};
+use eventstore::{AppendContext, EventStore, ExecuteError, Executed, Repository};
+
+/// Tables kept in memory (two generations of this many at most).
+const CACHE_CAPACITY: usize = 10_000;
+/// A command meets a newer version at most this many times before giving up.
+const MAX_ATTEMPTS: usize = 16;
+
+/// The table aggregates on the `TABLES` stream.
+#[derive(Debug)]
+pub struct Tables {
+    repository: Repository<Table>,
+}
+
+/// How a lock request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// Recorded now, or by an earlier delivery of the same request.
+    Decided,
+    /// The table never existed: recorded on the shared unknown-tables subject.
+    UnknownTable,
+}
+
+impl Tables {
+    pub fn new(store: EventStore) -> Self {
+        Self {
+            repository: Repository::new(store, CACHE_CAPACITY, MAX_ATTEMPTS),
+        }
+    }
+
+    /// Runs a command on one table.
+    pub async fn execute(
+        &self,
+        command: &TableCommand,
+        context: &AppendContext,
+    ) -> Result<Executed<Table>, ExecuteError<domain::TableRejection>> {
+        let subject = names::table_subject(table_of(command));
+        self.repository.execute(&subject, command, context).await
+    }
+
+    /// Whether the table has ever been added: from the cache when it knows the table,
+    /// else from the stream (another replica may have added it a moment ago).
+    async fn exists(&self, id: &TableId) -> Result<bool, eventstore::LoadError> {
+        let subject = names::table_subject(id);
+        let known = |(state, _): &(Table, u64)| state.status != TableStatus::Unknown;
+        if self.repository.peek(&subject).as_ref().is_some_and(known) {
+            return Ok(true);
+        }
+        Ok(known(&self.repository.load_fresh(&subject).await?))
+    }
+
+    /// Places a booking's lock, or records why it cannot be placed. A table id that was
+    /// never added gets its failure on one shared subject, so bogus ids do not each leave
+    /// a subject behind (ADR 0005).
+    pub async fn place_lock(
+        &self,
+        id: &TableId,
+        time_slot: TimeSlot,
+        booking_id: BookingId,
+        people: Option<PartySize>,
+        context: &AppendContext,
+    ) -> Result<LockOutcome, ExecuteError<domain::TableRejection>> {
+        if !self.exists(id).await? {
+            let failed: TableEvent = TableLockPlacementFailed {
+                id: id.clone(),
+                time_slot,
+                booking_id,
+                reason: LockFailureReason::TableNotFound,
+            }
+            .into();
+            self.repository
+                .store()
+                .append_to_log(names::UNKNOWN_TABLES_SUBJECT, &[failed], context)
+                .await
+                .map_err(ExecuteError::Append)?;
+            return Ok(LockOutcome::UnknownTable);
+        }
+        let command = TableCommand::PlaceLock {
+            id: id.clone(),
+            time_slot,
+            booking_id,
+            people,
+        };
+        self.execute(&command, context).await?;
+        Ok(LockOutcome::Decided)
+    }
+
+    /// Removes the lock a booking holds on a table, if it holds one. Unknown tables are
+    /// left alone: nothing is written for them.
+    pub async fn remove_lock(
+        &self,
+        id: &TableId,
+        booking_id: BookingId,
+        cause: events::LockRemovalCause,
+        context: &AppendContext,
+    ) -> Result<(), ExecuteError<domain::TableRejection>> {
+        let command = TableCommand::RemoveLock {
+            id: id.clone(),
+            booking_id,
+            cause,
+        };
+        // Deciding on an unknown table yields no event, so no subject is created.
+        self.execute(&command, context).await.map(drop)
+    }
+}
+
+/// The table a command is about.
+pub fn table_of(command: &TableCommand) -> &TableId {
+    match command {
+        TableCommand::Add { id, .. }
+        | TableCommand::Remove { id, .. }
+        | TableCommand::PlaceLock { id, .. }
+        | TableCommand::RemoveLock { id, .. } => id,
+    }
+}
