@@ -1,8 +1,8 @@
 //! The contract between the services: event and command types, their metadata, stream and
 //! subject names, schema versions.
 //!
-//! Rule: types and serde only. This crate never does I/O and knows nothing of NATS clients;
-//! everything here must be decodable by any service, old or new, so types are only ever
+//! Rule: types, serde and pure functions only. This crate never does I/O and knows nothing
+//! of NATS clients; everything here must be decodable by any service, old or new, so types are only ever
 //! added, never edited or renamed (a new shape is a new schema version with an upcaster).
 
 pub mod booking;
@@ -11,6 +11,7 @@ pub mod commands;
 pub mod ids;
 pub mod metadata;
 pub mod names;
+pub mod read_model;
 pub mod slot;
 pub mod table;
 

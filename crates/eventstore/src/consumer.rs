@@ -397,51 +397,8 @@ impl DurableConsumer {
         delivery: &Delivery,
         reason: &str,
     ) -> &Counter {
-        use events::names::headers as h;
         let consumer = self.spec.durable.as_str();
-        let mut headers = HeaderMap::new();
-        if let Some(original) = &delivery.headers {
-            for (name, values) in original.iter() {
-                // JetStream's own headers would act again on the dead-letter stream.
-                if AsRef::<str>::as_ref(name).starts_with("Nats-") {
-                    continue;
-                }
-                for value in values {
-                    headers.append(name.clone(), value.clone());
-                }
-            }
-        }
-        let sanitized: String = reason
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(500)
-            .collect();
-        headers.insert(h::DEAD_LETTER_REASON, sanitized);
-        headers.insert(h::DEAD_LETTER_STREAM, self.spec.stream.as_str());
-        headers.insert(h::DEAD_LETTER_SUBJECT, delivery.subject.as_str());
-        headers.insert(
-            h::DEAD_LETTER_SEQUENCE,
-            delivery.stream_sequence.to_string(),
-        );
-        headers.insert(h::DEAD_LETTER_CONSUMER, consumer);
-        headers.insert(h::DEAD_LETTER_DELIVERIES, delivery.delivered.to_string());
-        // Dead-lettering the same message twice (crash before the term) stores it once.
-        headers.insert(
-            "Nats-Msg-Id",
-            format!(
-                "dl:{}:{}:{consumer}",
-                self.spec.stream, delivery.stream_sequence
-            ),
-        );
-        let subject = names::dead_letter_subject(&self.spec.stream, consumer);
-        let stored = match self
-            .js
-            .publish_with_headers(subject, headers, delivery.payload.clone())
-            .await
-        {
-            Ok(ack) => ack.await.map(|_| ()).map_err(BoxError::from),
-            Err(e) => Err(BoxError::from(e)),
-        };
+        let stored = dead_letter(&self.js, &self.spec.stream, consumer, delivery, reason).await;
         match stored {
             Ok(()) => {
                 tracing::error!(consumer, stream_sequence = delivery.stream_sequence,
@@ -462,6 +419,55 @@ impl DurableConsumer {
             }
         }
     }
+}
+
+/// Stores a message `consumer` can never process in the dead-letter stream, with its
+/// origin and `reason` in headers. Storing the same delivery twice keeps one copy.
+pub async fn dead_letter(
+    js: &jetstream::Context,
+    stream: &str,
+    consumer: &str,
+    delivery: &Delivery,
+    reason: &str,
+) -> Result<(), BoxError> {
+    use events::names::headers as h;
+    let mut headers = HeaderMap::new();
+    if let Some(original) = &delivery.headers {
+        for (name, values) in original.iter() {
+            // JetStream's own headers would act again on the dead-letter stream.
+            if AsRef::<str>::as_ref(name).starts_with("Nats-") {
+                continue;
+            }
+            for value in values {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    let sanitized: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(500)
+        .collect();
+    headers.insert(h::DEAD_LETTER_REASON, sanitized);
+    headers.insert(h::DEAD_LETTER_STREAM, stream);
+    headers.insert(h::DEAD_LETTER_SUBJECT, delivery.subject.as_str());
+    headers.insert(
+        h::DEAD_LETTER_SEQUENCE,
+        delivery.stream_sequence.to_string(),
+    );
+    headers.insert(h::DEAD_LETTER_CONSUMER, consumer);
+    headers.insert(h::DEAD_LETTER_DELIVERIES, delivery.delivered.to_string());
+    // Dead-lettering the same message twice (crash before the term) stores it once.
+    headers.insert(
+        "Nats-Msg-Id",
+        format!("dl:{stream}:{}:{consumer}", delivery.stream_sequence),
+    );
+    let subject = names::dead_letter_subject(stream, consumer);
+    let ack = js
+        .publish_with_headers(subject, headers, delivery.payload.clone())
+        .await?;
+    ack.await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,12 +19,13 @@ mod streams;
 
 pub use consumer::{
     Backoff, ConsumerError, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler,
+    dead_letter,
 };
 pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
 pub use repository::{ExecuteError, Executed, Repository};
 pub use store::{AppendContext, AppendError, Appended, EventStore, LoadError, Loaded};
-pub use streams::{StreamError, StreamSettings, ensure_streams, stream_config};
+pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};
 
 /// Errors from the NATS client, boxed: their types differ per operation.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -141,3 +141,22 @@ pub async fn ensure_streams(
     }
     Ok(())
 }
+
+/// Opens a KV bucket, creating it with `config` if it does not exist yet. Safe when several
+/// processes start at once: whoever comes second opens the bucket the first one created.
+pub async fn key_value(
+    js: &jetstream::Context,
+    config: jetstream::kv::Config,
+) -> Result<jetstream::kv::Store, crate::BoxError> {
+    if let Ok(kv) = js.get_key_value(&config.bucket).await {
+        return Ok(kv);
+    }
+    let bucket = config.bucket.clone();
+    match js.create_key_value(config).await {
+        Ok(kv) => Ok(kv),
+        Err(created) => js
+            .get_key_value(&bucket)
+            .await
+            .map_err(|_| crate::BoxError::from(created)),
+    }
+}

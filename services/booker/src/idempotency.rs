@@ -59,11 +59,9 @@ pub struct IdempotencyKeys {
 impl IdempotencyKeys {
     /// Opens the bucket, creating it if missing (any replica may come first).
     pub async fn open(js: &jetstream::Context, replicas: usize) -> anyhow::Result<Self> {
-        if let Ok(kv) = js.get_key_value(BUCKET).await {
-            return Ok(Self { kv });
-        }
-        let kv = js
-            .create_key_value(kv::Config {
+        let kv = eventstore::key_value(
+            js,
+            kv::Config {
                 bucket: BUCKET.to_owned(),
                 description: "Idempotency-Key claims of booking requests".to_owned(),
                 history: 1,
@@ -71,9 +69,10 @@ impl IdempotencyKeys {
                 storage: jetstream::stream::StorageType::File,
                 num_replicas: replicas,
                 ..Default::default()
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot create the {BUCKET} bucket: {e}"))?;
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the {BUCKET} bucket: {e}"))?;
         Ok(Self { kv })
     }
 

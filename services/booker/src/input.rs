@@ -3,6 +3,7 @@
 
 use domain::SlotSchedule;
 use events::{Customer, PartySize, Seats, TableId, TimeSlot};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
@@ -275,6 +276,121 @@ fn is_plausible_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !email.chars().any(char::is_whitespace)
+}
+
+/// Longest range `GET /booking-slots` covers: `endDate` at most this many days after
+/// `startDate`.
+pub const MAX_RANGE_DAYS: i32 = 14;
+
+/// A valid `GET /booking-slots` query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvailabilityQuery {
+    pub start: Date,
+    pub end: Date,
+    pub people: PartySize,
+}
+
+/// Checks the query of `GET /booking-slots`: both dates (`YYYY-MM-DD`, or an RFC 3339
+/// instant whose local date is used), in order, at most [`MAX_RANGE_DAYS`] apart, and
+/// `people` from 1 to 50. Unknown parameters are refused too, each by name.
+pub fn availability_query(
+    query: &[(String, String)],
+    zone: &TimeZone,
+) -> Result<AvailabilityQuery, ApiError> {
+    let mut errors = Errors::default();
+    let mut values: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (name, value) in query {
+        match name.as_str() {
+            "startDate" | "endDate" | "people" => {
+                if values.insert(name.as_str(), value.as_str()).is_some() {
+                    errors.add(name, "is given more than once");
+                }
+            }
+            other => errors.add(other, "is not a known parameter"),
+        }
+    }
+    let mut date = |name: &str| match values.get(name) {
+        None => {
+            errors.add(name, "is required (YYYY-MM-DD)");
+            None
+        }
+        Some(raw) => local_date(raw, zone).or_else(|| {
+            errors.add(name, "is not a valid date (YYYY-MM-DD or RFC 3339)");
+            None
+        }),
+    };
+    let start = date("startDate");
+    let end = date("endDate");
+    let people = match values.get("people") {
+        None => {
+            errors.add("people", "is required");
+            None
+        }
+        Some(raw) => raw
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .and_then(|n| PartySize::new(u64::from(n)).ok())
+            .or_else(|| {
+                errors.add("people", "must be a whole number from 1 to 50");
+                None
+            }),
+    };
+    if let (Some(start), Some(end)) = (start, end) {
+        if end < start {
+            errors.add("endDate", "must not be before startDate");
+        } else if start
+            .checked_add(jiff::Span::new().days(MAX_RANGE_DAYS))
+            .is_ok_and(|limit| end > limit)
+        {
+            errors.add(
+                "endDate",
+                format!("must be at most {MAX_RANGE_DAYS} days after startDate"),
+            );
+        }
+    }
+    errors.finish(|| {
+        Some(AvailabilityQuery {
+            start: start?,
+            end: end?,
+            people: people?,
+        })
+    })
+}
+
+/// `YYYY-MM-DD`, or the restaurant's local date of an RFC 3339 instant.
+fn local_date(raw: &str, zone: &TimeZone) -> Option<Date> {
+    let raw = raw.trim();
+    if raw.len() == 10 {
+        return raw.parse::<Date>().ok();
+    }
+    let instant: Timestamp = raw.parse().ok()?;
+    Some(instant.to_zoned_datetime(zone.clone()).date())
+}
+
+/// A `POST /bookings/lookup` body: the email and access code, both required.
+pub fn lookup(body: &[u8]) -> Result<(String, String), ApiError> {
+    let map = json_object(body)?;
+    let mut errors = Errors::default();
+    let mut text = |name: &str, max: usize| match present(&map, name) {
+        None => {
+            errors.add(name, "is required");
+            None
+        }
+        Some(Value::String(value)) if !value.trim().is_empty() && value.chars().count() <= max => {
+            Some(value.trim().to_owned())
+        }
+        Some(_) => {
+            errors.add(
+                name,
+                format!("must be a non-empty string of at most {max} characters"),
+            );
+            None
+        }
+    };
+    let email = text("email", MAX_EMAIL);
+    let code = text("accessCode", 64);
+    errors.finish(|| Some((email?, code?)))
 }
 
 /// Parses the `wait` query parameter: whole seconds, 0 to 30, default 5.

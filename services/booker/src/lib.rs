@@ -9,6 +9,8 @@ mod idempotency;
 mod input;
 mod outcomes;
 mod problem;
+mod queries;
+mod reads;
 mod routes;
 mod saga;
 mod view;
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use clap::Parser;
 use events::names;
 use eventstore::{ConsumerSpec, Repository};
@@ -28,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::outcomes::Outcomes;
+use crate::reads::ReadModels;
 use crate::routes::{AppState, Backend};
 
 /// Largest accepted request body (API.md).
@@ -121,7 +124,11 @@ impl App {
 
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/tables", post(routes::add_table))
+        .route("/tables", post(routes::add_table).get(queries::list_tables))
+        .route("/booking-slots", get(queries::booking_slots))
+        .route("/bookings/lookup", post(queries::lookup_booking))
+        .route("/bookings/{id}", get(queries::get_booking))
+        .route("/bookings/{id}/history", get(queries::booking_history))
         .route("/tables/{id}", delete(routes::remove_table))
         .route("/bookings", post(routes::create_booking))
         .route("/booking/initiate", post(routes::create_booking))
@@ -159,6 +166,11 @@ async fn setup(
     timeout_spec.max_ack_pending = TIMEOUT_MAX_PENDING;
     let timeout_consumer = started.consumer(timeout_spec).await?;
     let subscriber = Outcomes::subscribe(&started.client).await?;
+    let reads = ReadModels::open(
+        started.store.jetstream().clone(),
+        started.stream_settings().replicas,
+    )
+    .await?;
 
     let bookings = Arc::new(Repository::new(
         started.store.clone(),
@@ -172,6 +184,7 @@ async fn setup(
             .clone()
             .listen(subscriber, started.shutdown.clone()),
     );
+    workers.spawn(reads.clone().follow(started.shutdown.clone()));
     let saga = saga::BookingSaga {
         bookings: bookings.clone(),
     };
@@ -187,11 +200,12 @@ async fn setup(
         bookings,
         outcomes,
         idempotency,
+        reads,
     });
     Ok(workers)
 }
 
 /// Builds and runs the booker until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    App::build(config).await?.run(shutdown).await
+    Box::pin(App::build(config).await?.run(shutdown)).await
 }

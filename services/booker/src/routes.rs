@@ -28,6 +28,7 @@ use crate::idempotency::{Claim, IdempotencyKeys};
 use crate::input::{self, SlotRules};
 use crate::outcomes::Outcomes;
 use crate::problem::ApiError;
+use crate::reads::ReadModels;
 use crate::view::{self, Viewer};
 
 /// How long the gateway waits for table-manager to answer a table command.
@@ -40,6 +41,7 @@ pub struct Backend {
     pub bookings: Arc<Repository<Booking>>,
     pub outcomes: Arc<Outcomes>,
     pub idempotency: IdempotencyKeys,
+    pub reads: Arc<ReadModels>,
 }
 
 /// Shared by every request.
@@ -52,11 +54,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn backend(&self) -> Result<&Backend, ApiError> {
+    pub(crate) fn backend(&self) -> Result<&Backend, ApiError> {
         self.backend.get().ok_or(ApiError::Unavailable)
     }
 
-    fn is_admin(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn is_admin(&self, headers: &HeaderMap) -> bool {
         headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -76,7 +78,7 @@ impl AppState {
 type Shared = State<Arc<AppState>>;
 
 /// The body, or a problem for a body that is too large or cannot be read.
-fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge
@@ -358,10 +360,15 @@ fn access_code(headers: &HeaderMap, body: &[u8]) -> Result<Option<AccessCode>, A
             Some(_) => return Err(ApiError::field("accessCode", "must be a string")),
         }
     }
-    Ok(headers
+    Ok(header_access_code(headers))
+}
+
+/// The access code of the `X-Access-Code` header, if any.
+pub(crate) fn header_access_code(headers: &HeaderMap) -> Option<AccessCode> {
+    headers
         .get("x-access-code")
         .and_then(|value| value.to_str().ok())
-        .map(AccessCode::from_input))
+        .map(AccessCode::from_input)
 }
 
 /// A command that could not be run: 503 when the store is unreachable or contended (the

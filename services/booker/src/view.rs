@@ -1,8 +1,10 @@
 //! The booking representation of API.md.
 
 use domain::{Booking, BookingStatus};
+use events::read_model::BookingView;
+use events::{BookingId, Customer, PartySize, RejectionReason, TableId, TimeSlot};
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::access::AccessCode;
 
@@ -10,14 +12,10 @@ use crate::access::AccessCode;
 #[derive(Debug, Clone, Copy)]
 pub enum Viewer<'a> {
     /// Anyone: no customer details, no access code.
-    #[expect(
-        dead_code,
-        reason = "the read routes come with the projector (issue 4)"
-    )]
     Public,
     /// The admin token or the booking's access code: customer details too.
     Authorized,
-    /// The request that created the booking: everything, once.
+    /// The request that created the booking, or a lookup with the right code: everything.
     Creator(&'a AccessCode),
 }
 
@@ -38,33 +36,76 @@ pub fn status_name(status: BookingStatus) -> &'static str {
 /// The booking as JSON; `None` for a booking that does not exist.
 pub fn booking(state: &Booking, viewer: Viewer<'_>) -> Option<Value> {
     let request = state.request.as_ref()?;
-    let mut body = json!({
-        "id": request.id.to_string(),
-        "tableId": request.table_id.as_str(),
-        "timeSlot": {
-            "from": instant(request.time_slot.from()),
-            "to": instant(request.time_slot.to()),
+    Some(render(
+        &Fields {
+            id: request.id,
+            table_id: &request.table_id,
+            time_slot: &request.time_slot,
+            people: request.people,
+            customer: request.customer.as_ref(),
+            status: status_name(state.status),
+            reason: state.rejection,
         },
-        "status": status_name(state.status),
-    });
-    let map = body.as_object_mut()?;
-    if let Some(people) = request.people {
-        map.insert("people".into(), json!(people.get()));
+        viewer,
+    ))
+}
+
+/// A booking of the read model as JSON.
+pub fn booking_view(view: &BookingView, viewer: Viewer<'_>) -> Value {
+    render(
+        &Fields {
+            id: view.id,
+            table_id: &view.table_id,
+            time_slot: &view.time_slot,
+            people: view.people,
+            customer: view.customer.as_ref(),
+            status: view.status.name(),
+            reason: view.reason,
+        },
+        viewer,
+    )
+}
+
+/// What the representation shows, wherever the booking comes from.
+struct Fields<'a> {
+    id: BookingId,
+    table_id: &'a TableId,
+    time_slot: &'a TimeSlot,
+    people: Option<PartySize>,
+    customer: Option<&'a Customer>,
+    status: &'static str,
+    reason: Option<RejectionReason>,
+}
+
+fn render(fields: &Fields<'_>, viewer: Viewer<'_>) -> Value {
+    let mut body = Map::new();
+    body.insert("id".into(), json!(fields.id.to_string()));
+    body.insert("tableId".into(), json!(fields.table_id.as_str()));
+    body.insert(
+        "timeSlot".into(),
+        json!({
+            "from": instant(fields.time_slot.from()),
+            "to": instant(fields.time_slot.to()),
+        }),
+    );
+    if let Some(people) = fields.people {
+        body.insert("people".into(), json!(people.get()));
     }
-    if let Some(reason) = state.rejection {
-        map.insert("reason".into(), serde_json::to_value(reason).ok()?);
+    body.insert("status".into(), json!(fields.status));
+    if let Some(reason) = fields.reason {
+        body.insert("reason".into(), json!(reason));
     }
     let may_see_customer = matches!(viewer, Viewer::Authorized | Viewer::Creator(_));
-    if let (Some(customer), true) = (&request.customer, may_see_customer) {
-        map.insert(
+    if let (Some(customer), true) = (fields.customer, may_see_customer) {
+        body.insert(
             "customer".into(),
             json!({"name": customer.name, "email": customer.email}),
         );
     }
     if let Viewer::Creator(code) = viewer {
-        map.insert("accessCode".into(), json!(code.expose()));
+        body.insert("accessCode".into(), json!(code.expose()));
     }
-    Some(body)
+    Value::Object(body)
 }
 
 #[cfg(test)]

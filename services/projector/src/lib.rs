@@ -3,10 +3,18 @@
 //! Rule: reads the event streams and writes only its own KV buckets; it serves nothing but
 //! health and metrics, and never appends an event.
 
+pub mod generations;
+pub mod metrics;
+pub mod model;
+pub mod projection;
+
 use std::net::SocketAddr;
 
+use anyhow::Context as _;
 use clap::Parser;
 use events::names;
+use generations::Control;
+use metrics::Metrics;
 use service_kit::{CommonConfig, RestaurantConfig, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +36,17 @@ pub struct Config {
     /// Address of the health and metrics endpoints.
     #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8082")]
     pub http_addr: SocketAddr,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do instead of running the service.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Replays both streams from sequence 1 into a fresh generation of the read models,
+    /// switches the queries over to it and exits. A running projector follows the switch.
+    Rebuild,
 }
 
 /// The projector, bound to its address and ready to run.
@@ -49,24 +68,53 @@ impl App {
     }
 
     /// Runs until `shutdown` is cancelled, then stops gracefully.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(config = ?self.config, "starting");
+        let metrics = Metrics::default();
+        metrics.register(self.service.registry());
         let routes = |_ops| axum::Router::new();
         self.service
-            .run(routes, shutdown, |started| async move {
-                // The projector reads both event streams; creating them here lets it
-                // start before the services that write them.
-                started
-                    .ensure_streams(&[
-                        names::TABLES_STREAM,
-                        names::BOOKINGS_STREAM,
-                        names::DEAD_LETTER_STREAM,
-                    ])
-                    .await?;
-                Ok(JoinSet::new())
+            .run(routes, shutdown, |started| {
+                let metrics = metrics.clone();
+                async move {
+                    // The projector reads both event streams; creating them here lets it
+                    // start before the services that write them.
+                    started
+                        .ensure_streams(&[
+                            names::TABLES_STREAM,
+                            names::BOOKINGS_STREAM,
+                            names::DEAD_LETTER_STREAM,
+                        ])
+                        .await?;
+                    let js = async_nats::jetstream::new(started.client.clone());
+                    let control =
+                        Control::open(js.clone(), usize::from(started.config.stream_replicas))
+                            .await?;
+                    control.ensure_current().await?;
+                    let mut workers = JoinSet::new();
+                    workers.spawn(generations::keep_current(
+                        js,
+                        control,
+                        metrics,
+                        started.shutdown.clone(),
+                    ));
+                    Ok(workers)
+                }
             })
             .await
     }
+}
+
+/// `projector rebuild`: rebuilds the read models once and reports how fast.
+pub async fn rebuild(config: &Config) -> anyhow::Result<generations::Rebuilt> {
+    let client = async_nats::connect(&config.common.nats_url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {}", config.common.nats_url))?;
+    let js = async_nats::jetstream::new(client.clone());
+    let control = Control::open(js.clone(), usize::from(config.common.stream_replicas)).await?;
+    let rebuilt = generations::rebuild(&js, &control).await;
+    client.drain().await.ok();
+    rebuilt
 }
 
 /// Builds and runs the projector until `shutdown`.

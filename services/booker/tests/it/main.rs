@@ -2,6 +2,8 @@
 //! and the whole write side (booker + table-manager in-process) over HTTP.
 
 mod bookings;
+mod reads;
+mod rebuild;
 mod saga;
 mod system;
 mod tables;

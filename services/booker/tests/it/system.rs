@@ -21,6 +21,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// Stops the service the hard way, as a crash would: nothing in hand is finished.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.task
@@ -36,7 +41,10 @@ pub struct System {
     pub http: reqwest::Client,
     booker: Option<Running>,
     table_manager: Option<Running>,
+    projector: Option<Running>,
+    pub projector_metrics: String,
     timeout: String,
+    horizon_days: String,
 }
 
 impl System {
@@ -46,6 +54,11 @@ impl System {
     }
 
     pub async fn start_with_timeout(timeout: &str) -> Self {
+        Self::start_with(timeout, "90").await
+    }
+
+    /// Everything running, with the given booking timeout and horizon.
+    pub async fn start_with(timeout: &str, horizon_days: &str) -> Self {
         let nats = NatsServer::start().await;
         let mut system = Self {
             nats,
@@ -53,11 +66,48 @@ impl System {
             http: reqwest::Client::new(),
             booker: None,
             table_manager: None,
+            projector: None,
+            projector_metrics: String::new(),
             timeout: timeout.to_owned(),
+            horizon_days: horizon_days.to_owned(),
         };
         system.start_booker().await;
         system.start_table_manager().await;
+        system.start_projector().await;
         system
+    }
+
+    pub fn projector_config(&self) -> projector::Config {
+        projector::Config::parse_from([
+            "projector",
+            "--nats-url",
+            &self.nats.url(),
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
+    }
+
+    pub async fn start_projector(&mut self) {
+        let app = projector::App::build(self.projector_config())
+            .await
+            .expect("build projector");
+        let ready = format!("http://{}/readyz", app.local_addr());
+        self.projector_metrics = format!("http://{}/metrics", app.local_addr());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        wait_for_status(&ready, 200, Duration::from_secs(20)).await;
+        self.projector = Some(Running { shutdown, task });
+    }
+
+    pub async fn stop_projector(&mut self) {
+        if let Some(running) = self.projector.take() {
+            running.stop().await;
+        }
+    }
+
+    /// The running projector, to be killed while the system is in use.
+    pub fn take_projector(&mut self) -> Option<Running> {
+        self.projector.take()
     }
 
     pub async fn start_booker(&mut self) {
@@ -71,6 +121,8 @@ impl System {
             ADMIN,
             "--booking-timeout",
             &self.timeout,
+            "--booking-horizon-days",
+            &self.horizon_days,
         ]);
         let app = booker::App::build(config).await.expect("build booker");
         self.base = format!("http://{}", app.local_addr());
@@ -118,6 +170,118 @@ impl System {
     pub async fn stop(mut self) {
         self.stop_booker().await;
         self.stop_table_manager().await;
+        self.stop_projector().await;
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.http.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.send().await.expect("GET")).await
+    }
+
+    /// Polls `path` until `done` holds for its answer; the last answer.
+    pub async fn wait_for_get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        done: impl Fn(u16, &Value) -> bool,
+    ) -> (u16, Value) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body) = self.get(path, headers).await;
+            if done(status, &body) {
+                return (status, body);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "GET {path} never got there: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the read models have applied every stored event, and the system is
+    /// quiet: every booking decided, no message waiting in any consumer but the timers.
+    pub async fn wait_until_projected(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        loop {
+            let mut behind = false;
+            let bucket = self.current_bucket().await;
+            for stream in ["TABLES", "BOOKINGS"] {
+                let last = js
+                    .get_stream(stream)
+                    .await
+                    .expect("stream")
+                    .info()
+                    .await
+                    .expect("info")
+                    .state
+                    .last_sequence;
+                let applied = bucket
+                    .get(format!("checkpoint.{stream}"))
+                    .await
+                    .expect("checkpoint")
+                    .map(|bytes| {
+                        serde_json::from_slice::<events::read_model::Checkpoint>(&bytes)
+                            .expect("checkpoint")
+                            .sequence
+                    })
+                    .unwrap_or(0);
+                behind |= applied < last;
+            }
+            if !behind {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the read models never caught up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The bucket of the generation the queries read.
+    pub async fn current_bucket(&self) -> async_nats::jetstream::kv::Store {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let control = js
+            .get_key_value("read_models")
+            .await
+            .expect("control bucket");
+        let current = control
+            .get("current")
+            .await
+            .expect("pointer")
+            .expect("a generation");
+        let current: events::read_model::Current =
+            serde_json::from_slice(&current).expect("pointer");
+        js.get_key_value(events::read_model::generation_bucket(current.generation))
+            .await
+            .expect("generation bucket")
+    }
+
+    /// Every document of a generation bucket, by key.
+    pub async fn snapshot(
+        &self,
+        bucket: &async_nats::jetstream::kv::Store,
+    ) -> std::collections::BTreeMap<String, Value> {
+        use futures_util::TryStreamExt as _;
+        let keys: Vec<String> = bucket
+            .keys()
+            .await
+            .expect("keys")
+            .try_collect()
+            .await
+            .expect("keys");
+        let mut snapshot = std::collections::BTreeMap::new();
+        for key in keys {
+            if let Some(value) = bucket.get(&key).await.expect("get") {
+                snapshot.insert(key, serde_json::from_slice(&value).expect("json"));
+            }
+        }
+        snapshot
     }
 
     pub fn url(&self, path: &str) -> String {

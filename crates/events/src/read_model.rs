@@ -1,0 +1,227 @@
+//! The read models: the documents the projector writes to NATS KV and the gateway reads,
+//! their keys and buckets. Part of the contract between those two services.
+//!
+//! Every model lives in one bucket per *generation*. A rebuild fills a fresh generation
+//! from sequence 1 and then points [`CURRENT_KEY`] of [`CONTROL_BUCKET`] at it, so readers
+//! switch over in one step (ADR 0009).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::booking::{Customer, RejectionReason};
+use crate::ids::{AccessCodeDigest, BookingId, CausationId, CorrelationId, PartySize, TableId};
+use crate::slot::TimeSlot;
+
+/// Bucket holding [`CURRENT_KEY`]: which generation the queries read.
+pub const CONTROL_BUCKET: &str = "read_models";
+/// Key of [`Current`] in [`CONTROL_BUCKET`].
+pub const CURRENT_KEY: &str = "current";
+/// Prefix of the generation buckets' names.
+pub const GENERATION_PREFIX: &str = "read_model_g";
+
+/// The bucket of one generation of every read model.
+pub fn generation_bucket(generation: u64) -> String {
+    format!("{GENERATION_PREFIX}{generation}")
+}
+
+/// The generation the queries read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Current {
+    pub generation: u64,
+}
+
+/// A document's key in a generation bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    /// [`TablesView`]: every table ever added.
+    Tables,
+    /// [`DayView`]: the locks of slots starting on one UTC date.
+    Day(Date),
+    /// [`BookingView`].
+    Booking(BookingId),
+    /// [`BookingLocksView`]: the table events of one booking's saga.
+    BookingLocks(BookingId),
+    /// [`LocatorView`]: the bookings of one email address, by [`email_digest`].
+    Locator(String),
+    /// [`Checkpoint`] of one stream.
+    Checkpoint(&'static str),
+}
+
+impl Key {
+    /// The KV key. Only characters KV allows: ids are checked at the edge, dates and
+    /// digests are made of digits, letters and `-`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Tables => "tables".to_owned(),
+            Self::Day(date) => format!("day.{date}"),
+            Self::Booking(id) => format!("booking.{id}"),
+            Self::BookingLocks(id) => format!("locks.{id}"),
+            Self::Locator(digest) => format!("locator.{digest}"),
+            Self::Checkpoint(stream) => format!("checkpoint.{stream}"),
+        }
+    }
+}
+
+/// How far a generation has applied one stream: every event up to `sequence`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    pub sequence: u64,
+}
+
+/// Every table ever added, removed ones flagged (their ids stay used).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TablesView {
+    pub tables: BTreeMap<TableId, TableView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableView {
+    pub seats: u8,
+    pub removed: bool,
+    /// Stream sequence of the last event applied to this table.
+    pub sequence: u64,
+}
+
+/// The locks held in the slots that start on one UTC date, by `"<tableId> <from>"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayView {
+    pub locks: BTreeMap<String, LockView>,
+}
+
+impl DayView {
+    /// The entry name of a lock.
+    pub fn lock_name(table: &TableId, slot: &TimeSlot) -> String {
+        format!("{table} {}", slot.from())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockView {
+    pub table_id: TableId,
+    pub time_slot: TimeSlot,
+    pub booking_id: BookingId,
+    pub sequence: u64,
+}
+
+/// Where a booking stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BookingState {
+    Initiated,
+    Confirmed,
+    Rejected,
+    Cancelled,
+}
+
+impl BookingState {
+    /// The name API.md uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Initiated => "initiated",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One booking, with its own events for the history route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingView {
+    pub id: BookingId,
+    pub table_id: TableId,
+    pub time_slot: TimeSlot,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<PartySize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
+    pub status: BookingState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectionReason>,
+    pub access_code_digest: AccessCodeDigest,
+    /// Stream sequence of the last event applied.
+    pub sequence: u64,
+    pub events: Vec<HistoryEntry>,
+}
+
+/// The table events (lock placed, failed, removed) of one booking's saga.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingLocksView {
+    pub events: Vec<HistoryEntry>,
+}
+
+/// One event as the history route shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: Timestamp,
+    pub correlation_id: CorrelationId,
+    pub causation_id: CausationId,
+    /// The event's payload, without the access-code digest.
+    pub data: serde_json::Value,
+    pub stream: String,
+    pub sequence: u64,
+}
+
+/// The bookings made with one email address and the digests of their access codes, so
+/// that a lookup by (email, code) finds its booking without the code ever being stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocatorView {
+    pub bookings: BTreeMap<BookingId, AccessCodeDigest>,
+}
+
+/// The locator key of an email address: hex SHA-256 of the trimmed, lower-cased address.
+/// Addresses are not kept in keys (KV keys are listed in clear by any bucket reader).
+pub fn email_digest(email: &str) -> String {
+    let normalized = email.trim().to_lowercase();
+    let digest = ring::digest::digest(&ring::digest::SHA256, normalized.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_email_has_the_same_locator_key_whatever_its_case_and_spacing() {
+        assert_eq!(
+            email_digest(" Ada@Example.com "),
+            email_digest("ada@example.com")
+        );
+        assert_eq!(email_digest("ada@example.com").len(), 64);
+    }
+
+    #[test]
+    fn keys_are_made_of_characters_kv_allows() {
+        let keys = [
+            Key::Tables,
+            Key::Day(Date::constant(2026, 12, 24)),
+            Key::Booking(BookingId::new()),
+            Key::BookingLocks(BookingId::new()),
+            Key::Locator(email_digest("ada@example.com")),
+            Key::Checkpoint("BOOKINGS"),
+        ];
+        for key in keys {
+            let name = key.name();
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=".contains(c)),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Access to the read models the projector keeps in NATS KV. Follows the pointer to the
+//! current generation, so a rebuild switches every query over at once (ADR 0009).
+
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use async_nats::jetstream::{self, kv};
+use events::read_model::{CONTROL_BUCKET, CURRENT_KEY, Current, Key, generation_bucket};
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+use crate::problem::ApiError;
+
+/// The current generation's bucket, once the projector has made one.
+#[derive(Debug)]
+pub struct ReadModels {
+    js: jetstream::Context,
+    control: kv::Store,
+    current: RwLock<Option<(u64, kv::Store)>>,
+}
+
+impl ReadModels {
+    /// Opens the control bucket (creating it if the projector has not yet) and the
+    /// current generation, if there is one.
+    pub async fn open(js: jetstream::Context, replicas: usize) -> anyhow::Result<Arc<Self>> {
+        let control = eventstore::key_value(
+            &js,
+            kv::Config {
+                bucket: CONTROL_BUCKET.to_owned(),
+                description: "Which generation of the read models the queries read".to_owned(),
+                history: 1,
+                storage: jetstream::stream::StorageType::File,
+                num_replicas: replicas,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the {CONTROL_BUCKET} bucket: {e}"))?;
+        let models = Arc::new(Self {
+            js,
+            control,
+            current: RwLock::new(None),
+        });
+        if let Some(entry) = models
+            .control
+            .entry(CURRENT_KEY)
+            .await
+            .context("cannot read the current generation")?
+        {
+            models.switch(&entry).await?;
+        }
+        Ok(models)
+    }
+
+    /// Follows the pointer until `shutdown`.
+    pub async fn follow(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut watch = self
+            .control
+            .watch_with_history(CURRENT_KEY)
+            .await
+            .context("cannot watch the generation pointer")?;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                entry = watch.next() => {
+                    let entry = entry
+                        .context("the watch of the generation pointer ended")?
+                        .context("watching the generation pointer failed")?;
+                    self.switch(&entry).await?;
+                }
+            }
+        }
+    }
+
+    async fn switch(&self, entry: &kv::Entry) -> anyhow::Result<()> {
+        if entry.operation != kv::Operation::Put {
+            return Ok(());
+        }
+        let Current { generation } =
+            serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
+        let known = self.generation();
+        if known == Some(generation) {
+            return Ok(());
+        }
+        let bucket = self
+            .js
+            .get_key_value(generation_bucket(generation))
+            .await
+            .with_context(|| format!("cannot open read-model generation {generation}"))?;
+        if let Ok(mut current) = self.current.write() {
+            *current = Some((generation, bucket));
+        }
+        tracing::info!(generation, "reading the read models of a new generation");
+        Ok(())
+    }
+
+    fn generation(&self) -> Option<u64> {
+        self.current
+            .read()
+            .ok()
+            .and_then(|current| current.as_ref().map(|(generation, _)| *generation))
+    }
+
+    fn bucket(&self) -> Result<kv::Store, ApiError> {
+        let current = self.current.read().map_err(|_| ApiError::Internal)?;
+        match current.as_ref() {
+            Some((_, bucket)) => Ok(bucket.clone()),
+            None => {
+                tracing::warn!("no read model yet: the projector has not started");
+                Err(ApiError::Unavailable)
+            }
+        }
+    }
+
+    /// The document stored under `key`, if any.
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, ApiError> {
+        let bucket = self.bucket()?;
+        let name = key.name();
+        let stored = bucket.get(&name).await.map_err(|e| {
+            tracing::warn!(key = name, error = %e, "cannot read the read model");
+            ApiError::Unavailable
+        })?;
+        stored
+            .map(|bytes| serde_json::from_slice(&bytes))
+            .transpose()
+            .map_err(|e| {
+                tracing::error!(key = name, error = %e, "undecodable read-model document");
+                ApiError::Internal
+            })
+    }
+}

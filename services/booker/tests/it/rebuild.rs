@@ -1,0 +1,261 @@
+//! The projector under faults: rebuilds, crashes mid-load, poison events, lag metrics.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use crate::system::{ADMIN, Slot, System};
+
+/// A random-looking but repeatable workload: bookings that get confirmed, taken slots,
+/// too-small tables, unknown tables, cancellations, and tables added and removed.
+async fn mixed_workload(system: &System, rounds: u64) {
+    for id in ["t1", "t2", "t3", "t4"] {
+        system.add_table(id, 4).await;
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..rounds {
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let table = ["t1", "t2", "t3", "t4", "ghost"][(next() % 5) as usize];
+                let slot = Slot::dinner(1 + (next() % 4) as i64);
+                let people = 1 + (next() % 6) as u8;
+                (table, slot, people)
+            })
+            .collect();
+        let results = join_all(
+            requests
+                .iter()
+                .map(|(table, slot, people)| system.book(table, slot, Some(*people))),
+        )
+        .await;
+        for (index, (status, booking)) in results.iter().enumerate() {
+            if *status == 201 && (index + round as usize).is_multiple_of(3) {
+                assert_eq!(system.cancel(booking).await, 200);
+            }
+        }
+        if round == rounds / 2 {
+            system.add_table("late", 6).await;
+            let removed = system
+                .http
+                .delete(system.url("/tables/t4"))
+                .bearer_auth(ADMIN)
+                .send()
+                .await
+                .expect("DELETE");
+            assert!([200, 409].contains(&removed.status().as_u16()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rebuilt_read_model_equals_the_incrementally_built_one() {
+    let system = System::start().await;
+    mixed_workload(&system, 12).await;
+    system.wait_until_projected().await;
+    let before = system.current_bucket().await;
+    let incremental = system.snapshot(&before).await;
+    assert!(incremental.keys().any(|k| k.starts_with("booking.")));
+    assert!(incremental.keys().any(|k| k.starts_with("day.")));
+
+    let (_, tables_before) = system.get("/tables", &[]).await;
+    let rebuilt = projector::rebuild(&system.projector_config())
+        .await
+        .expect("rebuild");
+    assert!(rebuilt.events > 0);
+    let after = system.current_bucket().await;
+    assert_ne!(
+        before.name, after.name,
+        "queries switched to the new generation"
+    );
+    let fresh = system.snapshot(&after).await;
+    assert_eq!(diff(&incremental, &fresh), Vec::<String>::new());
+
+    // The gateway follows the switch and the running projector keeps the new one current.
+    let (_, tables_after) = system.get("/tables", &[]).await;
+    assert_eq!(tables_before, tables_after);
+    let (status, booking) = system.book("t1", &Slot::lunch(6), None).await;
+    assert_eq!(status, 201);
+    let id = booking["id"].as_str().expect("id");
+    system
+        .wait_for_get(&format!("/bookings/{id}"), &[], |status, body| {
+            status == 200 && body["status"] == "confirmed"
+        })
+        .await;
+    system.stop().await;
+}
+
+/// Keys whose documents differ, are missing, or are extra.
+fn diff(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> Vec<String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}: {:?} != {:?}", a.get(k), b.get(k)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_projector_killed_mid_load_catches_up_and_matches_the_event_log() {
+    let mut system = System::start().await;
+    for id in ["t1", "t2", "t3"] {
+        system.add_table(id, 4).await;
+    }
+    let slots: Vec<Slot> = (1..=20).map(Slot::dinner).collect();
+    let projector = system.take_projector().expect("projector running");
+    let system_ref = &system;
+    let load = async {
+        let requests = slots.iter().flat_map(|slot| {
+            ["t1", "t2", "t3", "t1"]
+                .into_iter()
+                .map(move |table| (table, slot.clone()))
+        });
+        join_all(
+            requests.map(|(table, slot)| async move { system_ref.book(table, &slot, None).await }),
+        )
+        .await
+    };
+    // Crash the projector while the bookings pour in.
+    let crash = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        projector.kill();
+    };
+    let (results, ()) = tokio::join!(load, crash);
+    system.start_projector().await;
+    system.wait_until_projected().await;
+
+    let created = results.iter().filter(|(status, _)| *status == 201).count();
+    let refused = results.iter().filter(|(status, _)| *status == 409).count();
+    assert_eq!(
+        (created, refused),
+        (60, 20),
+        "one booking per table and slot"
+    );
+    for (_, booking) in &results {
+        let id = booking
+            .get("id")
+            .or_else(|| booking.get("booking").and_then(|b| b.get("id")))
+            .and_then(Value::as_str)
+            .expect("id");
+        let events = system.booking_events(id).await;
+        let expected = match events.last().map(|e| e.metadata.event_type.as_str()) {
+            Some("table-booking-confirmed") => "confirmed",
+            Some("table-booking-rejected") => "rejected",
+            other => panic!("booking {id} not decided: {other:?}"),
+        };
+        let (status, read) = system.get(&format!("/bookings/{id}"), &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(read["status"], expected, "{id}");
+    }
+
+    // And the model equals a fresh replay of the log.
+    let before = system.snapshot(&system.current_bucket().await).await;
+    projector::rebuild(&system.projector_config())
+        .await
+        .expect("rebuild");
+    let after = system.snapshot(&system.current_bucket().await).await;
+    assert_eq!(diff(&before, &after), Vec::<String>::new());
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_poison_event_is_dead_lettered_and_later_events_are_projected() {
+    let system = System::start().await;
+    system.add_table("t1", 4).await;
+    let js = async_nats::jetstream::new(system.nats.client().await);
+    js.publish(
+        "bookings.0193f0b4-0000-7000-8000-00000000beef",
+        "not an event".into(),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("stored");
+
+    let (status, booking) = system.book("t1", &Slot::dinner(2), None).await;
+    assert_eq!(status, 201);
+    let id = booking["id"].as_str().expect("id");
+    system
+        .wait_for_get(&format!("/bookings/{id}"), &[], |status, body| {
+            status == 200 && body["status"] == "confirmed"
+        })
+        .await;
+    let subjects = system.stream_subjects("DEAD_LETTERS").await;
+    assert!(
+        subjects.contains(&"deadletter.BOOKINGS.projector".to_owned()),
+        "{subjects:?}"
+    );
+    let metrics = system
+        .http
+        .get(&system.projector_metrics)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"projector_dead_lettered_total{stream="BOOKINGS"} 1"#),
+        "{metrics}"
+    );
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_show_each_streams_last_and_applied_sequence_and_readiness_holds_while_lagging() {
+    let mut system = System::start().await;
+    system.add_table("t1", 4).await;
+    system.stop_projector().await;
+    let (status, _) = system.book("t1", &Slot::dinner(2), None).await;
+    assert_eq!(status, 201);
+    system.start_projector().await;
+    system.wait_until_projected().await;
+    let js = async_nats::jetstream::new(system.nats.client().await);
+    let mut expected = Vec::new();
+    for stream in ["TABLES", "BOOKINGS"] {
+        let last = js
+            .get_stream(stream)
+            .await
+            .expect("stream")
+            .info()
+            .await
+            .expect("info")
+            .state
+            .last_sequence;
+        expected.push(format!(
+            r#"projector_applied_sequence{{stream="{stream}"}} {last}"#
+        ));
+        expected.push(format!(
+            r#"projector_stream_last_sequence{{stream="{stream}"}} {last}"#
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = system
+            .http
+            .get(&system.projector_metrics)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if expected.iter().all(|line| metrics.contains(line.as_str())) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{expected:?} not in {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    system.stop().await;
+}

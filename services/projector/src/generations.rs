@@ -1,0 +1,401 @@
+//! Generations of the read models: the live one kept up to date, and rebuilds that fill a
+//! fresh generation from sequence 1 and then switch the queries over to it in one step, by
+//! moving the pointer readers watch (ADR 0009).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_nats::jetstream::{self, kv};
+use events::read_model::{
+    CONTROL_BUCKET, CURRENT_KEY, Current, GENERATION_PREFIX, generation_bucket,
+};
+use futures_util::StreamExt as _;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::projection::{Projection, Source};
+
+/// How long readers may still use a generation after the switch before it is deleted.
+const RETIRE_AFTER: Duration = Duration::from_secs(10);
+
+/// The pointer to the current generation, and the generation buckets.
+#[derive(Debug, Clone)]
+pub struct Control {
+    js: jetstream::Context,
+    kv: kv::Store,
+    replicas: usize,
+}
+
+impl Control {
+    /// Opens the control bucket, creating it if missing.
+    pub async fn open(js: jetstream::Context, replicas: usize) -> anyhow::Result<Self> {
+        let kv = open_or_create(
+            &js,
+            CONTROL_BUCKET,
+            "Which generation of the read models the queries read",
+            replicas,
+        )
+        .await?;
+        Ok(Self { js, kv, replicas })
+    }
+
+    /// The current generation and the pointer's revision; `None` before the first start.
+    pub async fn current(&self) -> anyhow::Result<Option<(u64, u64)>> {
+        let Some(entry) = self
+            .kv
+            .entry(CURRENT_KEY)
+            .await
+            .context("cannot read the current generation")?
+        else {
+            return Ok(None);
+        };
+        if entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        let current: Current =
+            serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
+        Ok(Some((current.generation, entry.revision)))
+    }
+
+    /// The current generation, making generation 1 current on the very first start.
+    pub async fn ensure_current(&self) -> anyhow::Result<u64> {
+        if let Some((generation, _)) = self.current().await? {
+            return Ok(generation);
+        }
+        self.create_generation(1, false).await?;
+        let value = serde_json::to_vec(&Current { generation: 1 })?;
+        match self.kv.create(CURRENT_KEY, value.into()).await {
+            Ok(_) => Ok(1),
+            // Another projector came first; its choice stands.
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => self
+                .current()
+                .await?
+                .map(|(generation, _)| generation)
+                .context("the generation pointer vanished"),
+            Err(e) => Err(e).context("cannot set the current generation"),
+        }
+    }
+
+    /// The bucket of a generation; with `empty`, an existing one (from an interrupted
+    /// rebuild) is deleted first.
+    pub async fn create_generation(
+        &self,
+        generation: u64,
+        empty: bool,
+    ) -> anyhow::Result<kv::Store> {
+        let name = generation_bucket(generation);
+        if empty {
+            self.delete_generation(generation).await?;
+        }
+        open_or_create(
+            &self.js,
+            &name,
+            "Read models (one generation)",
+            self.replicas,
+        )
+        .await
+    }
+
+    pub async fn open_generation(&self, generation: u64) -> anyhow::Result<kv::Store> {
+        self.js
+            .get_key_value(generation_bucket(generation))
+            .await
+            .with_context(|| format!("cannot open read-model generation {generation}"))
+    }
+
+    /// Deletes a generation's bucket, if it exists.
+    pub async fn delete_generation(&self, generation: u64) -> anyhow::Result<()> {
+        let name = generation_bucket(generation);
+        if self.js.get_key_value(&name).await.is_err() {
+            return Ok(());
+        }
+        self.js
+            .delete_key_value(&name)
+            .await
+            .with_context(|| format!("cannot delete {name}"))?;
+        Ok(())
+    }
+
+    /// The generations whose buckets exist.
+    pub async fn generations(&self) -> anyhow::Result<Vec<u64>> {
+        let prefix = format!("KV_{GENERATION_PREFIX}");
+        let mut names = self.js.stream_names();
+        let mut found = Vec::new();
+        while let Some(name) = names.next().await {
+            let name = name.context("cannot list streams")?;
+            if let Some(number) = name.strip_prefix(&prefix).and_then(|n| n.parse().ok()) {
+                found.push(number);
+            }
+        }
+        found.sort_unstable();
+        Ok(found)
+    }
+
+    /// Points the queries at `generation`, if the pointer is still at `revision`.
+    pub async fn switch(&self, revision: u64, generation: u64) -> anyhow::Result<()> {
+        let value = serde_json::to_vec(&Current { generation })?;
+        self.kv
+            .update(CURRENT_KEY, value.into(), revision)
+            .await
+            .context("the current generation changed during the rebuild")?;
+        Ok(())
+    }
+
+    /// Waits until the pointer names a generation other than `generation`.
+    async fn changed_from(&self, generation: u64) -> anyhow::Result<u64> {
+        let mut watch = self
+            .kv
+            .watch_with_history(CURRENT_KEY)
+            .await
+            .context("cannot watch the generation pointer")?;
+        while let Some(entry) = watch.next().await {
+            let entry = entry.context("watching the generation pointer failed")?;
+            if entry.operation != kv::Operation::Put {
+                continue;
+            }
+            if let Ok(current) = serde_json::from_slice::<Current>(&entry.value)
+                && current.generation != generation
+            {
+                return Ok(current.generation);
+            }
+        }
+        anyhow::bail!("the watch of the generation pointer ended")
+    }
+}
+
+async fn open_or_create(
+    js: &jetstream::Context,
+    bucket: &str,
+    description: &str,
+    replicas: usize,
+) -> anyhow::Result<kv::Store> {
+    eventstore::key_value(
+        js,
+        kv::Config {
+            bucket: bucket.to_owned(),
+            description: description.to_owned(),
+            history: 1,
+            storage: jetstream::stream::StorageType::File,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot open the {bucket} bucket: {e}"))
+}
+
+/// Both streams of one generation being applied.
+struct Running {
+    stop: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+    applied: Vec<(Source, Arc<AtomicU64>)>,
+    events: Arc<AtomicU64>,
+}
+
+impl Running {
+    fn start(js: &jetstream::Context, bucket: &kv::Store, metrics: &Metrics, fresh: bool) -> Self {
+        let stop = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let mut applied = Vec::new();
+        let events = Arc::new(AtomicU64::new(0));
+        for source in Source::ALL {
+            let progress = Arc::new(AtomicU64::new(0));
+            applied.push((source, progress.clone()));
+            let projection = Projection {
+                js: js.clone(),
+                bucket: bucket.clone(),
+                source,
+                metrics: metrics.clone(),
+                applied: progress,
+                events: events.clone(),
+                fresh,
+            };
+            tasks.spawn(projection.run(stop.clone()));
+        }
+        Self {
+            stop,
+            tasks,
+            applied,
+            events,
+        }
+    }
+
+    /// Stops both after the batch in hand; the first error, if any.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        let mut result = Ok(());
+        while let Some(ended) = self.tasks.join_next().await {
+            let ended = ended.map_err(anyhow::Error::from).and_then(|r| r);
+            if let (Err(e), Ok(())) = (ended, &result) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+}
+
+/// Keeps the current generation up to date until `shutdown`, following the pointer when a
+/// rebuild moves it, and deleting generations that are no longer read.
+pub async fn keep_current(
+    js: jetstream::Context,
+    control: Control,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let generation = control.ensure_current().await?;
+        retire_older(&control, generation);
+        let bucket = control.open_generation(generation).await?;
+        metrics.reset_applied();
+        metrics.set_generation(generation);
+        tracing::info!(generation, "projecting into the current generation");
+        let mut running = Running::start(&js, &bucket, &metrics, false);
+        let failure = tokio::select! {
+            () = shutdown.cancelled() => {
+                return running.stop().await;
+            }
+            changed = control.changed_from(generation) => match changed {
+                Ok(next) => {
+                    tracing::info!(from = generation, to = next, "the read models were rebuilt; switching");
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            Some(ended) = running.tasks.join_next() => Some(match ended {
+                Ok(Ok(())) => anyhow::anyhow!("a projection stopped on its own"),
+                Ok(Err(e)) => e,
+                Err(join) => anyhow::Error::from(join),
+            }),
+        };
+        let stopped = running.stop().await;
+        match failure.or(stopped.err()) {
+            None => delay = Duration::from_millis(200),
+            Some(error) => {
+                tracing::warn!(error = format!("{error:#}"), retry_in = ?delay,
+                    "projection failed; starting again from the checkpoint");
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Deletes, a little later, the generations before `current`.
+fn retire_older(control: &Control, current: u64) {
+    let control = control.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(RETIRE_AFTER).await;
+        let Ok(generations) = control.generations().await else {
+            return;
+        };
+        // Only older ones: a newer one may be a rebuild in progress.
+        for old in generations.into_iter().filter(|g| *g < current) {
+            match control.delete_generation(old).await {
+                Ok(()) => tracing::info!(generation = old, "retired an old read-model generation"),
+                Err(e) => tracing::warn!(
+                    generation = old,
+                    error = format!("{e:#}"),
+                    "cannot retire a generation"
+                ),
+            }
+        }
+    });
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy)]
+pub struct Rebuilt {
+    pub generation: u64,
+    pub events: u64,
+    pub elapsed: Duration,
+}
+
+impl Rebuilt {
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Replays both streams from sequence 1 into a fresh generation until it has caught up,
+/// then points the queries at it. The running projector follows the pointer and deletes
+/// the old generation a little later; readers never see a half-built model.
+pub async fn rebuild(js: &jetstream::Context, control: &Control) -> anyhow::Result<Rebuilt> {
+    control.ensure_current().await?;
+    let (current, revision) = control.current().await?.context("no current generation")?;
+    let newest = control.generations().await?.into_iter().max().unwrap_or(0);
+    let generation = newest.max(current) + 1;
+    let bucket = control.create_generation(generation, true).await?;
+    tracing::info!(
+        from = current,
+        to = generation,
+        "rebuilding the read models"
+    );
+
+    let started = Instant::now();
+    let mut running = Running::start(js, &bucket, &Metrics::default(), true);
+    let caught_up = wait_until_caught_up(js, &mut running).await;
+    let events = running.events.load(Ordering::Relaxed);
+    let stopped = running.stop().await;
+    let switched = match caught_up.and(stopped) {
+        Ok(()) => control.switch(revision, generation).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = switched {
+        if let Err(cleanup) = control.delete_generation(generation).await {
+            tracing::warn!(
+                error = format!("{cleanup:#}"),
+                "cannot delete the abandoned generation"
+            );
+        }
+        return Err(e);
+    }
+    let rebuilt = Rebuilt {
+        generation,
+        events,
+        elapsed: started.elapsed(),
+    };
+    tracing::info!(
+        generation,
+        events,
+        seconds = rebuilt.elapsed.as_secs_f64(),
+        events_per_second = rebuilt.events_per_second(),
+        "rebuilt the read models"
+    );
+    Ok(rebuilt)
+}
+
+/// Waits until both streams are applied up to their last sequence.
+async fn wait_until_caught_up(
+    js: &jetstream::Context,
+    running: &mut Running,
+) -> anyhow::Result<()> {
+    loop {
+        let mut behind = false;
+        for (source, applied) in &running.applied {
+            let mut stream = js
+                .get_stream(source.stream())
+                .await
+                .with_context(|| format!("cannot open stream {}", source.stream()))?;
+            let last = stream.info().await?.state.last_sequence;
+            behind |= applied.load(Ordering::Acquire) < last;
+        }
+        if !behind {
+            return Ok(());
+        }
+        if let Some(ended) = running.tasks.try_join_next() {
+            return Err(match ended {
+                Ok(Ok(())) => anyhow::anyhow!("a projection of the rebuild stopped"),
+                Ok(Err(e)) => e,
+                Err(join) => anyhow::Error::from(join),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,105 @@
+//! What the projector reports on `/metrics`: per stream, how far the stream goes and how
+//! far the read models have applied it. Lag is the difference; it is not an outage.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+type Labels = [(&'static str, &'static str); 1];
+
+/// Cheap to clone: every field is a shared handle.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    last: Family<Labels, Gauge>,
+    applied: Family<Labels, Gauge>,
+    lag: Family<Labels, Gauge>,
+    events: Family<Labels, Counter>,
+    dead_lettered: Family<Labels, Counter>,
+    generation: Gauge,
+}
+
+fn labels(stream: &'static str) -> Labels {
+    [("stream", stream)]
+}
+
+fn as_gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl Metrics {
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "projector_stream_last_sequence",
+            "Last sequence stored in the stream, as last seen",
+            self.last.clone(),
+        );
+        registry.register(
+            "projector_applied_sequence",
+            "Every event of the stream up to this sequence is in the read models",
+            self.applied.clone(),
+        );
+        registry.register(
+            "projector_lag_events",
+            "Events stored but not yet in the read models",
+            self.lag.clone(),
+        );
+        registry.register(
+            "projector_events_applied",
+            "Events applied to the read models",
+            self.events.clone(),
+        );
+        registry.register(
+            "projector_dead_lettered",
+            "Undecodable events sent to the dead-letter stream",
+            self.dead_lettered.clone(),
+        );
+        registry.register(
+            "projector_generation",
+            "Generation of the read models being kept up to date",
+            self.generation.clone(),
+        );
+    }
+
+    pub fn set_last(&self, stream: &'static str, sequence: u64) {
+        let last = self.last.get_or_create(&labels(stream));
+        // A reading from before the last applied batch must not move it back.
+        if as_gauge(sequence) > last.get() {
+            last.set(as_gauge(sequence));
+        }
+        self.update_lag(stream);
+    }
+
+    pub fn set_applied(&self, stream: &'static str, sequence: u64) {
+        self.applied
+            .get_or_create(&labels(stream))
+            .set(as_gauge(sequence));
+        self.set_last(stream, sequence);
+    }
+
+    fn update_lag(&self, stream: &'static str) {
+        let last = self.last.get_or_create(&labels(stream)).get();
+        let applied = self.applied.get_or_create(&labels(stream)).get();
+        self.lag
+            .get_or_create(&labels(stream))
+            .set((last - applied).max(0));
+    }
+
+    pub fn count(&self, stream: &'static str, events: u64, dead_lettered: u64) {
+        self.events.get_or_create(&labels(stream)).inc_by(events);
+        if dead_lettered > 0 {
+            self.dead_lettered
+                .get_or_create(&labels(stream))
+                .inc_by(dead_lettered);
+        }
+    }
+
+    pub fn set_generation(&self, generation: u64) {
+        self.generation.set(as_gauge(generation));
+    }
+
+    /// Starts over at a new generation: its checkpoints are read again.
+    pub fn reset_applied(&self) {
+        self.applied.clear();
+    }
+}

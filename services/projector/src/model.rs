@@ -1,0 +1,379 @@
+//! How events change the read models. Pure: no I/O, no clock; the projection loads the
+//! documents an event needs into [`Docs`], applies it here, and writes back what changed.
+//!
+//! Every change is guarded by the stream sequence it comes from, so applying an event a
+//! second time (a replay after a crash between writing documents and the checkpoint)
+//! changes nothing.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+
+use events::read_model::{
+    BookingLocksView, BookingState, BookingView, DayView, HistoryEntry, Key, LocatorView, LockView,
+    TableView, TablesView, email_digest,
+};
+use events::{BookingEvent, BookingId, DomainEvent, Metadata, TableEvent, TimeSlot};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::de::DeserializeOwned;
+
+/// The documents of one kind in hand: `None` for a key known to have no document yet.
+#[derive(Debug)]
+struct Shelf<K, V> {
+    docs: HashMap<K, Option<V>>,
+    dirty: BTreeSet<K>,
+}
+
+impl<K, V> Default for Shelf<K, V> {
+    fn default() -> Self {
+        Self {
+            docs: HashMap::new(),
+            dirty: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Hash + Ord + Clone, V: Default> Shelf<K, V> {
+    /// The document of `key`, created empty if there is none; marked changed.
+    fn open(&mut self, key: K) -> &mut V {
+        self.dirty.insert(key.clone());
+        self.docs
+            .entry(key)
+            .or_default()
+            .get_or_insert_with(V::default)
+    }
+}
+
+impl<K: Hash + Ord + Clone, V> Shelf<K, V> {
+    fn get(&self, key: &K) -> Option<&V> {
+        self.docs.get(key).and_then(Option::as_ref)
+    }
+
+    fn changed(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.dirty
+            .iter()
+            .filter_map(|key| self.get(key).map(|doc| (key, doc)))
+    }
+
+    fn clear(&mut self) {
+        self.docs.clear();
+        self.dirty.clear();
+    }
+}
+
+/// The read-model documents in hand: loaded from the store, or changed by events and not
+/// yet written back.
+#[derive(Debug, Default)]
+pub struct Docs {
+    tables: Shelf<(), TablesView>,
+    days: Shelf<Date, DayView>,
+    bookings: Shelf<BookingId, BookingView>,
+    locks: Shelf<BookingId, BookingLocksView>,
+    locators: Shelf<String, LocatorView>,
+}
+
+impl Docs {
+    /// Whether the document of `key` (or its absence) is in hand.
+    pub fn has(&self, key: &Key) -> bool {
+        match key {
+            Key::Tables => self.tables.docs.contains_key(&()),
+            Key::Day(date) => self.days.docs.contains_key(date),
+            Key::Booking(id) => self.bookings.docs.contains_key(id),
+            Key::BookingLocks(id) => self.locks.docs.contains_key(id),
+            Key::Locator(digest) => self.locators.docs.contains_key(digest),
+            Key::Checkpoint(_) => true,
+        }
+    }
+
+    /// Takes in what the store holds for `key` (`None`: nothing).
+    pub fn load(&mut self, key: &Key, stored: Option<&[u8]>) -> Result<(), serde_json::Error> {
+        fn decode<V: DeserializeOwned>(
+            stored: Option<&[u8]>,
+        ) -> Result<Option<V>, serde_json::Error> {
+            stored.map(serde_json::from_slice).transpose()
+        }
+        match key {
+            Key::Tables => {
+                self.tables.docs.insert((), decode(stored)?);
+            }
+            Key::Day(date) => {
+                self.days.docs.insert(*date, decode(stored)?);
+            }
+            Key::Booking(id) => {
+                self.bookings.docs.insert(*id, decode(stored)?);
+            }
+            Key::BookingLocks(id) => {
+                self.locks.docs.insert(*id, decode(stored)?);
+            }
+            Key::Locator(digest) => {
+                self.locators.docs.insert(digest.clone(), decode(stored)?);
+            }
+            Key::Checkpoint(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The documents changed since the last [`Docs::written`], encoded for the store.
+    pub fn changed(&self) -> Result<Vec<(Key, Vec<u8>)>, serde_json::Error> {
+        let mut changed = Vec::new();
+        for ((), doc) in self.tables.changed() {
+            changed.push((Key::Tables, serde_json::to_vec(doc)?));
+        }
+        for (date, doc) in self.days.changed() {
+            changed.push((Key::Day(*date), serde_json::to_vec(doc)?));
+        }
+        for (id, doc) in self.bookings.changed() {
+            changed.push((Key::Booking(*id), serde_json::to_vec(doc)?));
+        }
+        for (id, doc) in self.locks.changed() {
+            changed.push((Key::BookingLocks(*id), serde_json::to_vec(doc)?));
+        }
+        for (digest, doc) in self.locators.changed() {
+            changed.push((Key::Locator(digest.clone()), serde_json::to_vec(doc)?));
+        }
+        Ok(changed)
+    }
+
+    /// Everything changed is now stored.
+    pub fn written(&mut self) {
+        self.tables.dirty.clear();
+        self.days.dirty.clear();
+        self.bookings.dirty.clear();
+        self.locks.dirty.clear();
+        self.locators.dirty.clear();
+    }
+
+    /// How many documents are in hand.
+    pub fn len(&self) -> usize {
+        self.tables.docs.len()
+            + self.days.docs.len()
+            + self.bookings.docs.len()
+            + self.locks.docs.len()
+            + self.locators.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every document: after a failed write the store is the truth again, and a
+    /// cache that grew too large starts over.
+    pub fn clear(&mut self) {
+        self.tables.clear();
+        self.days.clear();
+        self.bookings.clear();
+        self.locks.clear();
+        self.locators.clear();
+    }
+
+    pub fn tables(&self) -> Option<&TablesView> {
+        self.tables.get(&())
+    }
+
+    pub fn day(&self, date: Date) -> Option<&DayView> {
+        self.days.get(&date)
+    }
+
+    pub fn booking(&self, id: BookingId) -> Option<&BookingView> {
+        self.bookings.get(&id)
+    }
+
+    pub fn booking_locks(&self, id: BookingId) -> Option<&BookingLocksView> {
+        self.locks.get(&id)
+    }
+
+    pub fn locator(&self, email: &str) -> Option<&LocatorView> {
+        self.locators.get(&email_digest(email))
+    }
+}
+
+/// The UTC date a slot starts on: the key of the day document holding its locks.
+pub fn day_of(slot: &TimeSlot) -> Date {
+    slot.from().to_zoned_datetime(TimeZone::UTC).date()
+}
+
+/// The documents a table event changes, to load before applying it.
+pub fn table_keys(event: &TableEvent) -> Vec<Key> {
+    match event {
+        TableEvent::Added(_) | TableEvent::Removed(_) => vec![Key::Tables],
+        TableEvent::LockPlaced(e) => vec![
+            Key::Day(day_of(&e.time_slot)),
+            Key::BookingLocks(e.booking_id),
+        ],
+        TableEvent::LockRemoved(e) => vec![
+            Key::Day(day_of(&e.time_slot)),
+            Key::BookingLocks(e.booking_id),
+        ],
+        TableEvent::LockPlacementFailed(e) => vec![Key::BookingLocks(e.booking_id)],
+    }
+}
+
+/// The documents a booking event changes, to load before applying it.
+pub fn booking_keys(event: &BookingEvent) -> Vec<Key> {
+    let mut keys = vec![Key::Booking(event.booking_id())];
+    if let BookingEvent::Initiated(e) = event
+        && let Some(customer) = &e.customer
+    {
+        keys.push(Key::Locator(email_digest(&customer.email)));
+    }
+    keys
+}
+
+/// Applies the table event stored at `sequence`.
+pub fn apply_table(docs: &mut Docs, sequence: u64, metadata: &Metadata, event: &TableEvent) {
+    match event {
+        TableEvent::Added(e) => {
+            let tables = docs.tables.open(());
+            let known = tables.tables.get(&e.id).map_or(0, |t| t.sequence);
+            if known < sequence {
+                tables.tables.insert(
+                    e.id.clone(),
+                    TableView {
+                        seats: e.seats.get(),
+                        removed: false,
+                        sequence,
+                    },
+                );
+            }
+        }
+        TableEvent::Removed(e) => {
+            if let Some(table) = docs.tables.open(()).tables.get_mut(&e.id)
+                && table.sequence < sequence
+            {
+                table.removed = true;
+                table.sequence = sequence;
+            }
+        }
+        TableEvent::LockPlaced(e) => {
+            let day = docs.days.open(day_of(&e.time_slot));
+            let name = DayView::lock_name(&e.id, &e.time_slot);
+            if day.locks.get(&name).is_none_or(|l| l.sequence < sequence) {
+                day.locks.insert(
+                    name,
+                    LockView {
+                        table_id: e.id.clone(),
+                        time_slot: e.time_slot,
+                        booking_id: e.booking_id,
+                        sequence,
+                    },
+                );
+            }
+            record(
+                &mut docs.locks.open(e.booking_id).events,
+                sequence,
+                metadata,
+                event,
+            );
+        }
+        TableEvent::LockRemoved(e) => {
+            let day = docs.days.open(day_of(&e.time_slot));
+            let name = DayView::lock_name(&e.id, &e.time_slot);
+            if day
+                .locks
+                .get(&name)
+                .is_some_and(|l| l.booking_id == e.booking_id && l.sequence < sequence)
+            {
+                day.locks.remove(&name);
+            }
+            record(
+                &mut docs.locks.open(e.booking_id).events,
+                sequence,
+                metadata,
+                event,
+            );
+        }
+        TableEvent::LockPlacementFailed(e) => {
+            record(
+                &mut docs.locks.open(e.booking_id).events,
+                sequence,
+                metadata,
+                event,
+            );
+        }
+    }
+}
+
+/// Applies the booking event stored at `sequence`.
+pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event: &BookingEvent) {
+    if let BookingEvent::Initiated(e) = event {
+        let applied = docs.booking(e.id).is_some_and(|b| b.sequence >= sequence);
+        if !applied {
+            let mut view = BookingView {
+                id: e.id,
+                table_id: e.table_id.clone(),
+                time_slot: e.time_slot,
+                people: e.people,
+                customer: e.customer.clone(),
+                status: BookingState::Initiated,
+                reason: None,
+                access_code_digest: e.access_code_digest.clone(),
+                sequence,
+                events: Vec::new(),
+            };
+            record(&mut view.events, sequence, metadata, event);
+            docs.bookings.dirty.insert(e.id);
+            docs.bookings.docs.insert(e.id, Some(view));
+        }
+        if let Some(customer) = &e.customer {
+            docs.locators
+                .open(email_digest(&customer.email))
+                .bookings
+                .insert(e.id, e.access_code_digest.clone());
+        }
+        return;
+    }
+    // Later events change a booking that exists; the stream never holds one without its
+    // `initiated` event first.
+    let id = event.booking_id();
+    let Some(Some(view)) = docs.bookings.docs.get_mut(&id) else {
+        return;
+    };
+    if view.sequence >= sequence {
+        return;
+    }
+    {
+        match event {
+            BookingEvent::Confirmed(_) => view.status = BookingState::Confirmed,
+            BookingEvent::Rejected(e) => {
+                view.status = BookingState::Rejected;
+                view.reason = Some(e.reason);
+            }
+            BookingEvent::Cancelled(_) => view.status = BookingState::Cancelled,
+            BookingEvent::Initiated(_) => {}
+        }
+        view.sequence = sequence;
+        record(&mut view.events, sequence, metadata, event);
+    }
+    docs.bookings.dirty.insert(id);
+}
+
+/// Adds the event to a history once, in stream order.
+fn record<E: DomainEvent>(
+    history: &mut Vec<HistoryEntry>,
+    sequence: u64,
+    metadata: &Metadata,
+    event: &E,
+) {
+    if history.iter().any(|entry| entry.sequence == sequence) {
+        return;
+    }
+    let mut data = event
+        .encode()
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .unwrap_or(serde_json::Value::Null);
+    // The digest would let anyone who reads the history try every code offline.
+    if let Some(map) = data.as_object_mut() {
+        map.remove("accessCodeDigest");
+    }
+    history.push(HistoryEntry {
+        event_type: metadata.event_type.clone(),
+        occurred_at: metadata.occurred_at,
+        correlation_id: metadata.correlation_id,
+        causation_id: metadata.causation_id,
+        data,
+        stream: E::STREAM.to_owned(),
+        sequence,
+    });
+    history.sort_by_key(|entry| entry.sequence);
+}

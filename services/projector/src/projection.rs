@@ -1,0 +1,323 @@
+//! Applies one event stream to one generation of the read models, in stream order, from
+//! the generation's checkpoint on.
+//!
+//! Events are read with an ordered consumer starting after the checkpoint: strict stream
+//! order with no acks to lose, and the position is the checkpoint kept in the generation's
+//! own bucket (ADR 0009). Each batch of events is applied in memory, the changed documents
+//! are written, then the checkpoint; a crash in between replays the batch, which changes
+//! nothing (every document remembers the sequence it has applied).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use async_nats::jetstream::{self, kv};
+use events::read_model::{Checkpoint, Key};
+use events::{BookingEvent, TableEvent, names};
+use eventstore::{Delivery, Recorded};
+use futures_util::future::try_join_all;
+use futures_util::{FutureExt as _, StreamExt as _};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::model::{self, Docs};
+
+/// Events applied together at most.
+const MAX_BATCH: usize = 1000;
+/// Documents kept in memory between batches before the cache starts over.
+const CACHE_LIMIT: usize = 50_000;
+/// Name under which undecodable events are dead-lettered.
+pub const CONSUMER_NAME: &str = "projector";
+
+/// Which stream, and how its events change the models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Tables,
+    Bookings,
+}
+
+impl Source {
+    pub const ALL: [Self; 2] = [Self::Tables, Self::Bookings];
+
+    pub fn stream(self) -> &'static str {
+        match self {
+            Self::Tables => names::TABLES_STREAM,
+            Self::Bookings => names::BOOKINGS_STREAM,
+        }
+    }
+
+    /// Decodes a stored event: the keys it touches and how to apply it, or why not.
+    fn decode(self, delivery: &Delivery) -> Result<Event, events::DecodeError> {
+        Ok(match self {
+            Self::Tables => Event::Table(delivery.decode::<TableEvent>()?),
+            Self::Bookings => Event::Booking(delivery.decode::<BookingEvent>()?),
+        })
+    }
+}
+
+enum Event {
+    Table(Recorded<TableEvent>),
+    Booking(Recorded<BookingEvent>),
+}
+
+impl Event {
+    fn keys(&self) -> Vec<Key> {
+        match self {
+            Self::Table(r) => model::table_keys(&r.event),
+            Self::Booking(r) => model::booking_keys(&r.event),
+        }
+    }
+
+    fn apply(&self, docs: &mut Docs) {
+        match self {
+            Self::Table(r) => model::apply_table(docs, r.sequence, &r.metadata, &r.event),
+            Self::Booking(r) => model::apply_booking(docs, r.sequence, &r.metadata, &r.event),
+        }
+    }
+}
+
+/// One stream being applied to one generation.
+#[derive(Debug)]
+pub struct Projection {
+    pub js: jetstream::Context,
+    pub bucket: kv::Store,
+    pub source: Source,
+    pub metrics: Metrics,
+    /// Every event up to this sequence is applied (shared with whoever waits for it).
+    pub applied: Arc<AtomicU64>,
+    /// Events applied by this projection (for rebuild figures).
+    pub events: Arc<AtomicU64>,
+    /// The bucket was created empty for this projection: a document not in memory does
+    /// not exist, so nothing needs to be read back while the cache holds everything.
+    pub fresh: bool,
+}
+
+/// The checkpoint of `stream` in a generation's bucket (0: nothing applied).
+pub async fn checkpoint(bucket: &kv::Store, stream: &'static str) -> anyhow::Result<u64> {
+    let stored = bucket
+        .get(Key::Checkpoint(stream).name())
+        .await
+        .context("cannot read the checkpoint")?;
+    Ok(match stored {
+        Some(bytes) => {
+            serde_json::from_slice::<Checkpoint>(&bytes)
+                .context("undecodable checkpoint")?
+                .sequence
+        }
+        None => 0,
+    })
+}
+
+impl Projection {
+    /// Applies the stream until `stop`. Returns an error when the stream cannot be read;
+    /// the caller starts again from the checkpoint.
+    pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let stream_name = self.source.stream();
+        let mut applied = checkpoint(&self.bucket, stream_name).await?;
+        self.applied.store(applied, Ordering::Release);
+        self.metrics.set_applied(stream_name, applied);
+
+        let mut stream = self
+            .js
+            .get_stream(stream_name)
+            .await
+            .with_context(|| format!("cannot open stream {stream_name}"))?;
+        let deliver_policy = if applied == 0 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: applied + 1,
+            }
+        };
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("cannot create an ordered consumer on {stream_name}"))?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .with_context(|| format!("cannot read stream {stream_name}"))?;
+
+        let mut docs = Docs::default();
+        let mut fresh = self.fresh;
+        let mut refresh = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => return Ok(()),
+                _ = refresh.tick() => {
+                    if let Ok(info) = stream.info().await {
+                        self.metrics.set_last(stream_name, info.state.last_sequence);
+                    }
+                }
+                first = messages.next() => {
+                    let first = first
+                        .with_context(|| format!("the reader of {stream_name} ended"))?
+                        .with_context(|| format!("cannot read stream {stream_name}"))?;
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match messages.next().now_or_never() {
+                            Some(Some(message)) => batch.push(
+                                message.with_context(|| format!("cannot read stream {stream_name}"))?,
+                            ),
+                            _ => break,
+                        }
+                    }
+                    let Some(done) = self.apply_with_retries(&batch, applied, &mut docs, &mut fresh, &stop).await
+                    else {
+                        return Ok(());
+                    };
+                    applied = done;
+                    self.applied.store(applied, Ordering::Release);
+                    self.metrics.set_applied(stream_name, applied);
+                }
+            }
+        }
+    }
+
+    /// Applies a batch until it is stored; `None` if told to stop first.
+    async fn apply_with_retries(
+        &self,
+        batch: &[jetstream::Message],
+        applied: u64,
+        docs: &mut Docs,
+        fresh: &mut bool,
+        stop: &CancellationToken,
+    ) -> Option<u64> {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.apply(batch, applied, docs, *fresh).await {
+                Ok(done) => {
+                    if docs.len() > CACHE_LIMIT {
+                        docs.clear();
+                        *fresh = false;
+                    }
+                    return Some(done);
+                }
+                Err(error) => {
+                    tracing::warn!(stream = self.source.stream(), error = format!("{error:#}"),
+                        retry_in = ?delay, "cannot apply events; retrying");
+                    // What is in memory may be ahead of the store: read it back.
+                    docs.clear();
+                    *fresh = false;
+                    tokio::select! {
+                        () = stop.cancelled() => return None,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Applies the events of `batch` after `applied` and stores the result; the new
+    /// checkpoint.
+    async fn apply(
+        &self,
+        batch: &[jetstream::Message],
+        applied: u64,
+        docs: &mut Docs,
+        fresh: bool,
+    ) -> anyhow::Result<u64> {
+        let stream_name = self.source.stream();
+        let mut events = Vec::with_capacity(batch.len());
+        let mut last = applied;
+        let mut dead_lettered = 0;
+        for message in batch {
+            let info = message
+                .info()
+                .map_err(|e| anyhow::anyhow!("delivery without metadata: {e}"))?;
+            let sequence = info.stream_sequence;
+            self.metrics
+                .set_last(stream_name, sequence.saturating_add(info.pending));
+            if sequence <= last {
+                continue;
+            }
+            last = sequence;
+            let delivery = Delivery {
+                subject: message.subject.to_string(),
+                stream_sequence: sequence,
+                delivered: 1,
+                headers: message.headers.clone(),
+                payload: message.payload.clone(),
+            };
+            match self.source.decode(&delivery) {
+                Ok(event) => events.push(event),
+                Err(error) => {
+                    let reason = error.to_string();
+                    eventstore::dead_letter(
+                        &self.js,
+                        stream_name,
+                        CONSUMER_NAME,
+                        &delivery,
+                        &reason,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot dead-letter sequence {sequence}: {e}"))?;
+                    tracing::error!(stream = stream_name, sequence, subject = %delivery.subject,
+                        reason, "undecodable event dead-lettered; projection goes on");
+                    dead_lettered += 1;
+                }
+            }
+        }
+        if last == applied {
+            return Ok(applied);
+        }
+
+        let mut missing: Vec<Key> = events
+            .iter()
+            .flat_map(Event::keys)
+            .filter(|key| !docs.has(key))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if fresh {
+            for key in &missing {
+                docs.load(key, None)?;
+            }
+        } else {
+            let loaded = try_join_all(missing.iter().map(|key| async move {
+                let stored = self
+                    .bucket
+                    .get(key.name())
+                    .await
+                    .with_context(|| format!("cannot read {}", key.name()))?;
+                anyhow::Ok((key, stored))
+            }))
+            .await?;
+            for (key, stored) in loaded {
+                docs.load(key, stored.as_deref())
+                    .with_context(|| format!("undecodable document {}", key.name()))?;
+            }
+        }
+
+        for event in &events {
+            event.apply(docs);
+        }
+        let changed = docs.changed().context("cannot encode a document")?;
+        try_join_all(changed.into_iter().map(|(key, value)| async move {
+            self.bucket
+                .put(key.name(), value.into())
+                .await
+                .with_context(|| format!("cannot write {}", key.name()))
+        }))
+        .await?;
+        let checkpoint = serde_json::to_vec(&Checkpoint { sequence: last })?;
+        self.bucket
+            .put(Key::Checkpoint(stream_name).name(), checkpoint.into())
+            .await
+            .context("cannot write the checkpoint")?;
+        docs.written();
+
+        self.events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.metrics
+            .count(stream_name, events.len() as u64, dead_lettered);
+        Ok(last)
+    }
+}
