@@ -1,0 +1,316 @@
+//! projector-bench: how fast the read models follow the event log.
+//!
+//! On a private nats-server with booker and table-manager in-process (release build), it
+//! makes `--bookings` confirmed bookings with no projector running, then prints:
+//! - the raw read speed of both streams (an ordered consumer that only counts), the
+//!   baseline measured in the same run;
+//! - a projector started on that backlog: events/s until it has caught up (a burst);
+//! - `projector rebuild` of everything into a fresh generation: events/s;
+//! - at moderate load (`--in-flight` requests), the time from the `201 confirmed` answer to
+//!   the booking reading `confirmed` through `GET /bookings/{id}`.
+//!
+//! Rule: prints figures, asserts nothing.
+//! `cargo run --release -p bench --bin projector-bench -- --help`
+
+#![allow(clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use clap::Parser;
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(about = "Projection lag, catch-up and rebuild speed of the read models")]
+struct Args {
+    /// Bookings in the backlog (each confirmed: about 3 events per booking).
+    #[arg(long, default_value_t = 8_000)]
+    bookings: usize,
+    /// Bookings whose visibility is timed, made one after the other per worker.
+    #[arg(long, default_value_t = 400)]
+    visible: usize,
+    /// Requests in flight while timing visibility (moderate load).
+    #[arg(long, default_value_t = 4)]
+    in_flight: usize,
+    /// Tables to spread the bookings over.
+    #[arg(long, default_value_t = 40)]
+    tables: usize,
+}
+
+const TOKEN: &str = "bench-token";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let nats = testkit::NatsServer::start().await;
+    let url = nats.url();
+    let shutdown = CancellationToken::new();
+
+    let tm = table_manager::App::build(<table_manager::Config as Parser>::try_parse_from([
+        "table-manager",
+        "--nats-url",
+        &url,
+        "--http-addr",
+        "127.0.0.1:0",
+    ])?)
+    .await?;
+    let tm_ready = format!("http://{}/readyz", tm.local_addr());
+    let tm_task = tokio::spawn(tm.run(shutdown.clone()));
+    let booker = booker::App::build(<booker::Config as Parser>::try_parse_from([
+        "booker",
+        "--nats-url",
+        &url,
+        "--http-addr",
+        "127.0.0.1:0",
+        "--admin-token",
+        TOKEN,
+        "--booking-horizon-days",
+        "3650",
+    ])?)
+    .await?;
+    let base = format!("http://{}", booker.local_addr());
+    let booker_task = tokio::spawn(booker.run(shutdown.clone()));
+    testkit::process::wait_for_status(&tm_ready, 200, Duration::from_secs(30)).await;
+    testkit::process::wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30))
+        .await;
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    for table in 0..args.tables {
+        let status = http
+            .post(format!("{base}/tables"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"id": format!("b{table}"), "seats": 4}))
+            .send()
+            .await?
+            .status();
+        anyhow::ensure!(status == 201, "adding a table answered {status}");
+    }
+    let jobs = booking_requests(args.bookings + args.visible, args.tables)?;
+
+    // The backlog, made while no projector runs.
+    let started = Instant::now();
+    let endpoint = format!("{base}/bookings");
+    futures_util::stream::iter(jobs[..args.bookings].iter())
+        .map(|job| {
+            let (http, endpoint) = (http.clone(), endpoint.clone());
+            async move {
+                let status = http.post(&endpoint).json(job).send().await?.status();
+                anyhow::ensure!(status == 201, "a booking answered {status}");
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<()>>>()?;
+    println!(
+        "backlog: {} bookings made in {:.1} s",
+        args.bookings,
+        started.elapsed().as_secs_f64()
+    );
+
+    let client = async_nats::connect(&url).await.context("connect")?;
+    let js = jetstream::new(client);
+    let total_events = last_sequence(&js, "TABLES").await? + last_sequence(&js, "BOOKINGS").await?;
+
+    // Baseline: reading both streams, doing nothing with the events.
+    let started = Instant::now();
+    let mut read = 0u64;
+    for stream in ["TABLES", "BOOKINGS"] {
+        read += raw_read(&js, stream).await?;
+    }
+    let raw = per_second(read, started.elapsed());
+
+    // A projector started on the backlog: the burst it has to absorb.
+    let projector_config = <projector::Config as Parser>::try_parse_from([
+        "projector",
+        "--nats-url",
+        &url,
+        "--http-addr",
+        "127.0.0.1:0",
+    ])?;
+    let started = Instant::now();
+    let projector = projector::App::build(projector_config.clone()).await?;
+    let projector_task = tokio::spawn(projector.run(shutdown.clone()));
+    wait_until_applied(&js).await?;
+    let catch_up = per_second(total_events, started.elapsed());
+
+    let rebuilt = projector::rebuild(&projector_config).await?;
+    // The running projector switches to the new generation; let it settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Moderate load: time from 201 to visible in GET /bookings/{id}.
+    let visible_jobs = jobs[args.bookings..].to_vec();
+    let started = Instant::now();
+    let latencies: Vec<Duration> = futures_util::stream::iter(visible_jobs)
+        .map(|job| {
+            let (http, base) = (http.clone(), base.clone());
+            async move {
+                let response = http
+                    .post(format!("{base}/bookings"))
+                    .json(&job)
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status() == 201,
+                    "a booking answered {}",
+                    response.status()
+                );
+                let confirmed_at = Instant::now();
+                let body: Value = response.json().await?;
+                let id = body["id"].as_str().context("id")?.to_owned();
+                loop {
+                    let read: Value = http
+                        .get(format!("{base}/bookings/{id}"))
+                        .send()
+                        .await?
+                        .json()
+                        .await
+                        .unwrap_or(Value::Null);
+                    if read["status"] == "confirmed" {
+                        return anyhow::Ok(confirmed_at.elapsed());
+                    }
+                    anyhow::ensure!(
+                        confirmed_at.elapsed() < Duration::from_secs(10),
+                        "never visible"
+                    );
+                    tokio::time::sleep(Duration::from_micros(500)).await;
+                }
+            }
+        })
+        .buffer_unordered(args.in_flight)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
+    let visibility = bench::figures(
+        "201 confirmed -> GET shows confirmed",
+        started.elapsed(),
+        latencies,
+    );
+
+    shutdown.cancel();
+    projector_task.await??;
+    booker_task.await??;
+    tm_task.await??;
+
+    println!();
+    println!("events in the log                          {total_events:>10}");
+    println!("raw read of both streams (baseline)        {raw:>10.0} events/s");
+    println!(
+        "projector catching up on the backlog       {catch_up:>10.0} events/s  ({:.2} of raw read)",
+        catch_up / raw
+    );
+    println!(
+        "rebuild into a fresh generation            {:>10.0} events/s  ({:.2} of raw read, {} events in {:.2} s)",
+        rebuilt.events_per_second(),
+        rebuilt.events_per_second() / raw,
+        rebuilt.events,
+        rebuilt.elapsed.as_secs_f64()
+    );
+    println!(
+        "visibility at {} in flight: p50 {:.1} ms, p99 {:.1} ms over {} bookings",
+        args.in_flight,
+        visibility.p50.as_secs_f64() * 1e3,
+        visibility.p99.as_secs_f64() * 1e3,
+        visibility.ops
+    );
+    Ok(())
+}
+
+fn per_second(events: u64, elapsed: Duration) -> f64 {
+    events as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Distinct (table, slot) booking requests, from tomorrow on.
+fn booking_requests(count: usize, tables: usize) -> anyhow::Result<Vec<Value>> {
+    let zone = jiff::tz::TimeZone::get("Europe/Paris")?;
+    let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00")?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(zone.clone())
+        .date();
+    let mut slots = Vec::new();
+    let days = count.div_ceil(tables * 2) as i64 + 1;
+    for day in 1..=days {
+        let date = today.checked_add(jiff::Span::new().days(day))?;
+        slots.extend(schedule.slots_on(date, &zone));
+    }
+    Ok((0..count)
+        .map(|i| {
+            let slot = slots[i / tables];
+            json!({"tableId": format!("b{}", i % tables),
+                "timeSlot": {"from": slot.from().to_string(), "to": slot.to().to_string()},
+                "people": 2,
+                "customer": {"name": "Bench", "email": format!("guest{}@example.com", i % 500)}})
+        })
+        .collect())
+}
+
+async fn last_sequence(js: &jetstream::Context, stream: &str) -> anyhow::Result<u64> {
+    Ok(js
+        .get_stream(stream)
+        .await?
+        .info()
+        .await?
+        .state
+        .last_sequence)
+}
+
+/// Reads a whole stream with an ordered consumer; the number of messages.
+async fn raw_read(js: &jetstream::Context, stream: &str) -> anyhow::Result<u64> {
+    let last = last_sequence(js, stream).await?;
+    let consumer = js
+        .get_stream(stream)
+        .await?
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await?;
+    let mut messages = consumer.messages().await?;
+    let mut read = 0;
+    while let Some(message) = messages.next().await {
+        let message = message?;
+        read += 1;
+        if message
+            .info()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .stream_sequence
+            >= last
+        {
+            break;
+        }
+    }
+    Ok(read)
+}
+
+/// Waits until the current generation's checkpoints reach both streams' last sequence.
+async fn wait_until_applied(js: &jetstream::Context) -> anyhow::Result<()> {
+    loop {
+        if let Ok(control) = js.get_key_value("read_models").await
+            && let Some(current) = control.get("current").await?
+        {
+            let current: events::read_model::Current = serde_json::from_slice(&current)?;
+            let bucket = js
+                .get_key_value(events::read_model::generation_bucket(current.generation))
+                .await?;
+            let mut done = true;
+            for stream in ["TABLES", "BOOKINGS"] {
+                let applied = match bucket.get(format!("checkpoint.{stream}")).await? {
+                    Some(bytes) => {
+                        serde_json::from_slice::<events::read_model::Checkpoint>(&bytes)?.sequence
+                    }
+                    None => 0,
+                };
+                done &= applied >= last_sequence(js, stream).await?;
+            }
+            if done {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
