@@ -11,13 +11,11 @@
 #![allow(clippy::print_stdout)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use bench::{measure, print};
+use bench::{WriteSide, booking_requests, measure, print};
 use bytes::Bytes;
 use clap::Parser;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
@@ -34,8 +32,6 @@ struct Args {
     tables: usize,
 }
 
-const TOKEN: &str = "bench-token";
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -43,70 +39,9 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let url = nats.url();
 
-    let tm_config = <table_manager::Config as Parser>::try_parse_from([
-        "table-manager",
-        "--nats-url",
-        &url,
-        "--http-addr",
-        "127.0.0.1:0",
-    ])?;
-    let tm = table_manager::App::build(tm_config).await?;
-    let tm_ready = format!("http://{}/readyz", tm.local_addr());
-    let tm_task = tokio::spawn(tm.run(shutdown.clone()));
-    let booker_config = <booker::Config as Parser>::try_parse_from([
-        "booker",
-        "--nats-url",
-        &url,
-        "--http-addr",
-        "127.0.0.1:0",
-        "--admin-token",
-        TOKEN,
-        "--booking-horizon-days",
-        "3650",
-    ])?;
-    let booker = booker::App::build(booker_config).await?;
-    let base = format!("http://{}", booker.local_addr());
-    let booker_task = tokio::spawn(booker.run(shutdown.clone()));
-    testkit::process::wait_for_status(&tm_ready, 200, Duration::from_secs(30)).await;
-    testkit::process::wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30))
-        .await;
-
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.in_flight)
-        .build()?;
-    for table in 0..args.tables {
-        let status = http
-            .post(format!("{base}/tables"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"id": format!("b{table}"), "seats": 4}))
-            .send()
-            .await?
-            .status();
-        anyhow::ensure!(status == 201, "adding a table answered {status}");
-    }
-
-    // Distinct (table, slot) pairs, from tomorrow on.
-    let zone = jiff::tz::TimeZone::get("Europe/Paris")?;
-    let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00")?;
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(zone.clone())
-        .date();
-    let mut slots = Vec::new();
-    let days_needed = args.bookings.div_ceil(args.tables * 2) as i64 + 1;
-    for day in 1..=days_needed {
-        let date = today.checked_add(jiff::Span::new().days(day))?;
-        slots.extend(schedule.slots_on(date, &zone));
-    }
-    let jobs: Arc<Vec<serde_json::Value>> = Arc::new(
-        (0..args.bookings)
-            .map(|i| {
-                let slot = slots[i / args.tables];
-                json!({"tableId": format!("b{}", i % args.tables),
-                    "timeSlot": {"from": slot.from().to_string(), "to": slot.to().to_string()},
-                    "people": 2})
-            })
-            .collect(),
-    );
+    let write_side = WriteSide::start(&url, &shutdown, args.tables, args.in_flight).await?;
+    let (base, http) = (write_side.base.clone(), write_side.http.clone());
+    let jobs = Arc::new(booking_requests(args.bookings, args.tables, false)?);
 
     let mut rows = Vec::new();
     // The HTTP floor: the same client and server doing nothing but answering.
@@ -147,8 +82,7 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     shutdown.cancel();
-    booker_task.await??;
-    tm_task.await??;
+    write_side.stopped().await?;
 
     // The ceiling: the same three appends per booking, raw, acked one after the other.
     let client = async_nats::connect(&url).await.context("connect")?;

@@ -83,3 +83,113 @@ pub fn print(rows: &[Figures]) {
         );
     }
 }
+
+/// Bearer token of the benchmarks' booker.
+pub const TOKEN: &str = "bench-token";
+
+/// booker and table-manager running in-process on `nats_url`, with `tables` tables
+/// `b0`, `b1`, ... of 4 seats, and an HTTP client for them.
+#[derive(Debug)]
+pub struct WriteSide {
+    pub base: String,
+    pub http: reqwest::Client,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl WriteSide {
+    pub async fn start(
+        nats_url: &str,
+        shutdown: &tokio_util::sync::CancellationToken,
+        tables: usize,
+        in_flight: usize,
+    ) -> anyhow::Result<Self> {
+        use clap::Parser as _;
+        let tm = table_manager::App::build(table_manager::Config::try_parse_from([
+            "table-manager",
+            "--nats-url",
+            nats_url,
+            "--http-addr",
+            "127.0.0.1:0",
+        ])?)
+        .await?;
+        let tm_ready = format!("http://{}/readyz", tm.local_addr());
+        let tm_task = tokio::spawn(tm.run(shutdown.clone()));
+        let booker = booker::App::build(booker::Config::try_parse_from([
+            "booker",
+            "--nats-url",
+            nats_url,
+            "--http-addr",
+            "127.0.0.1:0",
+            "--admin-token",
+            TOKEN,
+            "--booking-horizon-days",
+            "3650",
+        ])?)
+        .await?;
+        let base = format!("http://{}", booker.local_addr());
+        let booker_task = tokio::spawn(booker.run(shutdown.clone()));
+        let ready = Duration::from_secs(30);
+        testkit::process::wait_for_status(&tm_ready, 200, ready).await;
+        testkit::process::wait_for_status(&format!("{base}/readyz"), 200, ready).await;
+
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(in_flight)
+            .build()?;
+        for table in 0..tables {
+            let status = http
+                .post(format!("{base}/tables"))
+                .bearer_auth(TOKEN)
+                .json(&serde_json::json!({"id": format!("b{table}"), "seats": 4}))
+                .send()
+                .await?
+                .status();
+            anyhow::ensure!(status == 201, "adding a table answered {status}");
+        }
+        Ok(Self {
+            base,
+            http,
+            tasks: vec![tm_task, booker_task],
+        })
+    }
+
+    /// Waits for both services to stop (after `shutdown` was cancelled).
+    pub async fn stopped(self) -> anyhow::Result<()> {
+        for task in self.tasks {
+            task.await??;
+        }
+        Ok(())
+    }
+}
+
+/// `count` booking requests for distinct (table, slot) pairs over tables `b0`.. from
+/// tomorrow on, so each can be confirmed; with a customer when `customers` is set.
+pub fn booking_requests(
+    count: usize,
+    tables: usize,
+    customers: bool,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let zone = jiff::tz::TimeZone::get("Europe/Paris")?;
+    let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00")?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(zone.clone())
+        .date();
+    let mut slots = Vec::new();
+    let days = count.div_ceil(tables * 2) as i64 + 1;
+    for day in 1..=days {
+        let date = today.checked_add(jiff::Span::new().days(day))?;
+        slots.extend(schedule.slots_on(date, &zone));
+    }
+    Ok((0..count)
+        .map(|i| {
+            let slot = slots[i / tables];
+            let mut request = serde_json::json!({"tableId": format!("b{}", i % tables),
+                "timeSlot": {"from": slot.from().to_string(), "to": slot.to().to_string()},
+                "people": 2});
+            if customers {
+                request["customer"] = serde_json::json!(
+                    {"name": "Bench", "email": format!("guest{}@example.com", i % 500)});
+            }
+            request
+        })
+        .collect())
+}

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_nats::jetstream;
+use bench::{WriteSide, booking_requests};
 use clap::Parser;
 use futures_util::StreamExt as _;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
@@ -40,8 +41,6 @@ struct Args {
     tables: usize,
 }
 
-const TOKEN: &str = "bench-token";
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -49,48 +48,9 @@ async fn main() -> anyhow::Result<()> {
     let url = nats.url();
     let shutdown = CancellationToken::new();
 
-    let tm = table_manager::App::build(<table_manager::Config as Parser>::try_parse_from([
-        "table-manager",
-        "--nats-url",
-        &url,
-        "--http-addr",
-        "127.0.0.1:0",
-    ])?)
-    .await?;
-    let tm_ready = format!("http://{}/readyz", tm.local_addr());
-    let tm_task = tokio::spawn(tm.run(shutdown.clone()));
-    let booker = booker::App::build(<booker::Config as Parser>::try_parse_from([
-        "booker",
-        "--nats-url",
-        &url,
-        "--http-addr",
-        "127.0.0.1:0",
-        "--admin-token",
-        TOKEN,
-        "--booking-horizon-days",
-        "3650",
-    ])?)
-    .await?;
-    let base = format!("http://{}", booker.local_addr());
-    let booker_task = tokio::spawn(booker.run(shutdown.clone()));
-    testkit::process::wait_for_status(&tm_ready, 200, Duration::from_secs(30)).await;
-    testkit::process::wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30))
-        .await;
-
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
-    for table in 0..args.tables {
-        let status = http
-            .post(format!("{base}/tables"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"id": format!("b{table}"), "seats": 4}))
-            .send()
-            .await?
-            .status();
-        anyhow::ensure!(status == 201, "adding a table answered {status}");
-    }
-    let jobs = booking_requests(args.bookings + args.visible, args.tables)?;
+    let write_side = WriteSide::start(&url, &shutdown, args.tables, 64).await?;
+    let (base, http) = (write_side.base.clone(), write_side.http.clone());
+    let jobs = booking_requests(args.bookings + args.visible, args.tables, true)?;
 
     // The backlog, made while no projector runs.
     let started = Instant::now();
@@ -197,8 +157,7 @@ async fn main() -> anyhow::Result<()> {
 
     shutdown.cancel();
     projector_task.await??;
-    booker_task.await??;
-    tm_task.await??;
+    write_side.stopped().await?;
 
     println!();
     println!("events in the log                          {total_events:>10}");
@@ -226,30 +185,6 @@ async fn main() -> anyhow::Result<()> {
 
 fn per_second(events: u64, elapsed: Duration) -> f64 {
     events as f64 / elapsed.as_secs_f64().max(1e-9)
-}
-
-/// Distinct (table, slot) booking requests, from tomorrow on.
-fn booking_requests(count: usize, tables: usize) -> anyhow::Result<Vec<Value>> {
-    let zone = jiff::tz::TimeZone::get("Europe/Paris")?;
-    let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00")?;
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(zone.clone())
-        .date();
-    let mut slots = Vec::new();
-    let days = count.div_ceil(tables * 2) as i64 + 1;
-    for day in 1..=days {
-        let date = today.checked_add(jiff::Span::new().days(day))?;
-        slots.extend(schedule.slots_on(date, &zone));
-    }
-    Ok((0..count)
-        .map(|i| {
-            let slot = slots[i / tables];
-            json!({"tableId": format!("b{}", i % tables),
-                "timeSlot": {"from": slot.from().to_string(), "to": slot.to().to_string()},
-                "people": 2,
-                "customer": {"name": "Bench", "email": format!("guest{}@example.com", i % 500)}})
-        })
-        .collect())
 }
 
 async fn last_sequence(js: &jetstream::Context, stream: &str) -> anyhow::Result<u64> {

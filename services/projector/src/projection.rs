@@ -228,13 +228,14 @@ impl Projection {
         let mut events = Vec::with_capacity(batch.len());
         let mut last = applied;
         let mut dead_lettered = 0;
+        // How far the stream goes, as the last delivery says.
+        let mut seen = applied;
         for message in batch {
             let info = message
                 .info()
                 .map_err(|e| anyhow::anyhow!("delivery without metadata: {e}"))?;
             let sequence = info.stream_sequence;
-            self.metrics
-                .set_last(stream_name, sequence.saturating_add(info.pending));
+            seen = sequence.saturating_add(info.pending);
             if sequence <= last {
                 continue;
             }
@@ -265,6 +266,7 @@ impl Projection {
                 }
             }
         }
+        self.metrics.set_last(stream_name, seen);
         if last == applied {
             return Ok(applied);
         }

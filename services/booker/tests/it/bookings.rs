@@ -3,19 +3,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::system::{ADMIN, Slot, System, read, types};
-
-fn fields(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::system::{ADMIN, Slot, System, fields, read, types};
 
 #[tokio::test]
 async fn a_booking_of_a_free_table_is_confirmed_with_an_access_code() {

@@ -2,19 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::system::{ADMIN, Slot, System};
-
-fn fields(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::system::{ADMIN, Slot, System, fields};
 
 fn ids(body: &Value) -> Vec<String> {
     body["tables"]

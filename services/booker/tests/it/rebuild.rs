@@ -193,15 +193,7 @@ async fn a_poison_event_is_dead_lettered_and_later_events_are_projected() {
         subjects.contains(&"deadletter.BOOKINGS.projector".to_owned()),
         "{subjects:?}"
     );
-    let metrics = system
-        .http
-        .get(&system.projector_metrics)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = system.projector_metrics().await;
     assert!(
         metrics.contains(r#"projector_dead_lettered_total{stream="BOOKINGS"} 1"#),
         "{metrics}"
@@ -218,18 +210,9 @@ async fn metrics_show_each_streams_last_and_applied_sequence_and_readiness_holds
     assert_eq!(status, 201);
     system.start_projector().await;
     system.wait_until_projected().await;
-    let js = async_nats::jetstream::new(system.nats.client().await);
     let mut expected = Vec::new();
     for stream in ["TABLES", "BOOKINGS"] {
-        let last = js
-            .get_stream(stream)
-            .await
-            .expect("stream")
-            .info()
-            .await
-            .expect("info")
-            .state
-            .last_sequence;
+        let last = system.last_sequence(stream).await;
         expected.push(format!(
             r#"projector_applied_sequence{{stream="{stream}"}} {last}"#
         ));
@@ -239,15 +222,7 @@ async fn metrics_show_each_streams_last_and_applied_sequence_and_readiness_holds
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let metrics = system
-            .http
-            .get(&system.projector_metrics)
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        let metrics = system.projector_metrics().await;
         if expected.iter().all(|line| metrics.contains(line.as_str())) {
             break;
         }

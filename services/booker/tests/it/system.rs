@@ -202,24 +202,34 @@ impl System {
         }
     }
 
-    /// Waits until the read models have applied every stored event, and the system is
-    /// quiet: every booking decided, no message waiting in any consumer but the timers.
+    /// The last sequence stored in a stream.
+    pub async fn last_sequence(&self, stream: &str) -> u64 {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut stream = js.get_stream(stream).await.expect("stream");
+        stream.info().await.expect("info").state.last_sequence
+    }
+
+    /// The projector's `/metrics` text.
+    pub async fn projector_metrics(&self) -> String {
+        self.http
+            .get(&self.projector_metrics)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Waits until the current generation's checkpoints reach the last sequence of both
+    /// streams: every event stored so far is in the read models.
     pub async fn wait_until_projected(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let js = async_nats::jetstream::new(self.nats.client().await);
         loop {
             let mut behind = false;
             let bucket = self.current_bucket().await;
             for stream in ["TABLES", "BOOKINGS"] {
-                let last = js
-                    .get_stream(stream)
-                    .await
-                    .expect("stream")
-                    .info()
-                    .await
-                    .expect("info")
-                    .state
-                    .last_sequence;
+                let last = self.last_sequence(stream).await;
                 let applied = bucket
                     .get(format!("checkpoint.{stream}"))
                     .await
@@ -447,6 +457,19 @@ impl System {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The fields a 400 problem names, in order.
+pub fn fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Status and JSON body (`Null` if there is none).
