@@ -20,8 +20,18 @@ pub enum LogFormat {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonConfig {
     /// NATS server (or comma-separated cluster seed list) to connect to.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222",
+          value_parser = parse_nats_url)]
     pub nats_url: String,
+
+    /// NATS user of this service (deploy/nats/users.conf); none connects without one.
+    #[arg(long, env = "NATS_USER")]
+    pub nats_user: Option<String>,
+
+    /// Password of `NATS_USER`.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true, value_parser = Secret::parse,
+          requires = "nats_user")]
+    pub nats_password: Option<Secret>,
 
     /// Log output format; the level filter comes from RUST_LOG (default `info`).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
@@ -45,6 +55,25 @@ pub struct RestaurantConfig {
     #[arg(long, env = "SLOTS", default_value = "12:00-14:00,19:00-21:00",
           value_parser = SlotSchedule::parse)]
     pub slots: SlotSchedule,
+}
+
+/// The servers of a `NATS_URL`: one URL or a comma-separated seed list (`nats://a:4222,
+/// nats://b:4222`), each checked.
+pub fn nats_servers(raw: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .map(|url| {
+            if url.is_empty() {
+                return Err("an empty server in NATS_URL".to_owned());
+            }
+            url.parse::<async_nats::ServerAddr>()
+                .map_err(|e| format!("{url:?} is not a NATS server URL: {e}"))
+        })
+        .collect()
+}
+
+fn parse_nats_url(raw: &str) -> Result<String, String> {
+    nats_servers(raw).map(|_| raw.to_owned())
 }
 
 fn parse_timezone(name: &str) -> Result<TimeZone, String> {
@@ -119,6 +148,19 @@ mod tests {
         let secret = Secret::parse("hunter2").expect("valid");
         assert!(!format!("{secret:?}").contains("hunter2"));
         assert!(Secret::parse("  ").is_err());
+    }
+
+    #[test]
+    fn a_nats_url_may_be_one_server_or_a_comma_separated_seed_list() {
+        assert_eq!(
+            nats_servers("nats://127.0.0.1:4222").map(|s| s.len()),
+            Ok(1)
+        );
+        let seeds = nats_servers("nats://nats:4222, nats://nats-2:4222,nats://nats-3:4222");
+        assert_eq!(seeds.map(|s| s.len()), Ok(3));
+        for bad in ["", "nats://a:4222,", "nats://a:port"] {
+            assert!(parse_nats_url(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

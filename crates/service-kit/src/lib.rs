@@ -1,10 +1,11 @@
 //! Plumbing shared by the three services: configuration from the environment, logging,
 //! the NATS connection with retry, the operations endpoints (`/healthz`, `/readyz`,
-//! `/metrics`) and graceful shutdown.
+//! `/metrics`), the container health probe and graceful shutdown.
 //!
 //! Rule: no business logic here; a service's own behaviour lives in the service.
 
 pub mod config;
+pub mod healthcheck;
 pub mod nats;
 pub mod ops;
 pub mod service;

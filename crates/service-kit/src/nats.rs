@@ -5,19 +5,49 @@ use std::time::Duration;
 use async_nats::{Client, ConnectOptions, Event};
 use tokio_util::sync::CancellationToken;
 
+use crate::CommonConfig;
+
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(5);
 
-/// Connects to `url` as `name`, retrying with exponential backoff (capped at 5 s). Returns
-/// `None` if `shutdown` fires first. Once connected, the client reconnects by itself
-/// forever; connection events are logged.
-pub async fn connect(url: &str, name: &str, shutdown: &CancellationToken) -> Option<Client> {
+/// The connection options of service `name`: its NATS user, if one is configured, and its
+/// own inbox prefix `_INBOX_<name>`, so that the server can give each service the right to
+/// receive on its own replies only (deploy/nats/users.conf).
+pub fn options(config: &CommonConfig, name: &str) -> ConnectOptions {
+    let options = ConnectOptions::new()
+        .name(name)
+        .custom_inbox_prefix(format!("_INBOX_{name}"));
+    match (&config.nats_user, &config.nats_password) {
+        (Some(user), Some(password)) => {
+            options.user_and_password(user.clone(), password.expose().to_owned())
+        }
+        _ => options,
+    }
+}
+
+/// Connects to `config.nats_url` as `name`, retrying with exponential backoff (capped at
+/// 5 s). Returns `None` if `shutdown` fires first. Once connected, the client reconnects by
+/// itself forever; connection events are logged.
+pub async fn connect(
+    config: &CommonConfig,
+    name: &str,
+    shutdown: &CancellationToken,
+) -> Option<Client> {
+    let url = &config.nats_url;
+    let servers = match crate::config::nats_servers(url) {
+        Ok(servers) => servers,
+        Err(error) => {
+            // The configuration was checked at start; only a hand-made config gets here.
+            tracing::error!(%url, %error, "NATS_URL is not usable");
+            shutdown.cancelled().await;
+            return None;
+        }
+    };
     let mut delay = FIRST_DELAY;
     let mut attempt = 1u32;
     loop {
         let service = name.to_owned();
-        let options = ConnectOptions::new()
-            .name(name)
+        let options = options(config, name)
             .connection_timeout(Duration::from_secs(5))
             .max_reconnects(None)
             .event_callback(move |event| {
@@ -36,7 +66,7 @@ pub async fn connect(url: &str, name: &str, shutdown: &CancellationToken) -> Opt
             });
         let attempt_result = tokio::select! {
             () = shutdown.cancelled() => return None,
-            result = options.connect(url) => result,
+            result = options.connect(servers.clone()) => result,
         };
         match attempt_result {
             Ok(client) => {

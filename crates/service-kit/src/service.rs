@@ -148,7 +148,8 @@ impl Service {
         );
         tracing::info!(service = name, "HTTP listening");
 
-        let Some(client) = crate::nats::connect(&self.config.nats_url, name, &shutdown).await
+        // Boxed: the connect future is large and only lives until the first connection.
+        let Some(client) = Box::pin(crate::nats::connect(&self.config, name, &shutdown)).await
         else {
             return stop_http(http_stop, http).await;
         };

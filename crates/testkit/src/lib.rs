@@ -21,12 +21,30 @@ pub struct NatsServer {
     binary: PathBuf,
     dir: tempfile::TempDir,
     port: u16,
+    options: ServerOptions,
+}
+
+/// How to start a server beyond the defaults (JetStream, loopback, a free port).
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// A configuration file, passed with `-c`; the kit's flags (port, store, JetStream)
+    /// still apply on top of it.
+    pub config: Option<PathBuf>,
+    /// Environment variables of the server process, for the `$VARIABLES` of the config.
+    pub env: Vec<(String, String)>,
+    /// User and password the kit itself connects with, when the config requires one.
+    pub user: Option<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts a fresh server with JetStream and an empty store on a free loopback port, and
     /// waits until JetStream answers.
     pub async fn start() -> Self {
+        Self::start_with(ServerOptions::default()).await
+    }
+
+    /// Starts a fresh server as [`start`](Self::start) does, with `options`.
+    pub async fn start_with(options: ServerOptions) -> Self {
         let binary = find_binary();
         let dir = tempfile::Builder::new()
             .prefix("nats-test-")
@@ -37,6 +55,7 @@ impl NatsServer {
             binary,
             dir,
             port: 0,
+            options,
         };
         server.spawn(None).await;
         server
@@ -58,9 +77,19 @@ impl NatsServer {
 
     /// A new client connected to this server.
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url())
+        self.connect()
             .await
             .unwrap_or_else(|e| panic!("cannot connect to test nats-server at {}: {e}", self.url()))
+    }
+
+    async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let options = match &self.options.user {
+            Some((user, password)) => {
+                async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
+            }
+            None => async_nats::ConnectOptions::new(),
+        };
+        options.connect(self.url()).await
     }
 
     /// Kills the server abruptly (SIGKILL), as a crash would. The store stays.
@@ -85,6 +114,11 @@ impl NatsServer {
         self.start_again().await;
     }
 
+    /// What the server has logged so far (permission violations, for one).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("nats-server.log")
     }
@@ -103,7 +137,12 @@ impl NatsServer {
         let err_log = log
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot open the nats-server log: {e}"));
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(config) = &self.options.config {
+            command.arg("-c").arg(config);
+        }
+        let child = command
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
             .arg(self.store_dir())
             .arg("--ports_file_dir")
@@ -128,7 +167,7 @@ impl NatsServer {
 
         // The listener is up; wait until JetStream answers too (it recovers the store first).
         loop {
-            if let Ok(client) = async_nats::connect(self.url()).await {
+            if let Ok(client) = self.connect().await {
                 let js = async_nats::jetstream::new(client);
                 if js.query_account().await.is_ok() {
                     return;

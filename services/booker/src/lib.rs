@@ -44,6 +44,9 @@ const TIMEOUT_MAX_DELIVERIES: i64 = 1_000;
 /// Bookings waiting for their timeout, each held unacked by the timeout consumer.
 const TIMEOUT_MAX_PENDING: i64 = 1_000_000;
 
+/// Where the booker listens unless `HTTP_ADDR` says otherwise.
+pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
+
 /// Configuration of the booker, from the environment (DESIGN.md) or flags.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -59,7 +62,7 @@ pub struct Config {
     pub restaurant: RestaurantConfig,
 
     /// Address the HTTP API listens on.
-    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = "HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR)]
     pub http_addr: SocketAddr,
 
     /// Bearer token of the admin routes. Required: the booker refuses to start without it.
@@ -113,12 +116,12 @@ impl App {
             move |_ops| router(state)
         };
         let timeout = config.booking_timeout;
-        self.service
-            .run(routes, shutdown, move |started| {
-                let state = state.clone();
-                async move { setup(started, &state, timeout).await }
-            })
-            .await
+        // Boxed: the service's whole life is in this future (clippy::large_futures).
+        Box::pin(self.service.run(routes, shutdown, move |started| {
+            let state = state.clone();
+            async move { setup(started, &state, timeout).await }
+        }))
+        .await
     }
 }
 

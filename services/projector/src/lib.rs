@@ -19,6 +19,9 @@ use service_kit::{CommonConfig, RestaurantConfig, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// Where the projector listens unless `HTTP_ADDR` says otherwise.
+pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8082";
+
 /// Configuration of the projector, from the environment (DESIGN.md) or flags.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -34,7 +37,7 @@ pub struct Config {
     pub restaurant: RestaurantConfig,
 
     /// Address of the health and metrics endpoints.
-    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8082")]
+    #[arg(long, env = "HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR)]
     pub http_addr: SocketAddr,
 
     #[command(subcommand)]
@@ -107,7 +110,10 @@ impl App {
 
 /// `projector rebuild`: rebuilds the read models once and reports how fast.
 pub async fn rebuild(config: &Config) -> anyhow::Result<generations::Rebuilt> {
-    let client = async_nats::connect(&config.common.nats_url)
+    let servers =
+        service_kit::config::nats_servers(&config.common.nats_url).map_err(anyhow::Error::msg)?;
+    let client = service_kit::nats::options(&config.common, "projector")
+        .connect(servers)
         .await
         .with_context(|| format!("cannot connect to NATS at {}", config.common.nats_url))?;
     let js = async_nats::jetstream::new(client.clone());

@@ -4,6 +4,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if service_kit::healthcheck::requested() {
+        return service_kit::healthcheck::check(projector::DEFAULT_HTTP_ADDR);
+    }
     let config = projector::Config::parse();
     service_kit::telemetry::init(config.common.log_format);
     match config.command {

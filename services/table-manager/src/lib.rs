@@ -27,6 +27,9 @@ const TIMER_MAX_DELIVERIES: i64 = 100_000;
 /// Locks whose slot has not ended, each held unacked by the timer consumer.
 const TIMER_MAX_PENDING: i64 = 1_000_000;
 
+/// Where table-manager listens unless `HTTP_ADDR` says otherwise.
+pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8081";
+
 /// Configuration of table-manager, from the environment (DESIGN.md) or flags.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -42,7 +45,7 @@ pub struct Config {
     pub restaurant: RestaurantConfig,
 
     /// Address of the health and metrics endpoints.
-    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8081")]
+    #[arg(long, env = "HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR)]
     pub http_addr: SocketAddr,
 }
 

@@ -2,6 +2,7 @@
 //! and the whole write side (booker + table-manager in-process) over HTTP.
 
 mod bookings;
+mod permissions;
 mod reads;
 mod rebuild;
 mod saga;

@@ -7,8 +7,8 @@ use clap::Parser;
 use events::{BookingEvent, TableEvent};
 use eventstore::{EventStore, Recorded, StoreMetrics};
 use serde_json::{Value, json};
-use testkit::NatsServer;
 use testkit::process::wait_for_status;
+use testkit::{NatsServer, ServerOptions};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,47 @@ pub struct System {
     pub projector_metrics: String,
     timeout: String,
     horizon_days: String,
+    /// Each service connects as its own NATS user of deploy/nats/users.conf.
+    users: bool,
+}
+
+/// The services' NATS users of deploy/nats/users.conf, the variables holding their
+/// passwords, and the passwords the tests give them.
+pub const USERS: [(&str, &str, &str); 4] = [
+    ("booker", "BOOKER_NATS_PASSWORD", "booker-test-password"),
+    (
+        "table-manager",
+        "TABLE_MANAGER_NATS_PASSWORD",
+        "table-manager-test-password",
+    ),
+    (
+        "projector",
+        "PROJECTOR_NATS_PASSWORD",
+        "projector-test-password",
+    ),
+    ("ops", "OPS_NATS_PASSWORD", "ops-test-password"),
+];
+
+pub fn password(user: &str) -> &'static str {
+    USERS
+        .iter()
+        .find(|(name, _, _)| *name == user)
+        .map(|(_, _, password)| *password)
+        .unwrap_or_else(|| panic!("no NATS user {user}"))
+}
+
+/// A nats-server with the per-service users and permissions of deploy/.
+pub async fn nats_with_users() -> NatsServer {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/nats/users.conf");
+    NatsServer::start_with(ServerOptions {
+        config: Some(config.into()),
+        env: USERS
+            .iter()
+            .map(|(_, variable, password)| ((*variable).to_owned(), (*password).to_owned()))
+            .collect(),
+        user: Some(("ops".to_owned(), password("ops").to_owned())),
+    })
+    .await
 }
 
 impl System {
@@ -59,7 +100,15 @@ impl System {
 
     /// Everything running, with the given booking timeout and horizon.
     pub async fn start_with(timeout: &str, horizon_days: &str) -> Self {
-        let nats = NatsServer::start().await;
+        Self::start_on(NatsServer::start().await, false, timeout, horizon_days).await
+    }
+
+    /// Everything running, each service as its own least-privileged NATS user.
+    pub async fn start_with_users() -> Self {
+        Self::start_on(nats_with_users().await, true, "30s", "90").await
+    }
+
+    async fn start_on(nats: NatsServer, users: bool, timeout: &str, horizon_days: &str) -> Self {
         let mut system = Self {
             nats,
             base: String::new(),
@@ -70,6 +119,7 @@ impl System {
             projector_metrics: String::new(),
             timeout: timeout.to_owned(),
             horizon_days: horizon_days.to_owned(),
+            users,
         };
         system.start_booker().await;
         system.start_table_manager().await;
@@ -77,14 +127,21 @@ impl System {
         system
     }
 
+    /// The command line of `service`: NATS, its user if any, a free port, then `extra`.
+    fn args(&self, service: &str, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![service.to_owned(), "--nats-url".to_owned(), self.nats.url()];
+        if self.users {
+            args.extend(
+                ["--nats-user", service, "--nats-password", password(service)].map(String::from),
+            );
+        }
+        args.extend(["--http-addr", "127.0.0.1:0"].map(String::from));
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        args
+    }
+
     pub fn projector_config(&self) -> projector::Config {
-        projector::Config::parse_from([
-            "projector",
-            "--nats-url",
-            &self.nats.url(),
-            "--http-addr",
-            "127.0.0.1:0",
-        ])
+        projector::Config::parse_from(self.args("projector", &[]))
     }
 
     pub async fn start_projector(&mut self) {
@@ -111,19 +168,17 @@ impl System {
     }
 
     pub async fn start_booker(&mut self) {
-        let config = booker::Config::parse_from([
+        let config = booker::Config::parse_from(self.args(
             "booker",
-            "--nats-url",
-            &self.nats.url(),
-            "--http-addr",
-            "127.0.0.1:0",
-            "--admin-token",
-            ADMIN,
-            "--booking-timeout",
-            &self.timeout,
-            "--booking-horizon-days",
-            &self.horizon_days,
-        ]);
+            &[
+                "--admin-token",
+                ADMIN,
+                "--booking-timeout",
+                &self.timeout,
+                "--booking-horizon-days",
+                &self.horizon_days,
+            ],
+        ));
         let app = booker::App::build(config).await.expect("build booker");
         self.base = format!("http://{}", app.local_addr());
         let shutdown = CancellationToken::new();
@@ -144,13 +199,7 @@ impl System {
     }
 
     pub async fn start_table_manager(&mut self) {
-        let config = table_manager::Config::parse_from([
-            "table-manager",
-            "--nats-url",
-            &self.nats.url(),
-            "--http-addr",
-            "127.0.0.1:0",
-        ]);
+        let config = table_manager::Config::parse_from(self.args("table-manager", &[]));
         let app = table_manager::App::build(config)
             .await
             .expect("build table-manager");
