@@ -25,7 +25,7 @@ pub struct CommonConfig {
     pub nats_url: String,
 
     /// NATS user of this service (deploy/nats/users.conf); none connects without one.
-    #[arg(long, env = "NATS_USER")]
+    #[arg(long, env = "NATS_USER", requires = "nats_password")]
     pub nats_user: Option<String>,
 
     /// Password of `NATS_USER`.

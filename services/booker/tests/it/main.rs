@@ -127,6 +127,10 @@ async fn the_booker_refuses_to_start_with_invalid_configuration() {
         ("BOOKING_HORIZON_DAYS", "0"),
         ("HTTP_ADDR", "not-an-address"),
         ("LOG_FORMAT", "xml"),
+        ("NATS_URL", "nats://a:4222,nats://b:port"),
+        // a user without its password, and a password without its user
+        ("NATS_USER", "booker"),
+        ("NATS_PASSWORD", "secret"),
     ] {
         let env = [token(), (bad.0, bad.1.to_owned())];
         let mut process = ServiceProcess::start(BINARY, &env);
