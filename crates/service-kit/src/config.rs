@@ -21,8 +21,8 @@ pub enum LogFormat {
 pub struct CommonConfig {
     /// NATS server (or comma-separated cluster seed list) to connect to.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222",
-          value_parser = parse_nats_url)]
-    pub nats_url: String,
+          value_parser = NatsUrl::parse)]
+    pub nats_url: NatsUrl,
 
     /// NATS user of this service (deploy/nats/users.conf); none connects without one.
     #[arg(long, env = "NATS_USER", requires = "nats_password")]
@@ -57,23 +57,44 @@ pub struct RestaurantConfig {
     pub slots: SlotSchedule,
 }
 
-/// The servers of a `NATS_URL`: one URL or a comma-separated seed list (`nats://a:4222,
-/// nats://b:4222`), each checked.
-pub fn nats_servers(raw: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
-    raw.split(',')
-        .map(str::trim)
-        .map(|url| {
-            if url.is_empty() {
-                return Err("an empty server in NATS_URL".to_owned());
-            }
-            url.parse::<async_nats::ServerAddr>()
-                .map_err(|e| format!("{url:?} is not a NATS server URL: {e}"))
-        })
-        .collect()
+/// A checked `NATS_URL`: one server URL or a comma-separated seed list (`nats://a:4222,
+/// nats://b:4222`). Shown as it was given.
+#[derive(Debug, Clone)]
+pub struct NatsUrl {
+    raw: String,
+    servers: Vec<async_nats::ServerAddr>,
 }
 
-fn parse_nats_url(raw: &str) -> Result<String, String> {
-    nats_servers(raw).map(|_| raw.to_owned())
+impl NatsUrl {
+    /// Refuses an empty entry or one that is not a NATS server URL, naming it.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let servers = raw
+            .split(',')
+            .map(str::trim)
+            .map(|url| {
+                if url.is_empty() {
+                    return Err("an empty server in NATS_URL".to_owned());
+                }
+                url.parse::<async_nats::ServerAddr>()
+                    .map_err(|e| format!("{url:?} is not a NATS server URL: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            raw: raw.to_owned(),
+            servers,
+        })
+    }
+
+    /// The servers to connect to, in the order given.
+    pub fn servers(&self) -> Vec<async_nats::ServerAddr> {
+        self.servers.clone()
+    }
+}
+
+impl fmt::Display for NatsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
 }
 
 fn parse_timezone(name: &str) -> Result<TimeZone, String> {
@@ -152,14 +173,14 @@ mod tests {
 
     #[test]
     fn a_nats_url_may_be_one_server_or_a_comma_separated_seed_list() {
-        assert_eq!(
-            nats_servers("nats://127.0.0.1:4222").map(|s| s.len()),
-            Ok(1)
-        );
-        let seeds = nats_servers("nats://nats:4222, nats://nats-2:4222,nats://nats-3:4222");
-        assert_eq!(seeds.map(|s| s.len()), Ok(3));
+        let one = NatsUrl::parse("nats://127.0.0.1:4222").expect("one server");
+        assert_eq!(one.servers().len(), 1);
+        let seeds = "nats://nats:4222, nats://nats-2:4222,nats://nats-3:4222";
+        let cluster = NatsUrl::parse(seeds).expect("seed list");
+        assert_eq!(cluster.servers().len(), 3);
+        assert_eq!(cluster.to_string(), seeds);
         for bad in ["", "nats://a:4222,", "nats://a:port"] {
-            assert!(parse_nats_url(bad).is_err(), "{bad:?}");
+            assert!(NatsUrl::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -12,5 +12,5 @@ pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{CommonConfig, LogFormat, RestaurantConfig, Secret, parse_duration};
+pub use config::{CommonConfig, LogFormat, NatsUrl, RestaurantConfig, Secret, parse_duration};
 pub use service::{Service, Started};

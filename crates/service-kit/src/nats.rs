@@ -34,15 +34,6 @@ pub async fn connect(
     shutdown: &CancellationToken,
 ) -> Option<Client> {
     let url = &config.nats_url;
-    let servers = match crate::config::nats_servers(url) {
-        Ok(servers) => servers,
-        Err(error) => {
-            // The configuration was checked at start; only a hand-made config gets here.
-            tracing::error!(%url, %error, "NATS_URL is not usable");
-            shutdown.cancelled().await;
-            return None;
-        }
-    };
     let mut delay = FIRST_DELAY;
     let mut attempt = 1u32;
     loop {
@@ -66,7 +57,7 @@ pub async fn connect(
             });
         let attempt_result = tokio::select! {
             () = shutdown.cancelled() => return None,
-            result = options.connect(servers.clone()) => result,
+            result = options.connect(url.servers()) => result,
         };
         match attempt_result {
             Ok(client) => {

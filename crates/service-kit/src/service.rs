@@ -148,9 +148,7 @@ impl Service {
         );
         tracing::info!(service = name, "HTTP listening");
 
-        // Boxed: the connect future is large and only lives until the first connection.
-        let Some(client) = Box::pin(crate::nats::connect(&self.config, name, &shutdown)).await
-        else {
+        let Some(client) = crate::nats::connect(&self.config, name, &shutdown).await else {
             return stop_http(http_stop, http).await;
         };
         ops.set_client(client.clone());

@@ -110,10 +110,8 @@ impl App {
 
 /// `projector rebuild`: rebuilds the read models once and reports how fast.
 pub async fn rebuild(config: &Config) -> anyhow::Result<generations::Rebuilt> {
-    let servers =
-        service_kit::config::nats_servers(&config.common.nats_url).map_err(anyhow::Error::msg)?;
     let client = service_kit::nats::options(&config.common, "projector")
-        .connect(servers)
+        .connect(config.common.nats_url.servers())
         .await
         .with_context(|| format!("cannot connect to NATS at {}", config.common.nats_url))?;
     let js = async_nats::jetstream::new(client.clone());
