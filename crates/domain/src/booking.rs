@@ -2,8 +2,8 @@
 //! confirmed, rejected or cancelled.
 
 use events::{
-    BookingEvent, CancellationCause, RejectionReason, TableBookingCancelled, TableBookingConfirmed,
-    TableBookingInitiated, TableBookingRejected, TableId, TimeSlot,
+    BookingEvent, BookingStatus, CancellationCause, RejectionReason, TableBookingCancelled,
+    TableBookingConfirmed, TableBookingInitiated, TableBookingRejected, TableId, TimeSlot,
 };
 use jiff::Timestamp;
 
@@ -26,25 +26,6 @@ pub enum BookingCommand {
         cause: CancellationCause,
         now: Timestamp,
     },
-}
-
-/// Where a booking stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BookingStatus {
-    /// No such booking (no events).
-    #[default]
-    New,
-    Initiated,
-    Confirmed,
-    Rejected,
-    Cancelled,
-}
-
-impl BookingStatus {
-    /// Whether the booking may still hold a table (a lock for it is legitimate).
-    pub fn is_live(self) -> bool {
-        matches!(self, Self::Initiated | Self::Confirmed)
-    }
 }
 
 /// Why a booking command was refused.
@@ -73,8 +54,9 @@ pub enum BookingRejection {
 /// The state of one booking, folded from its events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Booking {
-    pub status: BookingStatus,
-    /// What was asked for; `None` only while `New`.
+    /// `None` while the booking does not exist (no events).
+    pub status: Option<BookingStatus>,
+    /// What was asked for; `None` while the booking does not exist.
     pub request: Option<TableBookingInitiated>,
     pub rejection: Option<RejectionReason>,
     pub cancellation: Option<CancellationCause>,
@@ -87,7 +69,7 @@ impl Aggregate for Booking {
 
     fn decide(&self, command: &BookingCommand) -> Result<Vec<BookingEvent>, BookingRejection> {
         use BookingStatus as S;
-        let Some(request) = &self.request else {
+        let (Some(request), Some(status)) = (&self.request, self.status) else {
             return match command {
                 BookingCommand::Initiate(initiated) => Ok(vec![initiated.clone().into()]),
                 _ => Err(BookingRejection::NotFound),
@@ -105,7 +87,7 @@ impl Aggregate for Booking {
                 if table_id != &request.table_id || time_slot != &request.time_slot {
                     return Err(BookingRejection::LockMismatch);
                 }
-                match self.status {
+                match status {
                     S::Initiated => Ok(vec![
                         TableBookingConfirmed {
                             id: request.id,
@@ -119,11 +101,13 @@ impl Aggregate for Booking {
                 }
             }
 
-            BookingCommand::Reject { reason } => match self.status {
+            BookingCommand::Reject { reason } => match status {
                 S::Initiated => Ok(vec![
                     TableBookingRejected {
                         id: request.id,
                         reason: *reason,
+                        table_id: Some(request.table_id.clone()),
+                        time_slot: Some(request.time_slot),
                     }
                     .into(),
                 ]),
@@ -131,7 +115,7 @@ impl Aggregate for Booking {
                 status => Err(BookingRejection::NotPending(status)),
             },
 
-            BookingCommand::Cancel { cause, now } => match self.status {
+            BookingCommand::Cancel { cause, now } => match status {
                 S::Cancelled => Ok(vec![]),
                 S::Rejected => Err(BookingRejection::AlreadyRejected),
                 _ if *now >= request.time_slot.from() => Err(BookingRejection::SlotStarted),
@@ -139,6 +123,8 @@ impl Aggregate for Booking {
                     TableBookingCancelled {
                         id: request.id,
                         cause: *cause,
+                        table_id: Some(request.table_id.clone()),
+                        time_slot: Some(request.time_slot),
                     }
                     .into(),
                 ]),
@@ -149,16 +135,16 @@ impl Aggregate for Booking {
     fn evolve(mut self, event: &BookingEvent) -> Self {
         match event {
             BookingEvent::Initiated(e) => {
-                self.status = BookingStatus::Initiated;
+                self.status = Some(BookingStatus::Initiated);
                 self.request = Some(e.clone());
             }
-            BookingEvent::Confirmed(_) => self.status = BookingStatus::Confirmed,
+            BookingEvent::Confirmed(_) => self.status = Some(BookingStatus::Confirmed),
             BookingEvent::Rejected(e) => {
-                self.status = BookingStatus::Rejected;
+                self.status = Some(BookingStatus::Rejected);
                 self.rejection = Some(e.reason);
             }
             BookingEvent::Cancelled(e) => {
-                self.status = BookingStatus::Cancelled;
+                self.status = Some(BookingStatus::Cancelled);
                 self.cancellation = Some(e.cause);
             }
         }
@@ -208,9 +194,15 @@ mod tests {
     }
 
     fn rejected(id: BookingId) -> BookingEvent {
+        rejected_for(id, RejectionReason::SlotTaken)
+    }
+
+    fn rejected_for(id: BookingId, reason: RejectionReason) -> BookingEvent {
         TableBookingRejected {
             id,
-            reason: RejectionReason::SlotTaken,
+            reason,
+            table_id: Some(t1()),
+            time_slot: Some(dinner()),
         }
         .into()
     }
@@ -219,6 +211,8 @@ mod tests {
         TableBookingCancelled {
             id,
             cause: CancellationCause::Customer,
+            table_id: Some(t1()),
+            time_slot: Some(dinner()),
         }
         .into()
     }
@@ -246,7 +240,10 @@ mod tests {
         let id = BookingId::new();
         let events = given(&[]).decide(&BookingCommand::Initiate(request(id)));
         assert_eq!(events, Ok(vec![initiated(id)]));
-        assert_eq!(given(&[initiated(id)]).status, BookingStatus::Initiated);
+        assert_eq!(
+            given(&[initiated(id)]).status,
+            Some(BookingStatus::Initiated)
+        );
     }
 
     #[test]
@@ -327,7 +324,8 @@ mod tests {
             cancelled_booking.decide(&confirm()),
             Err(BookingRejection::NotLive(BookingStatus::Cancelled))
         );
-        assert!(!rejected_booking.status.is_live() && !cancelled_booking.status.is_live());
+        assert!(!rejected_booking.status.is_some_and(BookingStatus::is_live));
+        assert!(!cancelled_booking.status.is_some_and(BookingStatus::is_live));
     }
 
     #[test]
@@ -336,7 +334,7 @@ mod tests {
         let id = BookingId::new();
         for reason in [RejectionReason::SlotTaken, RejectionReason::Timeout] {
             let events = given(&[initiated(id)]).decide(&BookingCommand::Reject { reason });
-            assert_eq!(events, Ok(vec![TableBookingRejected { id, reason }.into()]));
+            assert_eq!(events, Ok(vec![rejected_for(id, reason)]));
         }
         let state = given(&[initiated(id), rejected(id)]);
         assert_eq!(state.rejection, Some(RejectionReason::SlotTaken));

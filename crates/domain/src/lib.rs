@@ -10,6 +10,6 @@ pub mod schedule;
 pub mod table;
 
 pub use aggregate::Aggregate;
-pub use booking::{Booking, BookingCommand, BookingRejection, BookingStatus};
+pub use booking::{Booking, BookingCommand, BookingRejection};
 pub use schedule::{InvalidSchedule, SlotSchedule};
 pub use table::{Lock, Table, TableCommand, TableRejection, TableStatus};

@@ -28,6 +28,19 @@ pub enum RejectionReason {
     Timeout,
 }
 
+impl RejectionReason {
+    /// The name API.md uses (`reason` of a rejected booking).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TableNotFound => "table-not-found",
+            Self::TableRemoved => "table-removed",
+            Self::SlotTaken => "slot-taken",
+            Self::TooSmall => "too-small",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
 impl From<LockFailureReason> for RejectionReason {
     fn from(reason: LockFailureReason) -> Self {
         match reason {
@@ -36,6 +49,35 @@ impl From<LockFailureReason> for RejectionReason {
             LockFailureReason::SlotTaken => Self::SlotTaken,
             LockFailureReason::TooSmall => Self::TooSmall,
         }
+    }
+}
+
+/// Where a booking stands: the one status type of the domain, the read model and the API
+/// (`status` in API.md uses these names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BookingStatus {
+    /// Asked for; the lock is not decided yet.
+    Initiated,
+    Confirmed,
+    Rejected,
+    Cancelled,
+}
+
+impl BookingStatus {
+    /// The name API.md uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Initiated => "initiated",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the booking may still hold a table (a lock for it is legitimate).
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Initiated | Self::Confirmed)
     }
 }
 
@@ -73,19 +115,52 @@ pub struct TableBookingConfirmed {
 }
 
 /// `table-booking-rejected`: the booking will never be confirmed.
+///
+/// Schema v2 adds the table and slot the booking asked for, so that whoever must release a
+/// late lock (table-manager) needs nothing but this event. Events written as v1 have
+/// neither (`None`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingRejected {
     pub id: BookingId,
     pub reason: RejectionReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_slot: Option<TimeSlot>,
 }
 
 /// `table-booking-cancelled`: a confirmed booking was given up.
+///
+/// Schema v2 adds the table and slot, as for [`TableBookingRejected`]; `None` in events
+/// written as v1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingCancelled {
     pub id: BookingId,
     pub cause: CancellationCause,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_slot: Option<TimeSlot>,
+}
+
+/// The table and slot a rejected or cancelled booking held or asked for.
+pub trait ReleasedLock {
+    /// `None` for an event written before schema v2.
+    fn lock(&self) -> Option<(&TableId, TimeSlot)>;
+}
+
+impl ReleasedLock for TableBookingRejected {
+    fn lock(&self) -> Option<(&TableId, TimeSlot)> {
+        Some((self.table_id.as_ref()?, self.time_slot?))
+    }
+}
+
+impl ReleasedLock for TableBookingCancelled {
+    fn lock(&self) -> Option<(&TableId, TimeSlot)> {
+        Some((self.table_id.as_ref()?, self.time_slot?))
+    }
 }
 
 event_family! {
@@ -93,8 +168,8 @@ event_family! {
     BookingEvent in BOOKINGS_STREAM => {
         Initiated(TableBookingInitiated) = "table-booking-initiated" v 1,
         Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 1,
-        Rejected(TableBookingRejected) = "table-booking-rejected" v 1,
-        Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 1,
+        Rejected(TableBookingRejected) = "table-booking-rejected" v 2,
+        Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 2,
     }
 }
 
@@ -110,15 +185,21 @@ impl BookingEvent {
     }
 }
 
-/// Turns an older schema version into the current one. No booking event has an older
-/// version yet; when one gets a v2, its v1 -> v2 step goes here.
+/// Turns an older schema version into the current one.
+///
+/// `table-booking-rejected` and `-cancelled` v1 (`{id, reason}`, `{id, cause}`) are v2
+/// without the optional `tableId` and `timeSlot`: the payload is kept as it is, and the
+/// event says it does not know its lock (see [`ReleasedLock`]).
 fn upcast(
     event_type: &str,
     version: u32,
-    _old: serde_json::Value,
+    old: serde_json::Value,
 ) -> Result<serde_json::Value, DecodeError> {
-    Err(DecodeError::UnsupportedSchemaVersion {
-        event_type: event_type.to_owned(),
-        version,
-    })
+    match (event_type, version) {
+        ("table-booking-rejected" | "table-booking-cancelled", 1) => Ok(old),
+        _ => Err(DecodeError::UnsupportedSchemaVersion {
+            event_type: event_type.to_owned(),
+            version,
+        }),
+    }
 }

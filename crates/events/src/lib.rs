@@ -16,8 +16,8 @@ pub mod slot;
 pub mod table;
 
 pub use booking::{
-    BookingEvent, CancellationCause, Customer, RejectionReason, TableBookingCancelled,
-    TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
+    BookingEvent, BookingStatus, CancellationCause, Customer, RejectionReason, ReleasedLock,
+    TableBookingCancelled, TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
 };
 pub use codec::{DecodeError, DomainEvent, EncodeError};
 pub use commands::{AddTable, RemoveTable, TableCommandRefusal, TableCommandReply};

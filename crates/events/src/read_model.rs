@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::booking::{Customer, RejectionReason};
+use crate::booking::{BookingStatus, Customer, RejectionReason};
 use crate::ids::{AccessCodeDigest, BookingId, CausationId, CorrelationId, PartySize, TableId};
 use crate::slot::TimeSlot;
 
@@ -112,28 +112,6 @@ pub struct LockView {
     pub sequence: u64,
 }
 
-/// Where a booking stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BookingState {
-    Initiated,
-    Confirmed,
-    Rejected,
-    Cancelled,
-}
-
-impl BookingState {
-    /// The name API.md uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Initiated => "initiated",
-            Self::Confirmed => "confirmed",
-            Self::Rejected => "rejected",
-            Self::Cancelled => "cancelled",
-        }
-    }
-}
-
 /// One booking, with its own events for the history route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -145,7 +123,7 @@ pub struct BookingView {
     pub people: Option<PartySize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
-    pub status: BookingState,
+    pub status: BookingStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectionReason>,
     pub access_code_digest: AccessCodeDigest,

@@ -83,14 +83,79 @@ fn booking_events() -> Vec<BookingEvent> {
         TableBookingRejected {
             id: booking(),
             reason: RejectionReason::Timeout,
+            table_id: Some(table()),
+            time_slot: Some(slot()),
         }
         .into(),
         TableBookingCancelled {
             id: booking(),
             cause: CancellationCause::Customer,
+            table_id: Some(table()),
+            time_slot: Some(slot()),
         }
         .into(),
     ]
+}
+
+/// Booking events as the release before schema v2 of `table-booking-rejected` and
+/// `-cancelled` wrote them (type, schema version, payload).
+fn recorded_v1() -> Vec<(String, u32, Vec<u8>)> {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/bookings-v1.json")).expect("fixture");
+    fixture
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().expect("type").to_owned(),
+                u32::try_from(e["schemaVersion"].as_u64().expect("version")).expect("u32"),
+                serde_json::to_vec(&e["payload"]).expect("payload"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn booking_events_written_as_v1_are_read_as_the_current_version() {
+    let decoded: Vec<BookingEvent> = recorded_v1()
+        .iter()
+        .map(|(event_type, version, payload)| {
+            BookingEvent::decode(event_type, *version, payload).expect("upcast")
+        })
+        .collect();
+    assert_eq!(decoded.len(), 4);
+    let BookingEvent::Rejected(rejected) = &decoded[2] else {
+        panic!("not a rejection: {:?}", decoded[2]);
+    };
+    assert_eq!(rejected.reason, RejectionReason::Timeout);
+    assert_eq!(
+        rejected.lock(),
+        None,
+        "a v1 rejection does not know its lock"
+    );
+    let BookingEvent::Cancelled(cancelled) = &decoded[3] else {
+        panic!("not a cancellation: {:?}", decoded[3]);
+    };
+    assert_eq!(cancelled.cause, CancellationCause::Customer);
+    assert_eq!(cancelled.lock(), None);
+}
+
+#[test]
+fn rejections_and_cancellations_carry_their_lock_from_schema_v2_on() {
+    for event in booking_events() {
+        let lock = match &event {
+            BookingEvent::Rejected(e) => e.lock(),
+            BookingEvent::Cancelled(e) => e.lock(),
+            _ => continue,
+        };
+        assert_eq!(event.schema_version(), 2);
+        assert_eq!(lock, Some((&table(), slot())));
+        let payload: serde_json::Value =
+            serde_json::from_slice(&event.encode().expect("encode")).expect("json");
+        assert_eq!(payload["tableId"], "t1");
+        assert_eq!(payload["timeSlot"]["from"], "2026-12-24T18:00:00Z");
+    }
 }
 
 fn round_trip<E: DomainEvent + PartialEq>(event: &E) {
@@ -206,5 +271,26 @@ fn a_schema_version_this_build_does_not_know_is_a_typed_error() {
                 version
             }
         );
+    }
+}
+
+#[test]
+fn status_and_reason_names_are_their_wire_names() {
+    for status in [
+        BookingStatus::Initiated,
+        BookingStatus::Confirmed,
+        BookingStatus::Rejected,
+        BookingStatus::Cancelled,
+    ] {
+        assert_eq!(serde_json::to_value(status).expect("json"), status.name());
+    }
+    for reason in [
+        RejectionReason::TableNotFound,
+        RejectionReason::TableRemoved,
+        RejectionReason::SlotTaken,
+        RejectionReason::TooSmall,
+        RejectionReason::Timeout,
+    ] {
+        assert_eq!(serde_json::to_value(reason).expect("json"), reason.name());
     }
 }

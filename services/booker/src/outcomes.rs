@@ -161,6 +161,8 @@ mod tests {
         let rejected: BookingEvent = TableBookingRejected {
             id: booking,
             reason: RejectionReason::SlotTaken,
+            table_id: None,
+            time_slot: None,
         }
         .into();
         outcomes.notify(booking, &rejected);

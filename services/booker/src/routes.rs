@@ -13,9 +13,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection, BookingStatus};
+use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection};
 use events::{
-    AddTable, BookingId, CancellationCause, CausationId, CommandId, RemoveTable,
+    AddTable, BookingId, BookingStatus, CancellationCause, CausationId, CommandId, RemoveTable,
     TableBookingInitiated, TableCommandRefusal, TableCommandReply, names,
 };
 use eventstore::{AppendContext, ExecuteError, Repository};
@@ -245,7 +245,7 @@ pub async fn create_booking(
         Err(error) => return Err(store_failure(&error)),
     };
 
-    if let (BookingStatus::Initiated, Some(waiter)) = (booking.status, waiter.as_mut()) {
+    if let (Some(BookingStatus::Initiated), Some(waiter)) = (booking.status, waiter.as_mut()) {
         if let Some(outcome) = waiter.wait(Duration::from_secs(wait)).await {
             booking = booking.evolve(&outcome);
         } else if let Ok((fresh, _)) = backend.bookings.load_fresh(&subject).await {
@@ -264,7 +264,7 @@ fn booking_response(booking: &Booking, code: &AccessCode) -> Result<Response, Ap
         .map(|r| r.id)
         .ok_or(ApiError::Internal)?;
     let body = view::booking(booking, Viewer::Creator(code)).ok_or(ApiError::Internal)?;
-    Ok(match booking.status {
+    Ok(match booking.status.unwrap_or(BookingStatus::Initiated) {
         BookingStatus::Rejected => {
             let reason = body
                 .get("reason")
@@ -275,7 +275,7 @@ fn booking_response(booking: &Booking, code: &AccessCode) -> Result<Response, Ap
                 booking: view::booking(booking, Viewer::Authorized),
             });
         }
-        BookingStatus::Initiated | BookingStatus::New => (
+        BookingStatus::Initiated => (
             StatusCode::ACCEPTED,
             [(header::LOCATION, format!("/bookings/{id}"))],
             Json(body),

@@ -1,6 +1,6 @@
 //! The booking representation of API.md.
 
-use domain::{Booking, BookingStatus};
+use domain::Booking;
 use events::read_model::BookingView;
 use events::{BookingId, Customer, PartySize, RejectionReason, TableId, TimeSlot};
 use jiff::Timestamp;
@@ -24,15 +24,6 @@ pub fn instant(at: Timestamp) -> String {
     format!("{at:.3}")
 }
 
-pub fn status_name(status: BookingStatus) -> &'static str {
-    match status {
-        BookingStatus::New | BookingStatus::Initiated => "initiated",
-        BookingStatus::Confirmed => "confirmed",
-        BookingStatus::Rejected => "rejected",
-        BookingStatus::Cancelled => "cancelled",
-    }
-}
-
 /// The booking as JSON; `None` for a booking that does not exist.
 pub fn booking(state: &Booking, viewer: Viewer<'_>) -> Option<Value> {
     let request = state.request.as_ref()?;
@@ -43,7 +34,7 @@ pub fn booking(state: &Booking, viewer: Viewer<'_>) -> Option<Value> {
             time_slot: &request.time_slot,
             people: request.people,
             customer: request.customer.as_ref(),
-            status: status_name(state.status),
+            status: state.status?.name(),
             reason: state.rejection,
         },
         viewer,

@@ -10,10 +10,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use events::read_model::{
-    BookingLocksView, BookingState, BookingView, DayView, HistoryEntry, Key, LocatorView, LockView,
-    TableView, TablesView, email_digest,
+    BookingLocksView, BookingView, DayView, HistoryEntry, Key, LocatorView, LockView, TableView,
+    TablesView, email_digest,
 };
-use events::{BookingEvent, BookingId, DomainEvent, Metadata, TableEvent, TimeSlot};
+use events::{BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableEvent, TimeSlot};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::de::DeserializeOwned;
@@ -305,7 +305,7 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
                 time_slot: e.time_slot,
                 people: e.people,
                 customer: e.customer.clone(),
-                status: BookingState::Initiated,
+                status: BookingStatus::Initiated,
                 reason: None,
                 access_code_digest: e.access_code_digest.clone(),
                 sequence,
@@ -334,12 +334,12 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
     }
     {
         match event {
-            BookingEvent::Confirmed(_) => view.status = BookingState::Confirmed,
+            BookingEvent::Confirmed(_) => view.status = BookingStatus::Confirmed,
             BookingEvent::Rejected(e) => {
-                view.status = BookingState::Rejected;
+                view.status = BookingStatus::Rejected;
                 view.reason = Some(e.reason);
             }
-            BookingEvent::Cancelled(_) => view.status = BookingState::Cancelled,
+            BookingEvent::Cancelled(_) => view.status = BookingStatus::Cancelled,
             BookingEvent::Initiated(_) => {}
         }
         view.sequence = sequence;
@@ -462,7 +462,7 @@ mod tests {
         booking(&mut docs, 5, &confirmed);
 
         let view = docs.booking(id).expect("booking");
-        assert_eq!(view.status, BookingState::Confirmed);
+        assert_eq!(view.status, BookingStatus::Confirmed);
         assert_eq!(view.sequence, 5);
         let types: Vec<&str> = view.events.iter().map(|e| e.event_type.as_str()).collect();
         assert_eq!(
@@ -480,6 +480,8 @@ mod tests {
         let rejected = BookingEvent::Rejected(TableBookingRejected {
             id,
             reason: RejectionReason::SlotTaken,
+            table_id: Some(TableId::parse("t1").expect("id")),
+            time_slot: Some(slot()),
         });
         booking(&mut docs, 3, &rejected);
         let before = docs.booking(id).cloned();
@@ -490,7 +492,7 @@ mod tests {
         assert_eq!(docs.booking(id).cloned(), before);
         assert_eq!(
             docs.booking(id).map(|b| (b.status, b.reason)),
-            Some((BookingState::Rejected, Some(RejectionReason::SlotTaken)))
+            Some((BookingStatus::Rejected, Some(RejectionReason::SlotTaken)))
         );
     }
 

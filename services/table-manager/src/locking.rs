@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use events::{
-    BookingEvent, BookingId, CommandId, LockRemovalCause, RejectionReason, TableId, names,
+    BookingEvent, BookingId, CommandId, LockRemovalCause, RejectionReason, ReleasedLock, TableId,
+    names,
 };
 use eventstore::{
     AppendContext, Delivery, EventStore, ExecuteError, HandleError, Handler, Recorded,
@@ -55,22 +56,14 @@ impl LockingSaga {
                 .map(drop)
                 .map_err(retry),
             BookingEvent::Cancelled(e) => {
-                self.release(
-                    e.id,
-                    LockRemovalCause::BookingCancelled,
-                    &context("release-lock"),
-                )
-                .await
+                let cause = LockRemovalCause::BookingCancelled;
+                self.release(e.id, e, cause, &context("release-lock")).await
             }
             // Only a timed-out booking can have got a lock (late); other rejections are
             // the answer to a failed placement.
             BookingEvent::Rejected(e) if e.reason == RejectionReason::Timeout => {
-                self.release(
-                    e.id,
-                    LockRemovalCause::BookingRejected,
-                    &context("release-lock"),
-                )
-                .await
+                let cause = LockRemovalCause::BookingRejected;
+                self.release(e.id, e, cause, &context("release-lock")).await
             }
             BookingEvent::Rejected(_) | BookingEvent::Confirmed(_) => Ok(()),
         }
@@ -79,13 +72,13 @@ impl LockingSaga {
     async fn release(
         &self,
         booking: BookingId,
+        event: &impl ReleasedLock,
         cause: LockRemovalCause,
         context: &AppendContext,
     ) -> Result<(), HandleError> {
-        let Some(table) = self.table_of(booking).await? else {
-            return Err(HandleError::Poison(format!(
-                "booking {booking} has no table-booking-initiated event"
-            )));
+        let table = match event.lock() {
+            Some((table, _)) => table.clone(),
+            None => self.legacy_table_of(booking).await?,
         };
         self.tables
             .remove_lock(&table, booking, cause, context)
@@ -93,17 +86,26 @@ impl LockingSaga {
             .map_err(retry)
     }
 
-    /// The table a booking asked for, from its first event.
-    async fn table_of(&self, booking: BookingId) -> Result<Option<TableId>, HandleError> {
+    /// The table of a booking whose rejection or cancellation was written before schema
+    /// v2 (without its lock): from the booking's first event.
+    async fn legacy_table_of(&self, booking: BookingId) -> Result<TableId, HandleError> {
         let loaded = self
             .store
             .load::<BookingEvent>(&names::booking_subject(&booking))
             .await
             .map_err(|e| HandleError::Retry(Box::new(e)))?;
-        Ok(loaded.events.into_iter().find_map(|r| match r.event {
-            BookingEvent::Initiated(e) => Some(e.table_id),
-            _ => None,
-        }))
+        loaded
+            .events
+            .into_iter()
+            .find_map(|r| match r.event {
+                BookingEvent::Initiated(e) => Some(e.table_id),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                HandleError::Poison(format!(
+                    "booking {booking} has no table-booking-initiated event"
+                ))
+            })
     }
 }
 
