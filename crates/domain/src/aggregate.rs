@@ -1,6 +1,6 @@
 //! The aggregate abstraction shared by the Table and Booking aggregates.
 
-use events::DomainEvent;
+use events::{AggregateId, DomainEvent};
 
 /// An event-sourced aggregate: its state is the fold of its events.
 ///
@@ -8,6 +8,8 @@ use events::DomainEvent;
 /// command whose effect is already in the state decides no events (an empty `Vec`), rather
 /// than a rejection or a second event.
 pub trait Aggregate: Default + Clone + Send + Sync + 'static {
+    /// Its id, which also names where its events are stored.
+    type Id: AggregateId<Event = Self::Event>;
     /// What can be asked of the aggregate.
     type Command: Send + Sync;
     /// What it records.
@@ -45,6 +47,7 @@ mod tests {
     struct Removed;
 
     impl Aggregate for Counter {
+        type Id = TableId;
         type Command = TableId;
         type Event = TableEvent;
         type Rejection = Removed;

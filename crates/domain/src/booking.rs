@@ -2,8 +2,9 @@
 //! confirmed, rejected or cancelled.
 
 use events::{
-    BookingEvent, BookingStatus, CancellationCause, RejectionReason, TableBookingCancelled,
-    TableBookingConfirmed, TableBookingInitiated, TableBookingRejected, TableId, TimeSlot,
+    BookingEvent, BookingId, BookingStatus, CancellationCause, RejectionReason,
+    TableBookingCancelled, TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
+    TableId, TimeSlot,
 };
 use jiff::Timestamp;
 
@@ -63,6 +64,7 @@ pub struct Booking {
 }
 
 impl Aggregate for Booking {
+    type Id = BookingId;
     type Command = BookingCommand;
     type Event = BookingEvent;
     type Rejection = BookingRejection;

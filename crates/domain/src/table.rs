@@ -143,6 +143,7 @@ impl Table {
 }
 
 impl Aggregate for Table {
+    type Id = TableId;
     type Command = TableCommand;
     type Event = TableEvent;
     type Rejection = TableRejection;

@@ -26,6 +26,7 @@ pub use ids::{
     PartySize, Seats, TableId,
 };
 pub use metadata::Metadata;
+pub use names::AggregateId;
 pub use slot::{InvalidTimeSlot, TimeSlot};
 pub use table::{
     LockFailureReason, LockRemovalCause, TableAdded, TableEvent, TableLockPlaced,

@@ -1,6 +1,12 @@
 //! Stream, subject and header names. Part of the contract: renaming one strands data.
 
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
+
+use crate::booking::BookingEvent;
+use crate::codec::DomainEvent;
 use crate::ids::{BookingId, TableId};
+use crate::table::TableEvent;
 
 /// Stream of the Table aggregates; written only by table-manager.
 pub const TABLES_STREAM: &str = "TABLES";
@@ -35,6 +41,32 @@ pub const TABLE_COMMANDS_QUEUE: &str = "table-manager";
 pub const DEAD_LETTER_STREAM: &str = "DEAD_LETTERS";
 /// Subjects of [`DEAD_LETTER_STREAM`]: `deadletter.<stream>.<consumer>`.
 pub const DEAD_LETTER_SUBJECTS: &str = "deadletter.>";
+
+/// The id of an aggregate: it names the one subject its events are stored on, so that no
+/// caller ever formats a subject by hand.
+pub trait AggregateId: Clone + Eq + Hash + Debug + Display + Send + Sync + 'static {
+    /// The events of the aggregate this id names (and so their stream).
+    type Event: DomainEvent;
+
+    /// The aggregate's subject in its stream.
+    fn subject(&self) -> String;
+}
+
+impl AggregateId for TableId {
+    type Event = TableEvent;
+
+    fn subject(&self) -> String {
+        table_subject(self)
+    }
+}
+
+impl AggregateId for BookingId {
+    type Event = BookingEvent;
+
+    fn subject(&self) -> String {
+        booking_subject(self)
+    }
+}
 
 /// Subject of one table aggregate.
 pub fn table_subject(id: &TableId) -> String {

@@ -1,6 +1,9 @@
 //! The event store on NATS JetStream: stream setup, optimistic appends, loading an
 //! aggregate's events, durable consumers with dead-lettering, and a repository that runs
-//! pure aggregates against all of that.
+//! pure aggregates against all of that. The repository and the services' command handlers
+//! and saga steps see the store through the small [`EventLog`] trait, which an in-memory
+//! log ([`InMemory`]) also implements, so they are unit-tested given/when/then
+//! ([`testing::Scenario`]) without a nats-server.
 //!
 //! Rule: this is the only crate that speaks JetStream's wire details (headers, API
 //! subjects, error codes). Services use its types and never build those by hand.
@@ -11,20 +14,25 @@
 //!   [`events::CommandId::event_id`]), so retries and redeliveries are deduplicated.
 
 mod consumer;
+mod log;
+mod memory;
 mod metrics;
 mod recorded;
 mod repository;
 mod store;
 mod streams;
+pub mod testing;
 
 pub use consumer::{
     Backoff, ConsumerError, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler,
     dead_letter,
 };
+pub use log::{AppendContext, EventLog};
+pub use memory::InMemory;
 pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
 pub use repository::{ExecuteError, Executed, Repository};
-pub use store::{AppendContext, AppendError, Appended, EventStore, LoadError, Loaded};
+pub use store::{AppendError, Appended, EventStore, LoadError, Loaded};
 pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};
 
 /// Errors from the NATS client, boxed: their types differ per operation.

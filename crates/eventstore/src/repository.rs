@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use domain::Aggregate;
-use events::DomainEvent;
+use events::{AggregateId, DomainEvent};
 
-use crate::store::{AppendContext, AppendError, EventStore, LoadError};
+use crate::log::{AppendContext, EventLog};
+use crate::store::{AppendError, EventStore, LoadError};
 
 /// What a command did.
 #[derive(Debug, Clone)]
@@ -30,8 +31,8 @@ pub enum ExecuteError<R: std::error::Error + 'static> {
     #[error(transparent)]
     Rejected(R),
     /// Other writers kept winning: every attempt met a newer version.
-    #[error("{subject}: still conflicting after {attempts} attempts")]
-    Conflict { subject: String, attempts: usize },
+    #[error("{aggregate}: still conflicting after {attempts} attempts")]
+    Conflict { aggregate: String, attempts: usize },
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
@@ -43,43 +44,44 @@ pub enum ExecuteError<R: std::error::Error + 'static> {
 /// Two generations bound the memory: new entries go to `hot`; when `hot` is full it
 /// becomes `cold` and the old `cold` is dropped. A hit in `cold` moves back to `hot`. A
 /// stale entry is harmless: the append's expected version catches it.
-struct Cache<A> {
-    hot: HashMap<String, (A, u64)>,
-    cold: HashMap<String, (A, u64)>,
+struct Cache<A: Aggregate> {
+    hot: HashMap<A::Id, (A, u64)>,
+    cold: HashMap<A::Id, (A, u64)>,
     capacity: usize,
 }
 
-impl<A: Clone> Cache<A> {
-    fn get(&mut self, key: &str) -> Option<(A, u64)> {
+impl<A: Aggregate> Cache<A> {
+    fn get(&mut self, key: &A::Id) -> Option<(A, u64)> {
         if let Some(entry) = self.hot.get(key) {
             return Some(entry.clone());
         }
         let entry = self.cold.remove(key)?;
-        self.put(key.to_owned(), entry.clone());
+        self.put(key.clone(), entry.clone());
         Some(entry)
     }
 
-    fn put(&mut self, key: String, entry: (A, u64)) {
+    fn put(&mut self, key: A::Id, entry: (A, u64)) {
         if self.hot.len() >= self.capacity && !self.hot.contains_key(&key) {
             self.cold = std::mem::take(&mut self.hot);
         }
         self.hot.insert(key, entry);
     }
 
-    fn forget(&mut self, key: &str) {
+    fn forget(&mut self, key: &A::Id) {
         self.hot.remove(key);
         self.cold.remove(key);
     }
 }
 
-/// A repository of one aggregate type on its stream.
-pub struct Repository<A: Aggregate> {
-    store: EventStore,
+/// A repository of one aggregate type on its stream, keyed by the aggregate's id: the id
+/// names the subject ([`AggregateId::subject`]), no caller formats one.
+pub struct Repository<A: Aggregate, L: EventLog = EventStore> {
+    log: L,
     cache: Mutex<Cache<A>>,
     max_attempts: usize,
 }
 
-impl<A: Aggregate> std::fmt::Debug for Repository<A> {
+impl<A: Aggregate, L: EventLog> std::fmt::Debug for Repository<A, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Repository")
             .field("stream", &A::Event::STREAM)
@@ -88,12 +90,12 @@ impl<A: Aggregate> std::fmt::Debug for Repository<A> {
     }
 }
 
-impl<A: Aggregate> Repository<A> {
+impl<A: Aggregate, L: EventLog> Repository<A, L> {
     /// A repository caching up to about `cache_capacity` aggregates (two generations of
     /// that size at most) and trying a command at most `max_attempts` times.
-    pub fn new(store: EventStore, cache_capacity: usize, max_attempts: usize) -> Self {
+    pub fn new(log: L, cache_capacity: usize, max_attempts: usize) -> Self {
         Self {
-            store,
+            log,
             cache: Mutex::new(Cache {
                 hot: HashMap::new(),
                 cold: HashMap::new(),
@@ -103,74 +105,78 @@ impl<A: Aggregate> Repository<A> {
         }
     }
 
-    pub fn store(&self) -> &EventStore {
-        &self.store
+    /// The event log the repository reads and appends to.
+    pub fn log(&self) -> &L {
+        &self.log
     }
 
-    fn cached(&self, subject: &str) -> Option<(A, u64)> {
+    fn cached(&self, id: &A::Id) -> Option<(A, u64)> {
         // Never held across an await: taken and released inside this call.
-        self.cache.lock().ok()?.get(subject)
+        self.cache.lock().ok()?.get(id)
     }
 
-    fn remember(&self, subject: &str, state: A, version: u64) {
+    fn remember(&self, id: &A::Id, state: A, version: u64) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.put(subject.to_owned(), (state, version));
+            cache.put(id.clone(), (state, version));
         }
     }
 
-    fn forget(&self, subject: &str) {
+    fn forget(&self, id: &A::Id) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.forget(subject);
+            cache.forget(id);
         }
     }
 
     /// Brings `base` (at version `after`) up to date with what the stream holds.
-    async fn refresh(&self, subject: &str, base: A, after: u64) -> Result<(A, u64), LoadError> {
-        let loaded = self.store.load_after::<A::Event>(subject, after).await?;
+    async fn refresh(&self, id: &A::Id, base: A, after: u64) -> Result<(A, u64), LoadError> {
+        let loaded = self
+            .log
+            .load_after::<A::Event>(&id.subject(), after)
+            .await?;
         let state = loaded
             .events
             .iter()
             .fold(base, |state, recorded| state.evolve(&recorded.event));
-        self.remember(subject, state.clone(), loaded.version);
+        self.remember(id, state.clone(), loaded.version);
         Ok((state, loaded.version))
     }
 
     /// The current state of the aggregate and its version, from the cache when there.
-    pub async fn load(&self, subject: &str) -> Result<(A, u64), LoadError> {
-        match self.cached(subject) {
+    pub async fn load(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
+        match self.cached(id) {
             Some(entry) => Ok(entry),
-            None => self.refresh(subject, A::default(), 0).await,
+            None => self.refresh(id, A::default(), 0).await,
         }
     }
 
     /// The cached state and version, if any: no I/O, possibly stale.
-    pub fn peek(&self, subject: &str) -> Option<(A, u64)> {
-        self.cached(subject)
+    pub fn peek(&self, id: &A::Id) -> Option<(A, u64)> {
+        self.cached(id)
     }
 
     /// The current state read from the stream, bypassing (and updating) the cache.
-    pub async fn load_fresh(&self, subject: &str) -> Result<(A, u64), LoadError> {
-        match self.cached(subject) {
-            Some((state, version)) => self.refresh(subject, state, version).await,
-            None => self.refresh(subject, A::default(), 0).await,
+    pub async fn load_fresh(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
+        match self.cached(id) {
+            Some((state, version)) => self.refresh(id, state, version).await,
+            None => self.refresh(id, A::default(), 0).await,
         }
     }
 
-    /// Decides `command` on the aggregate at `subject` and appends the outcome.
+    /// Decides `command` on the aggregate `id` and appends the outcome.
     pub async fn execute(
         &self,
-        subject: &str,
+        id: &A::Id,
         command: &A::Command,
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
-        let start = match self.cached(subject) {
+        let start = match self.cached(id) {
             Some((state, version)) => (state, version, false),
             None => {
-                let (state, version) = self.refresh(subject, A::default(), 0).await?;
+                let (state, version) = self.refresh(id, A::default(), 0).await?;
                 (state, version, true)
             }
         };
-        self.attempt(subject, command, context, start).await
+        self.attempt(id, command, context, start).await
     }
 
     /// Like [`execute`](Self::execute) for an aggregate that almost surely does not exist
@@ -179,21 +185,21 @@ impl<A: Aggregate> Repository<A> {
     /// checked against the stream, exactly as for a stale cache entry.
     pub async fn execute_new(
         &self,
-        subject: &str,
+        id: &A::Id,
         command: &A::Command,
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         let start = self
-            .cached(subject)
+            .cached(id)
             .map_or((A::default(), 0, false), |(state, version)| {
                 (state, version, false)
             });
-        self.attempt(subject, command, context, start).await
+        self.attempt(id, command, context, start).await
     }
 
     async fn attempt(
         &self,
-        subject: &str,
+        id: &A::Id,
         command: &A::Command,
         context: &AppendContext,
         (mut state, mut version, mut fresh): (A, u64, bool),
@@ -204,7 +210,7 @@ impl<A: Aggregate> Repository<A> {
             // first: another replica may have changed the aggregate since.
             let stale_no = !fresh && decision.as_ref().map_or(true, Vec::is_empty);
             if stale_no {
-                (state, version) = self.refresh(subject, state, version).await?;
+                (state, version) = self.refresh(id, state, version).await?;
                 fresh = true;
                 continue;
             }
@@ -217,10 +223,14 @@ impl<A: Aggregate> Repository<A> {
                     duplicate: false,
                 });
             }
-            match self.store.append(subject, version, &events, context).await {
+            match self
+                .log
+                .append_at(&id.subject(), Some(version), &events, context)
+                .await
+            {
                 Ok(appended) if appended.duplicate => {
                     // Applied before (a retry of this very command): report the stored state.
-                    let (state, version) = self.load_fresh(subject).await?;
+                    let (state, version) = self.load_fresh(id).await?;
                     return Ok(Executed {
                         state,
                         version,
@@ -232,7 +242,7 @@ impl<A: Aggregate> Repository<A> {
                     let state = events
                         .iter()
                         .fold(state, |state, event| state.evolve(event));
-                    self.remember(subject, state.clone(), appended.last_sequence);
+                    self.remember(id, state.clone(), appended.last_sequence);
                     return Ok(Executed {
                         state,
                         version: appended.last_sequence,
@@ -241,18 +251,18 @@ impl<A: Aggregate> Repository<A> {
                     });
                 }
                 Err(AppendError::Conflict { .. }) => {
-                    (state, version) = self.refresh(subject, state, version).await?;
+                    (state, version) = self.refresh(id, state, version).await?;
                     fresh = true;
                 }
                 Err(e) => {
                     // Unknown whether it was stored: read the stream next time.
-                    self.forget(subject);
+                    self.forget(id);
                     return Err(ExecuteError::Append(e));
                 }
             }
         }
         Err(ExecuteError::Conflict {
-            subject: subject.to_owned(),
+            aggregate: id.subject(),
             attempts: self.max_attempts,
         })
     }

@@ -5,13 +5,12 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, context::PublishErrorKind};
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
-use events::{
-    CausationId, CommandId, CorrelationId, DecodeError, DomainEvent, EncodeError, EventId, Metadata,
-};
+use events::{DecodeError, DomainEvent, EncodeError, EventId};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::BoxError;
+use crate::log::{AppendContext, EventLog};
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
 
@@ -27,14 +26,6 @@ const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
 const BATCH_COMMIT: &str = "Nats-Batch-Commit";
 /// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
 const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
-
-/// Why an append happens: identifies the command (for dedup ids) and its saga.
-#[derive(Debug, Clone)]
-pub struct AppendContext {
-    pub command_id: CommandId,
-    pub correlation_id: CorrelationId,
-    pub causation_id: CausationId,
-}
 
 /// The result of a successful append.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,15 +175,8 @@ impl EventStore {
         let now = jiff::Timestamp::now();
         let mut messages = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
-            let event_id = context.command_id.event_id(index);
-            let metadata = Metadata {
-                event_id,
-                event_type: event.event_type().to_owned(),
-                schema_version: event.schema_version(),
-                correlation_id: context.correlation_id,
-                causation_id: context.causation_id,
-                occurred_at: now,
-            };
+            let metadata = context.metadata(index, event, now);
+            let event_id = metadata.event_id;
             let mut headers = HeaderMap::new();
             for (name, value) in metadata.to_headers() {
                 headers.insert(name, value);
@@ -318,7 +302,7 @@ impl EventStore {
         }
     }
 
-    /// All events of the aggregate at `subject`, in order, and its version.
+    /// All events stored on `subject`, in order, and its version.
     pub async fn load<E: DomainEvent>(&self, subject: &str) -> Result<Loaded<E>, LoadError> {
         self.load_after(subject, 0).await
     }
@@ -419,5 +403,25 @@ impl EventStore {
                 return Ok(page);
             }
         }
+    }
+}
+
+impl EventLog for EventStore {
+    async fn append_at<E: DomainEvent>(
+        &self,
+        subject: &str,
+        expected: Option<u64>,
+        events: &[E],
+        context: &AppendContext,
+    ) -> Result<Appended, AppendError> {
+        self.append_inner(subject, expected, events, context).await
+    }
+
+    async fn load_after<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+    ) -> Result<Loaded<E>, LoadError> {
+        EventStore::load_after(self, subject, after).await
     }
 }

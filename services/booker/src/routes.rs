@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection};
 use events::{
-    AddTable, BookingId, BookingStatus, CancellationCause, CausationId, CommandId, RemoveTable,
-    TableBookingInitiated, TableCommandRefusal, TableCommandReply, names,
+    AddTable, BookingId, BookingStatus, CancellationCause, RemoveTable, TableBookingInitiated,
+    TableCommandRefusal, TableCommandReply, names,
 };
 use eventstore::{AppendContext, ExecuteError, Repository};
 use serde::Serialize;
@@ -223,20 +223,12 @@ pub async fn create_booking(
     };
     // Registered before the append, so the outcome cannot pass unseen.
     let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
-    let context = AppendContext {
-        command_id: CommandId::caused_by("initiate", events::EventId::from_uuid(id.as_uuid())),
-        correlation_id: id.into(),
-        causation_id: CausationId::from_uuid(id.as_uuid()),
-    };
-    let subject = names::booking_subject(&id);
+    let context = AppendContext::for_request("initiate", id.as_uuid(), id.into());
     let command = BookingCommand::Initiate(initiated);
     let executed = if replayable {
-        backend.bookings.execute(&subject, &command, &context).await
+        backend.bookings.execute(&id, &command, &context).await
     } else {
-        backend
-            .bookings
-            .execute_new(&subject, &command, &context)
-            .await
+        backend.bookings.execute_new(&id, &command, &context).await
     };
     let mut booking = match executed {
         Ok(executed) => executed.state,
@@ -248,7 +240,7 @@ pub async fn create_booking(
     if let (Some(BookingStatus::Initiated), Some(waiter)) = (booking.status, waiter.as_mut()) {
         if let Some(outcome) = waiter.wait(Duration::from_secs(wait)).await {
             booking = booking.evolve(&outcome);
-        } else if let Ok((fresh, _)) = backend.bookings.load_fresh(&subject).await {
+        } else if let Ok((fresh, _)) = backend.bookings.load_fresh(&id).await {
             // The outcome may have come while the subscription was reconnecting.
             booking = fresh;
         }
@@ -300,10 +292,9 @@ pub async fn cancel_booking(
     let code = access_code(&headers, &raw)?;
     let id = BookingId::parse(&raw_id).map_err(|_| not_found())?;
     let backend = state.backend()?;
-    let subject = names::booking_subject(&id);
     let (booking, _) = backend
         .bookings
-        .load(&subject)
+        .load(&id)
         .await
         .map_err(|e| store_failure(&ExecuteError::<BookingRejection>::Load(e)))?;
     let Some(request) = &booking.request else {
@@ -320,12 +311,8 @@ pub async fn cancel_booking(
         cause,
         now: jiff::Timestamp::now(),
     };
-    let context = AppendContext {
-        command_id: CommandId::unique("cancel"),
-        correlation_id: id.into(),
-        causation_id: CausationId::new(),
-    };
-    match backend.bookings.execute(&subject, &command, &context).await {
+    let context = AppendContext::unique("cancel", id.into());
+    match backend.bookings.execute(&id, &command, &context).await {
         Ok(executed) => {
             let body =
                 view::booking(&executed.state, Viewer::Authorized).ok_or(ApiError::Internal)?;

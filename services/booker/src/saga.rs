@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{Booking, BookingCommand, BookingRejection};
-use events::{BookingEvent, BookingId, CommandId, RejectionReason, TableEvent, names};
+use events::{BookingEvent, BookingId, RejectionReason, TableEvent};
 use eventstore::{
-    AppendContext, Delivery, ExecuteError, HandleError, Handler, Recorded, Repository,
+    AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
+    Repository,
 };
+use jiff::Timestamp;
 
 /// Durable consumer of the saga on `TABLES`.
 pub const SAGA_CONSUMER: &str = "booking-saga";
@@ -17,13 +19,20 @@ pub const TIMEOUT_CONSUMER: &str = "booking-timeouts";
 
 /// Confirms or rejects bookings as their locks are decided.
 #[derive(Debug)]
-pub struct BookingSaga {
-    pub bookings: Arc<Repository<Booking>>,
+pub struct BookingSaga<L: EventLog = EventStore> {
+    pub bookings: Arc<Repository<Booking, L>>,
 }
 
-impl Handler for BookingSaga {
+impl<L: EventLog> Handler for BookingSaga<L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<TableEvent>()?;
+        self.react(&recorded).await
+    }
+}
+
+impl<L: EventLog> BookingSaga<L> {
+    /// The saga's step for one table event.
+    pub async fn react(&self, recorded: &Recorded<TableEvent>) -> Result<(), HandleError> {
         let (booking, command, step) = match &recorded.event {
             TableEvent::LockPlaced(lock) => (
                 lock.booking_id,
@@ -42,7 +51,7 @@ impl Handler for BookingSaga {
             ),
             _ => return Ok(()),
         };
-        execute(&self.bookings, booking, &command, step, &recorded).await
+        execute(&self.bookings, booking, &command, step, recorded).await
     }
 }
 
@@ -51,18 +60,29 @@ impl Handler for BookingSaga {
 /// The timer is the `table-booking-initiated` event itself: its delivery is deferred until
 /// the deadline, so it survives restarts of every booker (ADR 0006).
 #[derive(Debug)]
-pub struct Timeouts {
-    pub bookings: Arc<Repository<Booking>>,
+pub struct Timeouts<L: EventLog = EventStore> {
+    pub bookings: Arc<Repository<Booking, L>>,
     pub timeout: Duration,
 }
 
-impl Handler for Timeouts {
+impl<L: EventLog> Handler for Timeouts<L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<BookingEvent>()?;
+        self.react(&recorded, Timestamp::now()).await
+    }
+}
+
+impl<L: EventLog> Timeouts<L> {
+    /// The timeout's step for one booking event delivered at `now`.
+    pub async fn react(
+        &self,
+        recorded: &Recorded<BookingEvent>,
+        now: Timestamp,
+    ) -> Result<(), HandleError> {
         let BookingEvent::Initiated(initiated) = &recorded.event else {
             return Ok(());
         };
-        let elapsed = jiff::Timestamp::now().duration_since(recorded.metadata.occurred_at);
+        let elapsed = now.duration_since(recorded.metadata.occurred_at);
         let elapsed = Duration::try_from(elapsed).unwrap_or(Duration::ZERO);
         if elapsed < self.timeout {
             return Err(HandleError::Defer(
@@ -72,28 +92,21 @@ impl Handler for Timeouts {
         let command = BookingCommand::Reject {
             reason: RejectionReason::Timeout,
         };
-        execute(&self.bookings, initiated.id, &command, "timeout", &recorded).await
+        execute(&self.bookings, initiated.id, &command, "timeout", recorded).await
     }
 }
 
 /// Runs a saga step on a booking. A refusal means the step no longer applies (the booking
 /// moved on: cancelled, timed out, confirmed); it is logged and the message settled.
-async fn execute<E>(
-    bookings: &Repository<Booking>,
+async fn execute<E, L: EventLog>(
+    bookings: &Repository<Booking, L>,
     booking: BookingId,
     command: &BookingCommand,
     step: &str,
     cause: &Recorded<E>,
 ) -> Result<(), HandleError> {
-    let context = AppendContext {
-        command_id: CommandId::caused_by(step, cause.metadata.event_id),
-        correlation_id: cause.metadata.correlation_id,
-        causation_id: cause.metadata.event_id.into(),
-    };
-    match bookings
-        .execute(&names::booking_subject(&booking), command, &context)
-        .await
-    {
+    let context = AppendContext::caused_by(step, &cause.metadata);
+    match bookings.execute(&booking, command, &context).await {
         Ok(_) => Ok(()),
         Err(ExecuteError::Rejected(BookingRejection::NotFound)) => Err(HandleError::Poison(
             format!("{step}: booking {booking} does not exist"),
@@ -105,5 +118,256 @@ async fn execute<E>(
             Ok(())
         }
         Err(error) => Err(HandleError::Retry(Box::new(error))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::Aggregate as _;
+    use events::{
+        AccessCodeDigest, BookingStatus, CancellationCause, LockFailureReason, PartySize,
+        TableBookingCancelled, TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
+        TableId, TableLockPlaced, TableLockPlacementFailed, TimeSlot,
+    };
+    use eventstore::InMemory;
+    use eventstore::testing::Scenario;
+
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn t1() -> TableId {
+        TableId::parse("t1").expect("id")
+    }
+
+    fn dinner() -> TimeSlot {
+        TimeSlot::new(
+            "2026-12-24T18:00:00Z".parse().expect("from"),
+            "2026-12-24T20:00:00Z".parse().expect("to"),
+        )
+        .expect("slot")
+    }
+
+    fn initiated(id: BookingId) -> BookingEvent {
+        TableBookingInitiated {
+            id,
+            table_id: t1(),
+            time_slot: dinner(),
+            people: Some(PartySize::new(2).expect("people")),
+            customer: None,
+            access_code_digest: AccessCodeDigest::new("digest"),
+        }
+        .into()
+    }
+
+    fn confirmed(id: BookingId) -> BookingEvent {
+        TableBookingConfirmed {
+            id,
+            table_id: t1(),
+            time_slot: dinner(),
+        }
+        .into()
+    }
+
+    fn rejected(id: BookingId, reason: RejectionReason) -> BookingEvent {
+        TableBookingRejected {
+            id,
+            reason,
+            table_id: Some(t1()),
+            time_slot: Some(dinner()),
+        }
+        .into()
+    }
+
+    fn cancelled(id: BookingId) -> BookingEvent {
+        TableBookingCancelled {
+            id,
+            cause: CancellationCause::Customer,
+            table_id: Some(t1()),
+            time_slot: Some(dinner()),
+        }
+        .into()
+    }
+
+    fn placed(id: BookingId) -> TableEvent {
+        TableLockPlaced {
+            id: t1(),
+            time_slot: dinner(),
+            booking_id: id,
+        }
+        .into()
+    }
+
+    fn failed(id: BookingId, reason: LockFailureReason) -> TableEvent {
+        TableLockPlacementFailed {
+            id: t1(),
+            time_slot: dinner(),
+            booking_id: id,
+            reason,
+        }
+        .into()
+    }
+
+    fn bookings(scenario: &Scenario) -> Arc<Repository<Booking, InMemory>> {
+        Arc::new(Repository::new(scenario.log(), 100, 4))
+    }
+
+    fn saga(scenario: &Scenario) -> BookingSaga<InMemory> {
+        BookingSaga {
+            bookings: bookings(scenario),
+        }
+    }
+
+    fn timeouts(scenario: &Scenario) -> Timeouts<InMemory> {
+        Timeouts {
+            bookings: bookings(scenario),
+            timeout: TIMEOUT,
+        }
+    }
+
+    #[tokio::test]
+    async fn given_an_initiated_booking_when_its_lock_is_placed_then_it_is_confirmed() {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+        let lock = scenario.when(&t1(), placed(id));
+        saga(&scenario).react(&lock).await.expect("step");
+        let then = scenario.then_recorded::<BookingEvent>();
+        assert_eq!(then.len(), 1);
+        assert_eq!(then[0].event, confirmed(id));
+        assert_eq!(then[0].subject, format!("bookings.{id}"));
+        assert_eq!(then[0].metadata.causation_id, lock.metadata.event_id.into());
+        assert_eq!(
+            then[0].metadata.correlation_id,
+            lock.metadata.correlation_id
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_confirmed_booking_when_the_lock_is_redelivered_then_nothing_is_appended() {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+        let lock = scenario.when(&t1(), placed(id));
+        saga(&scenario).react(&lock).await.expect("first delivery");
+        scenario.mark();
+        saga(&scenario).react(&lock).await.expect("redelivery");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_an_initiated_booking_when_the_lock_fails_then_it_is_rejected_with_that_reason() {
+        for (failure, reason) in [
+            (LockFailureReason::SlotTaken, RejectionReason::SlotTaken),
+            (LockFailureReason::TooSmall, RejectionReason::TooSmall),
+            (
+                LockFailureReason::TableRemoved,
+                RejectionReason::TableRemoved,
+            ),
+            (
+                LockFailureReason::TableNotFound,
+                RejectionReason::TableNotFound,
+            ),
+        ] {
+            let id = BookingId::new();
+            let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+            let failure = scenario.when(&t1(), failed(id, failure));
+            saga(&scenario).react(&failure).await.expect("step");
+            assert_eq!(scenario.then::<BookingEvent>(), vec![rejected(id, reason)]);
+        }
+    }
+
+    #[tokio::test]
+    async fn given_a_timed_out_booking_when_a_late_lock_arrives_then_nothing_is_appended() {
+        let id = BookingId::new();
+        let mut scenario =
+            Scenario::new().given(&id, [initiated(id), rejected(id, RejectionReason::Timeout)]);
+        let lock = scenario.when(&t1(), placed(id));
+        saga(&scenario).react(&lock).await.expect("step settles");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_cancelled_booking_when_its_lock_arrives_then_nothing_is_appended() {
+        let id = BookingId::new();
+        let mut scenario =
+            Scenario::new().given(&id, [initiated(id), confirmed(id), cancelled(id)]);
+        let lock = scenario.when(&t1(), placed(id));
+        saga(&scenario).react(&lock).await.expect("step settles");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_no_booking_when_a_lock_names_it_then_the_message_is_poison() {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let lock = scenario.when(&t1(), placed(id));
+        let outcome = saga(&scenario).react(&lock).await;
+        assert!(
+            matches!(outcome, Err(HandleError::Poison(_))),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn given_the_store_unavailable_when_a_lock_arrives_then_the_step_is_retried() {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+        let lock = scenario.when(&t1(), placed(id));
+        scenario.log().set_unavailable(true);
+        let outcome = saga(&scenario).react(&lock).await;
+        assert!(matches!(outcome, Err(HandleError::Retry(_))), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn given_a_booking_made_ten_seconds_ago_when_its_timer_fires_then_it_waits_twenty_more() {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let made = scenario.when(&id, initiated(id));
+        let now = made.metadata.occurred_at + Duration::from_secs(10);
+        let outcome = timeouts(&scenario).react(&made, now).await;
+        let Err(HandleError::Defer(delay)) = outcome else {
+            panic!("expected a deferral, got {outcome:?}");
+        };
+        assert!(
+            (Duration::from_secs(20)..Duration::from_secs(21)).contains(&delay),
+            "{delay:?}"
+        );
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_booking_still_initiated_when_the_timeout_passes_then_it_is_rejected_with_timeout()
+     {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let made = scenario.when(&id, initiated(id));
+        let now = made.metadata.occurred_at + TIMEOUT;
+        timeouts(&scenario).react(&made, now).await.expect("step");
+        assert_eq!(
+            scenario.then::<BookingEvent>(),
+            vec![rejected(id, RejectionReason::Timeout)]
+        );
+        let state = Booking::replay(
+            scenario
+                .log()
+                .recorded_after::<BookingEvent>(0)
+                .iter()
+                .map(|r| &r.event),
+        );
+        assert_eq!(state.status, Some(BookingStatus::Rejected));
+    }
+
+    #[tokio::test]
+    async fn given_a_confirmed_booking_when_the_timeout_passes_then_nothing_is_appended() {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let made = scenario.when(&id, initiated(id));
+        scenario = scenario.given(&id, [confirmed(id)]);
+        scenario.mark();
+        let now = made.metadata.occurred_at + TIMEOUT * 2;
+        timeouts(&scenario)
+            .react(&made, now)
+            .await
+            .expect("step settles");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
     }
 }

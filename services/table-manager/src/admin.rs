@@ -6,11 +6,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_nats::{Client, Message};
 use domain::{TableCommand, TableRejection};
-use events::{
-    AddTable, CausationId, CommandId, CorrelationId, RemoveTable, TableCommandRefusal,
-    TableCommandReply, names,
-};
-use eventstore::{AppendContext, ExecuteError};
+use events::{AddTable, CorrelationId, RemoveTable, TableCommandRefusal, TableCommandReply, names};
+use eventstore::{AppendContext, EventLog, ExecuteError};
 use futures_util::StreamExt as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -91,23 +88,27 @@ async fn handle(tables: &Tables, request: &Message) -> TableCommandReply {
             (c.command_id, TableCommand::Remove { id: c.id, now })
         }),
     };
-    let (command_id, command) = match decoded {
-        Ok(decoded) => decoded,
-        Err(error) => {
-            return TableCommandReply::Refused {
-                reason: TableCommandRefusal::Invalid,
-                detail: format!("undecodable table command: {error}"),
-            };
-        }
-    };
-    let context = AppendContext {
-        command_id: CommandId::caused_by("table-command", events::EventId::from_uuid(command_id)),
-        correlation_id: CorrelationId::from_uuid(command_id),
-        causation_id: CausationId::from_uuid(command_id),
-    };
-    match tables.execute(&command, &context).await {
+    match decoded {
+        Ok((command_id, command)) => execute(tables, command_id, &command).await,
+        Err(error) => TableCommandReply::Refused {
+            reason: TableCommandRefusal::Invalid,
+            detail: format!("undecodable table command: {error}"),
+        },
+    }
+}
+
+/// Runs one staff command on its table; the reply for the gateway. The command's own id
+/// makes a retried request idempotent and is the correlation id of what it records.
+pub async fn execute<L: EventLog>(
+    tables: &Tables<L>,
+    command_id: uuid::Uuid,
+    command: &TableCommand,
+) -> TableCommandReply {
+    let correlation = CorrelationId::from_uuid(command_id);
+    let context = AppendContext::for_request("table-command", command_id, correlation);
+    match tables.execute(command, &context).await {
         Ok(executed) => {
-            let id = table_of(&command).clone();
+            let id = table_of(command).clone();
             let seats = matches!(command, TableCommand::Add { .. })
                 .then_some(executed.state.seats)
                 .flatten();
@@ -130,5 +131,125 @@ async fn handle(tables: &Tables, request: &Message) -> TableCommandReply {
                 detail: "the event store is unavailable".to_owned(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use events::{BookingId, Seats, TableEvent};
+    use eventstore::InMemory;
+    use eventstore::testing::Scenario;
+
+    use super::*;
+    use crate::fixtures::*;
+
+    fn add(seats: u64) -> TableCommand {
+        TableCommand::Add {
+            id: t1(),
+            seats: Seats::new(seats).expect("seats"),
+        }
+    }
+
+    fn remove_at(now: &str) -> TableCommand {
+        TableCommand::Remove {
+            id: t1(),
+            now: ts(now),
+        }
+    }
+
+    async fn run(scenario: &mut Scenario, command: &TableCommand) -> TableCommandReply {
+        scenario.mark();
+        let tables: Tables<InMemory> = Tables::new(scenario.log());
+        execute(&tables, uuid::Uuid::now_v7(), command).await
+    }
+
+    fn refusal(reply: &TableCommandReply) -> Option<TableCommandRefusal> {
+        match reply {
+            TableCommandReply::Refused { reason, .. } => Some(*reason),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn given_no_table_when_staff_add_it_then_it_is_added_and_the_reply_has_its_seats() {
+        let mut scenario = Scenario::new();
+        let reply = run(&mut scenario, &add(4)).await;
+        assert_eq!(
+            reply,
+            TableCommandReply::Done {
+                id: t1(),
+                seats: Some(Seats::new(4).expect("seats"))
+            }
+        );
+        assert_eq!(scenario.then::<TableEvent>(), vec![added(4)]);
+    }
+
+    #[tokio::test]
+    async fn given_a_table_when_staff_add_its_id_again_then_it_is_refused_and_nothing_is_appended()
+    {
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let reply = run(&mut scenario, &add(2)).await;
+        assert_eq!(refusal(&reply), Some(TableCommandRefusal::AlreadyExists));
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_the_same_request_when_it_is_retried_then_the_table_is_added_once() {
+        let mut scenario = Scenario::new();
+        scenario.mark();
+        let tables: Tables<InMemory> = Tables::new(scenario.log());
+        let request = uuid::Uuid::now_v7();
+        let first = execute(&tables, request, &add(4)).await;
+        // The retry reaches another replica, whose cache does not know the table.
+        let other: Tables<InMemory> = Tables::new(scenario.log());
+        let retry = execute(&other, request, &add(4)).await;
+        assert!(matches!(first, TableCommandReply::Done { .. }), "{first:?}");
+        assert!(
+            !matches!(retry, TableCommandReply::Failed { .. }),
+            "{retry:?}"
+        );
+        assert_eq!(scenario.then::<TableEvent>(), vec![added(4)]);
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_for_a_coming_slot_when_staff_remove_the_table_then_it_is_refused_as_locked()
+     {
+        let mut scenario = Scenario::new().given(&t1(), [added(4), placed(BookingId::new())]);
+        let reply = run(&mut scenario, &remove_at("2026-12-24T12:00:00Z")).await;
+        assert_eq!(refusal(&reply), Some(TableCommandRefusal::Locked));
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_only_an_ended_lock_when_staff_remove_the_table_then_it_is_removed() {
+        let mut scenario = Scenario::new().given(&t1(), [added(4), placed(BookingId::new())]);
+        let reply = run(&mut scenario, &remove_at("2026-12-24T21:00:00Z")).await;
+        assert_eq!(
+            reply,
+            TableCommandReply::Done {
+                id: t1(),
+                seats: None
+            }
+        );
+        assert_eq!(scenario.then::<TableEvent>(), vec![removed()]);
+    }
+
+    #[tokio::test]
+    async fn given_no_table_when_staff_remove_it_then_it_is_not_found() {
+        let mut scenario = Scenario::new();
+        let reply = run(&mut scenario, &remove_at("2026-12-24T12:00:00Z")).await;
+        assert_eq!(refusal(&reply), Some(TableCommandRefusal::NotFound));
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_the_store_unavailable_when_staff_add_a_table_then_the_reply_says_it_failed() {
+        let mut scenario = Scenario::new();
+        scenario.log().set_unavailable(true);
+        let reply = run(&mut scenario, &add(4)).await;
+        assert!(
+            matches!(reply, TableCommandReply::Failed { .. }),
+            "{reply:?}"
+        );
     }
 }

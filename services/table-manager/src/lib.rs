@@ -5,6 +5,8 @@
 //! stream and never calls another service.
 
 mod admin;
+#[cfg(test)]
+mod fixtures;
 mod locking;
 mod tables;
 mod timers;
@@ -99,7 +101,6 @@ impl App {
                 ));
                 let saga = locking::LockingSaga {
                     tables: tables.clone(),
-                    store: started.store.clone(),
                 };
                 started.spawn_consumer(&mut workers, locking, saga);
                 started.spawn_consumer(&mut workers, timers, timers::LockTimers { tables });

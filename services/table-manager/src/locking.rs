@@ -4,12 +4,9 @@
 
 use std::sync::Arc;
 
-use events::{
-    BookingEvent, BookingId, CommandId, LockRemovalCause, RejectionReason, ReleasedLock, TableId,
-    names,
-};
+use events::{BookingEvent, BookingId, LockRemovalCause, RejectionReason, ReleasedLock, TableId};
 use eventstore::{
-    AppendContext, Delivery, EventStore, ExecuteError, HandleError, Handler, Recorded,
+    AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
 };
 
 use crate::tables::Tables;
@@ -19,29 +16,25 @@ pub const CONSUMER: &str = "table-locking";
 
 /// Handles the booking events for the locking saga.
 #[derive(Debug)]
-pub struct LockingSaga {
-    pub tables: Arc<Tables>,
-    pub store: EventStore,
+pub struct LockingSaga<L: EventLog = EventStore> {
+    pub tables: Arc<Tables<L>>,
 }
 
-impl Handler for LockingSaga {
+impl<L: EventLog> Handler for LockingSaga<L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<BookingEvent>()?;
         self.react(&recorded).await
     }
 }
 
-impl LockingSaga {
+impl<L: EventLog> LockingSaga<L> {
+    /// The saga's step for one booking event.
     #[tracing::instrument(skip_all, fields(
         booking_id = %recorded.event.booking_id(),
         event = recorded.metadata.event_type,
     ))]
-    async fn react(&self, recorded: &Recorded<BookingEvent>) -> Result<(), HandleError> {
-        let context = |step: &str| AppendContext {
-            command_id: CommandId::caused_by(step, recorded.metadata.event_id),
-            correlation_id: recorded.metadata.correlation_id,
-            causation_id: recorded.metadata.event_id.into(),
-        };
+    pub async fn react(&self, recorded: &Recorded<BookingEvent>) -> Result<(), HandleError> {
+        let context = |step: &str| AppendContext::caused_by(step, &recorded.metadata);
         match &recorded.event {
             BookingEvent::Initiated(e) => self
                 .tables
@@ -90,8 +83,9 @@ impl LockingSaga {
     /// v2 (without its lock): from the booking's first event.
     async fn legacy_table_of(&self, booking: BookingId) -> Result<TableId, HandleError> {
         let loaded = self
-            .store
-            .load::<BookingEvent>(&names::booking_subject(&booking))
+            .tables
+            .log()
+            .load_aggregate(&booking)
             .await
             .map_err(|e| HandleError::Retry(Box::new(e)))?;
         loaded
@@ -112,4 +106,194 @@ impl LockingSaga {
 /// Lock commands are never refused (failures are events), so every error is transient.
 fn retry(error: ExecuteError<domain::TableRejection>) -> HandleError {
     HandleError::Retry(Box::new(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use events::{LockFailureReason, TableEvent, TableId, names};
+    use eventstore::InMemory;
+    use eventstore::testing::Scenario;
+
+    use super::*;
+    use crate::fixtures::*;
+
+    fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
+        LockingSaga {
+            tables: Arc::new(Tables::new(scenario.log())),
+        }
+    }
+
+    #[tokio::test]
+    async fn given_a_free_table_when_a_booking_is_initiated_then_the_lock_is_placed() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        saga(&scenario).react(&initiated).await.expect("step");
+        let then = scenario.then_recorded::<TableEvent>();
+        assert_eq!(then.len(), 1);
+        assert_eq!(then[0].event, placed(booking));
+        assert_eq!(then[0].subject, "tables.t1");
+        assert_eq!(
+            then[0].metadata.correlation_id, initiated.metadata.correlation_id,
+            "the saga's correlation id carries over"
+        );
+        assert_eq!(
+            then[0].metadata.causation_id,
+            initiated.metadata.event_id.into()
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_placed_when_the_initiated_event_is_redelivered_then_nothing_is_appended()
+    {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        let saga = saga(&scenario);
+        saga.react(&initiated).await.expect("first delivery");
+        scenario.mark();
+        saga.react(&initiated).await.expect("redelivery");
+        // A fresh replica (empty cache) deciding again appends nothing either.
+        self::saga(&scenario)
+            .react(&initiated)
+            .await
+            .expect("redelivery elsewhere");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_for_another_booking_when_a_booking_is_initiated_then_placement_fails_with_slot_taken()
+     {
+        let (holder, booking) = (BookingId::new(), BookingId::new());
+        let mut scenario = Scenario::new().given(&t1(), [added(4), placed(holder)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        saga(&scenario).react(&initiated).await.expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![failed(&t1(), booking, LockFailureReason::SlotTaken)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_table_for_two_when_a_party_of_four_is_initiated_then_placement_fails_with_too_small()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(2)]);
+        let initiated = scenario.when(&booking, initiated(booking, 4));
+        saga(&scenario).react(&initiated).await.expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![failed(&t1(), booking, LockFailureReason::TooSmall)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_removed_table_when_a_booking_is_initiated_then_placement_fails_with_table_removed()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4), removed()]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        saga(&scenario).react(&initiated).await.expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![failed(&t1(), booking, LockFailureReason::TableRemoved)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_no_such_table_when_a_booking_is_initiated_then_the_failure_goes_to_the_unknown_tables_subject()
+     {
+        let booking = BookingId::new();
+        let ghost = TableId::parse("ghost").expect("id");
+        let mut scenario = Scenario::new();
+        let initiated = scenario.when(&booking, initiated_for(&ghost, booking, 2));
+        saga(&scenario).react(&initiated).await.expect("step");
+        let then = scenario.then_recorded::<TableEvent>();
+        assert_eq!(then.len(), 1);
+        assert_eq!(
+            then[0].event,
+            failed(&ghost, booking, LockFailureReason::TableNotFound)
+        );
+        assert_eq!(then[0].subject, names::UNKNOWN_TABLES_SUBJECT);
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_when_its_booking_is_cancelled_then_the_lock_is_removed() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new()
+            .given(&t1(), [added(4), placed(booking)])
+            .given(&booking, [initiated(booking, 2)]);
+        let cancelled = scenario.when(&booking, cancelled(booking));
+        saga(&scenario).react(&cancelled).await.expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![lock_removed(booking, LockRemovalCause::BookingCancelled)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_late_lock_when_its_booking_times_out_then_the_lock_is_removed() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new()
+            .given(&t1(), [added(4), placed(booking)])
+            .given(&booking, [initiated(booking, 2)]);
+        let timed_out = scenario.when(&booking, rejected(booking, RejectionReason::Timeout));
+        saga(&scenario).react(&timed_out).await.expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![lock_removed(booking, LockRemovalCause::BookingRejected)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_failed_placement_when_the_booking_is_rejected_for_it_then_nothing_is_appended()
+    {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(
+            &t1(),
+            [
+                added(4),
+                failed(&t1(), booking, LockFailureReason::SlotTaken),
+            ],
+        );
+        let rejected = scenario.when(&booking, rejected(booking, RejectionReason::SlotTaken));
+        saga(&scenario).react(&rejected).await.expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_cancellation_written_before_v2_when_it_is_delivered_then_the_table_comes_from_the_booking()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new()
+            .given(&t1(), [added(4), placed(booking)])
+            .given(&booking, [initiated(booking, 2)]);
+        let cancelled = scenario.when(&booking, cancelled_v1(booking));
+        saga(&scenario).react(&cancelled).await.expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![lock_removed(booking, LockRemovalCause::BookingCancelled)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_no_lock_when_a_booking_is_cancelled_then_nothing_is_appended() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let cancelled = scenario.when(&booking, cancelled(booking));
+        saga(&scenario).react(&cancelled).await.expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_the_store_unavailable_when_a_booking_is_initiated_then_the_step_is_retried() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        scenario.log().set_unavailable(true);
+        let outcome = saga(&scenario).react(&initiated).await;
+        assert!(matches!(outcome, Err(HandleError::Retry(_))), "{outcome:?}");
+        scenario.log().set_unavailable(false);
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
 }

@@ -6,17 +6,17 @@ use events::{
     BookingId, LockFailureReason, PartySize, TableEvent, TableId, TableLockPlacementFailed,
     TimeSlot, names,
 };
-use eventstore::{AppendContext, EventStore, ExecuteError, Executed, Repository};
+use eventstore::{AppendContext, EventLog, EventStore, ExecuteError, Executed, Repository};
 
 /// Tables kept in memory (two generations of this many at most).
 const CACHE_CAPACITY: usize = 10_000;
 /// A command meets a newer version at most this many times before giving up.
 const MAX_ATTEMPTS: usize = 16;
 
-/// The table aggregates on the `TABLES` stream.
+/// The table aggregates on the `TABLES` stream (or on an in-memory log in unit tests).
 #[derive(Debug)]
-pub struct Tables {
-    repository: Repository<Table>,
+pub struct Tables<L: EventLog = EventStore> {
+    repository: Repository<Table, L>,
 }
 
 /// How a lock request ended.
@@ -28,11 +28,16 @@ pub enum LockOutcome {
     UnknownTable,
 }
 
-impl Tables {
-    pub fn new(store: EventStore) -> Self {
+impl<L: EventLog> Tables<L> {
+    pub fn new(log: L) -> Self {
         Self {
-            repository: Repository::new(store, CACHE_CAPACITY, MAX_ATTEMPTS),
+            repository: Repository::new(log, CACHE_CAPACITY, MAX_ATTEMPTS),
         }
+    }
+
+    /// The event log the tables are stored in.
+    pub fn log(&self) -> &L {
+        self.repository.log()
     }
 
     /// Runs a command on one table.
@@ -41,19 +46,19 @@ impl Tables {
         command: &TableCommand,
         context: &AppendContext,
     ) -> Result<Executed<Table>, ExecuteError<domain::TableRejection>> {
-        let subject = names::table_subject(table_of(command));
-        self.repository.execute(&subject, command, context).await
+        self.repository
+            .execute(table_of(command), command, context)
+            .await
     }
 
     /// Whether the table has ever been added: from the cache when it knows the table,
     /// else from the stream (another replica may have added it a moment ago).
     async fn exists(&self, id: &TableId) -> Result<bool, eventstore::LoadError> {
-        let subject = names::table_subject(id);
         let known = |(state, _): &(Table, u64)| state.status != TableStatus::Unknown;
-        if self.repository.peek(&subject).as_ref().is_some_and(known) {
+        if self.repository.peek(id).as_ref().is_some_and(known) {
             return Ok(true);
         }
-        Ok(known(&self.repository.load_fresh(&subject).await?))
+        Ok(known(&self.repository.load_fresh(id).await?))
     }
 
     /// Places a booking's lock, or records why it cannot be placed. A table id that was
@@ -76,8 +81,8 @@ impl Tables {
             }
             .into();
             self.repository
-                .store()
-                .append_to_log(names::UNKNOWN_TABLES_SUBJECT, &[failed], context)
+                .log()
+                .append_at(names::UNKNOWN_TABLES_SUBJECT, None, &[failed], context)
                 .await
                 .map_err(ExecuteError::Append)?;
             return Ok(LockOutcome::UnknownTable);

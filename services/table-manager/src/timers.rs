@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use events::{CommandId, LockRemovalCause, TableEvent};
-use eventstore::{AppendContext, Delivery, HandleError, Handler};
+use events::{LockRemovalCause, TableEvent};
+use eventstore::{AppendContext, Delivery, EventLog, EventStore, HandleError, Handler, Recorded};
+use jiff::Timestamp;
 
 use crate::tables::Tables;
 
@@ -20,17 +21,28 @@ const MAX_DEFER: Duration = Duration::from_secs(3600);
 
 /// Handles table events for the lock timers.
 #[derive(Debug)]
-pub struct LockTimers {
-    pub tables: Arc<Tables>,
+pub struct LockTimers<L: EventLog = EventStore> {
+    pub tables: Arc<Tables<L>>,
 }
 
-impl Handler for LockTimers {
+impl<L: EventLog> Handler for LockTimers<L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<TableEvent>()?;
+        self.react(&recorded, Timestamp::now()).await
+    }
+}
+
+impl<L: EventLog> LockTimers<L> {
+    /// The timer's step for one table event delivered at `now`: a placed lock whose slot
+    /// has ended is removed; one whose slot runs is deferred until it ends.
+    pub async fn react(
+        &self,
+        recorded: &Recorded<TableEvent>,
+        now: Timestamp,
+    ) -> Result<(), HandleError> {
         let TableEvent::LockPlaced(lock) = &recorded.event else {
             return Ok(());
         };
-        let now = jiff::Timestamp::now();
         let ends = lock.time_slot.to();
         if now < ends {
             let left = Duration::try_from(ends.duration_since(now)).unwrap_or(MAX_DEFER);
@@ -39,11 +51,7 @@ impl Handler for LockTimers {
                 (left + Duration::from_millis(5)).min(MAX_DEFER),
             ));
         }
-        let context = AppendContext {
-            command_id: CommandId::caused_by("slot-ended", recorded.metadata.event_id),
-            correlation_id: recorded.metadata.correlation_id,
-            causation_id: recorded.metadata.event_id.into(),
-        };
+        let context = AppendContext::caused_by("slot-ended", &recorded.metadata);
         self.tables
             .remove_lock(
                 &lock.id,
@@ -53,5 +61,98 @@ impl Handler for LockTimers {
             )
             .await
             .map_err(|e| HandleError::Retry(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use events::{BookingId, TableEvent};
+    use eventstore::InMemory;
+    use eventstore::testing::Scenario;
+
+    use super::*;
+    use crate::fixtures::*;
+
+    fn timers(scenario: &Scenario) -> LockTimers<InMemory> {
+        LockTimers {
+            tables: Arc::new(Tables::new(scenario.log())),
+        }
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_when_its_slot_has_ended_then_the_lock_is_removed() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let lock = scenario.when(&t1(), placed(booking));
+        timers(&scenario)
+            .react(&lock, dinner().to())
+            .await
+            .expect("step");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![lock_removed(booking, LockRemovalCause::SlotEnded)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_when_its_slot_ends_in_ten_minutes_then_the_timer_waits_that_long() {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let lock = scenario.when(&t1(), placed(booking));
+        let outcome = timers(&scenario)
+            .react(&lock, ts("2026-12-24T19:50:00Z"))
+            .await;
+        let Err(HandleError::Defer(delay)) = outcome else {
+            panic!("expected a deferral, got {outcome:?}");
+        };
+        assert!(
+            (Duration::from_secs(600)..Duration::from_secs(601)).contains(&delay),
+            "{delay:?}"
+        );
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_when_its_slot_ends_in_a_month_then_the_timer_checks_again_within_the_hour()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let lock = scenario.when(&t1(), placed(booking));
+        let outcome = timers(&scenario)
+            .react(&lock, ts("2026-11-24T19:50:00Z"))
+            .await;
+        assert!(
+            matches!(outcome, Err(HandleError::Defer(delay)) if delay == MAX_DEFER),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_already_removed_by_a_cancellation_when_its_slot_ends_then_nothing_is_appended()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let lock = scenario.when(&t1(), placed(booking));
+        scenario = scenario.given(
+            &t1(),
+            [lock_removed(booking, LockRemovalCause::BookingCancelled)],
+        );
+        scenario.mark();
+        timers(&scenario)
+            .react(&lock, dinner().to())
+            .await
+            .expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_any_other_table_event_when_it_is_delivered_then_the_timers_ignore_it() {
+        let mut scenario = Scenario::new();
+        let added = scenario.when(&t1(), added(4));
+        timers(&scenario)
+            .react(&added, dinner().to())
+            .await
+            .expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
     }
 }

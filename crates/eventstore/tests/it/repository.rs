@@ -26,6 +26,7 @@ enum Refused {
 }
 
 impl Aggregate for Table {
+    type Id = TableId;
     type Command = Command;
     type Event = TableEvent;
     type Rejection = Refused;
@@ -81,22 +82,22 @@ async fn a_replica_with_a_stale_cache_reloads_on_conflict_and_decides_again() {
 
     // Both replicas see the table, so both cache it.
     replica_a
-        .execute("tables.t9", &Command::Add(id(), seats(4)), &context("add"))
+        .execute(&id(), &Command::Add(id(), seats(4)), &context("add"))
         .await
         .expect("add");
-    let (state, _) = replica_b.load("tables.t9").await.expect("load");
+    let (state, _) = replica_b.load(&id()).await.expect("load");
     assert_eq!(state.seats, Some(4));
 
     // A removes it; B's cache still says "present".
     replica_a
-        .execute("tables.t9", &Command::Remove(id()), &context("remove-a"))
+        .execute(&id(), &Command::Remove(id()), &context("remove-a"))
         .await
         .expect("remove");
 
     // B's decision on its stale state would append a second removal; the expected version
     // stops it, B reloads, and the fresh state refuses.
     let outcome = replica_b
-        .execute("tables.t9", &Command::Remove(id()), &context("remove-b"))
+        .execute(&id(), &Command::Remove(id()), &context("remove-b"))
         .await;
     assert!(
         matches!(outcome, Err(ExecuteError::Rejected(Refused::Missing))),
@@ -116,7 +117,7 @@ async fn a_redelivered_command_is_not_applied_twice() {
     let repository = Repository::<Table>::new(env.store.clone(), 100, 3);
     let ctx = context("add-once");
     let first = repository
-        .execute("tables.t9", &Command::Add(id(), seats(2)), &ctx)
+        .execute(&id(), &Command::Add(id(), seats(2)), &ctx)
         .await
         .expect("add");
     assert_eq!(first.events.len(), 1);
@@ -124,7 +125,7 @@ async fn a_redelivered_command_is_not_applied_twice() {
     // Another replica (empty cache) gets the same command again.
     let other = Repository::<Table>::new(env.store.clone(), 100, 3);
     let again = other
-        .execute("tables.t9", &Command::Add(id(), seats(2)), &ctx)
+        .execute(&id(), &Command::Add(id(), seats(2)), &ctx)
         .await
         .expect("redelivery is fine");
     assert!(again.events.is_empty());
@@ -144,7 +145,7 @@ async fn concurrent_commands_through_separate_replicas_are_all_applied_exactly_o
     let shared = TableId::parse("shared").expect("id");
     Repository::<Table>::new(env.store.clone(), 10, 5)
         .execute(
-            "tables.shared",
+            &shared,
             &Command::Add(shared.clone(), seats(2)),
             &context("add-shared"),
         )
@@ -158,7 +159,7 @@ async fn concurrent_commands_through_separate_replicas_are_all_applied_exactly_o
                 let repository = Repository::<Table>::new(store, 10, 5);
                 repository
                     .execute(
-                        "tables.shared",
+                        &shared.clone(),
                         &Command::Remove(shared),
                         &context(&format!("remove-{n}")),
                     )
@@ -183,7 +184,7 @@ async fn executing_as_new_on_an_aggregate_that_exists_decides_again_on_the_store
     let env = env().await;
     let writer = Repository::<Table>::new(env.store.clone(), 100, 3);
     writer
-        .execute("tables.t9", &Command::Add(id(), seats(4)), &context("add"))
+        .execute(&id(), &Command::Add(id(), seats(4)), &context("add"))
         .await
         .expect("add");
 
@@ -191,11 +192,7 @@ async fn executing_as_new_on_an_aggregate_that_exists_decides_again_on_the_store
     // a conflict, it reloads, and the stored state refuses a different table.
     let other = Repository::<Table>::new(env.store.clone(), 100, 3);
     let outcome = other
-        .execute_new(
-            "tables.t9",
-            &Command::Add(id(), seats(2)),
-            &context("add-2"),
-        )
+        .execute_new(&id(), &Command::Add(id(), seats(2)), &context("add-2"))
         .await;
     assert!(
         matches!(outcome, Err(ExecuteError::Rejected(Refused::Exists))),
@@ -203,11 +200,7 @@ async fn executing_as_new_on_an_aggregate_that_exists_decides_again_on_the_store
     );
     // And a command that is a no-op on the stored state is one.
     let same = other
-        .execute_new(
-            "tables.t9",
-            &Command::Add(id(), seats(4)),
-            &context("add-3"),
-        )
+        .execute_new(&id(), &Command::Add(id(), seats(4)), &context("add-3"))
         .await
         .expect("no-op");
     assert!(same.events.is_empty());
@@ -221,8 +214,8 @@ async fn executing_as_new_on_an_aggregate_that_exists_decides_again_on_the_store
     // On a new subject it appends at version 0 without reading first.
     let fresh = other
         .execute_new(
-            "tables.t10",
-            &Command::Add(id(), seats(3)),
+            &TableId::parse("t10").expect("id"),
+            &Command::Add(TableId::parse("t10").expect("id"), seats(3)),
             &context("add-4"),
         )
         .await

@@ -1,0 +1,97 @@
+//! The seam between the code that runs commands and where events are kept: a small
+//! event-log trait, with the JetStream store and an in-memory log behind it, and the
+//! append contexts that say why an append happens.
+
+use std::future::Future;
+
+use events::{AggregateId, CausationId, CommandId, CorrelationId, DomainEvent, EventId, Metadata};
+use jiff::Timestamp;
+
+use crate::store::{AppendError, Appended, LoadError, Loaded};
+
+/// Why an append happens: identifies the command (for dedup ids) and its saga.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendContext {
+    pub command_id: CommandId,
+    pub correlation_id: CorrelationId,
+    pub causation_id: CausationId,
+}
+
+impl AppendContext {
+    /// A saga step `step` caused by a recorded event: the same event redelivered always
+    /// gives the same command id (so JetStream drops the second append), the correlation
+    /// id carries over and the event is the cause.
+    pub fn caused_by(step: &str, cause: &Metadata) -> Self {
+        Self {
+            command_id: CommandId::caused_by(step, cause.event_id),
+            correlation_id: cause.correlation_id,
+            causation_id: cause.event_id.into(),
+        }
+    }
+
+    /// A request that carries its own id (a table command, a booking made over HTTP): a
+    /// retry of the same request gives the same command id. `correlation` is the saga the
+    /// request belongs to.
+    pub fn for_request(step: &str, request: uuid::Uuid, correlation: CorrelationId) -> Self {
+        Self {
+            command_id: CommandId::caused_by(step, EventId::from_uuid(request)),
+            correlation_id: correlation,
+            causation_id: CausationId::from_uuid(request),
+        }
+    }
+
+    /// A command that is never retried as the same command (each call is new), in the saga
+    /// `correlation`.
+    pub fn unique(step: &str, correlation: CorrelationId) -> Self {
+        Self {
+            command_id: CommandId::unique(step),
+            correlation_id: correlation,
+            causation_id: CausationId::new(),
+        }
+    }
+
+    /// The metadata of the `index`-th event this context appends, at `now`.
+    pub fn metadata<E: DomainEvent>(&self, index: usize, event: &E, now: Timestamp) -> Metadata {
+        Metadata {
+            event_id: self.command_id.event_id(index),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            occurred_at: now,
+        }
+    }
+}
+
+/// Where events are kept: one subject per aggregate in the stream of its event family.
+///
+/// An append states the subject's expected version (stream sequence of its last event, 0
+/// for a new aggregate), or `None` for a plain log; events get their ids from the context,
+/// and an append whose first event id is already stored is reported as a duplicate and
+/// stores nothing. Several events are stored all or none.
+pub trait EventLog: Clone + Send + Sync + 'static {
+    /// Appends `events` to `subject` if its version is still `expected`.
+    fn append_at<E: DomainEvent>(
+        &self,
+        subject: &str,
+        expected: Option<u64>,
+        events: &[E],
+        context: &AppendContext,
+    ) -> impl Future<Output = Result<Appended, AppendError>> + Send;
+
+    /// The events of `subject` stored after stream sequence `after`, in order.
+    fn load_after<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+    ) -> impl Future<Output = Result<Loaded<E>, LoadError>> + Send;
+
+    /// Every event of the aggregate `id`, in order, and its version.
+    fn load_aggregate<I: AggregateId>(
+        &self,
+        id: &I,
+    ) -> impl Future<Output = Result<Loaded<I::Event>, LoadError>> + Send {
+        let subject = id.subject();
+        async move { self.load_after::<I::Event>(&subject, 0).await }
+    }
+}
