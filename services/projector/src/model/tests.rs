@@ -1,0 +1,198 @@
+//! Given/when/then tests of the read models.
+
+use events::{
+    AccessCodeDigest, CausationId, CorrelationId, Customer, EventId, LockRemovalCause, PartySize,
+    RejectionReason, Seats, TableAdded, TableBookingConfirmed, TableBookingInitiated,
+    TableBookingRejected, TableId, TableLockPlaced, TableLockRemoved, TableRemoved,
+};
+use jiff::Timestamp;
+
+use super::*;
+
+fn metadata(event_type: &str, booking: BookingId) -> Metadata {
+    Metadata {
+        event_id: EventId::new(),
+        event_type: event_type.to_owned(),
+        schema_version: 1,
+        correlation_id: CorrelationId::from_uuid(booking.as_uuid()),
+        causation_id: CausationId::new(),
+        occurred_at: Timestamp::UNIX_EPOCH,
+    }
+}
+
+fn slot() -> TimeSlot {
+    TimeSlot::new(
+        "2026-12-24T18:00:00Z".parse().expect("from"),
+        "2026-12-24T20:00:00Z".parse().expect("to"),
+    )
+    .expect("slot")
+}
+
+fn table(id: &str) -> TableId {
+    TableId::parse(id).expect("table id")
+}
+
+fn initiated(id: BookingId) -> BookingEvent {
+    BookingEvent::Initiated(TableBookingInitiated {
+        id,
+        table_id: table("t1"),
+        time_slot: slot(),
+        people: PartySize::new(2).ok(),
+        customer: Some(Customer {
+            name: "Ada".to_owned(),
+            email: "Ada@Example.com".to_owned(),
+        }),
+        access_code_digest: AccessCodeDigest::new("ab".repeat(32)),
+    })
+}
+
+fn booking(docs: &mut Docs, sequence: u64, event: &BookingEvent) {
+    let meta = metadata(event.event_type(), event.booking_id());
+    for key in booking_keys(event) {
+        if !docs.has(&key) {
+            docs.load(&key, None).expect("load");
+        }
+    }
+    apply_booking(docs, sequence, &meta, event);
+}
+
+fn table_event(docs: &mut Docs, sequence: u64, event: &TableEvent) {
+    let meta = metadata(event.event_type(), BookingId::new());
+    for key in table_keys(event) {
+        if !docs.has(&key) {
+            docs.load(&key, None).expect("load");
+        }
+    }
+    apply_table(docs, sequence, &meta, event);
+}
+
+#[test]
+fn given_an_initiated_booking_when_it_is_confirmed_then_the_view_says_confirmed_with_both_events() {
+    let id = BookingId::new();
+    let mut docs = Docs::default();
+    booking(&mut docs, 1, &initiated(id));
+    let confirmed = BookingEvent::Confirmed(TableBookingConfirmed {
+        id,
+        table_id: table("t1"),
+        time_slot: slot(),
+    });
+    booking(&mut docs, 5, &confirmed);
+
+    let view = docs.booking(id).expect("booking");
+    assert_eq!(view.status, BookingStatus::Confirmed);
+    assert_eq!(view.sequence, 5);
+    let types: Vec<&str> = view.events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        ["table-booking-initiated", "table-booking-confirmed"]
+    );
+    assert!(view.events[0].data.get("accessCodeDigest").is_none());
+}
+
+#[test]
+fn given_a_rejected_booking_when_its_initiated_event_is_replayed_then_nothing_changes() {
+    let id = BookingId::new();
+    let mut docs = Docs::default();
+    booking(&mut docs, 1, &initiated(id));
+    let rejected = BookingEvent::Rejected(TableBookingRejected {
+        id,
+        reason: RejectionReason::SlotTaken,
+        table_id: Some(TableId::parse("t1").expect("id")),
+        time_slot: Some(slot()),
+    });
+    booking(&mut docs, 3, &rejected);
+    let before = docs.booking(id).cloned();
+
+    booking(&mut docs, 1, &initiated(id));
+    booking(&mut docs, 3, &rejected);
+
+    assert_eq!(docs.booking(id).cloned(), before);
+    assert_eq!(
+        docs.booking(id).map(|b| (b.status, b.reason)),
+        Some((BookingStatus::Rejected, Some(RejectionReason::SlotTaken)))
+    );
+}
+
+#[test]
+fn given_a_booking_with_a_customer_then_the_locator_of_the_email_holds_its_code_digest() {
+    let id = BookingId::new();
+    let mut docs = Docs::default();
+    booking(&mut docs, 1, &initiated(id));
+    let locator = docs.locator(" ada@example.COM").expect("locator");
+    assert_eq!(
+        locator.bookings.get(&id),
+        Some(&AccessCodeDigest::new("ab".repeat(32)))
+    );
+}
+
+#[test]
+fn given_a_lock_when_another_bookings_removal_arrives_then_the_lock_stays_and_its_own_frees_it() {
+    let (mine, other) = (BookingId::new(), BookingId::new());
+    let mut docs = Docs::default();
+    let placed = TableEvent::LockPlaced(TableLockPlaced {
+        id: table("t1"),
+        time_slot: slot(),
+        booking_id: mine,
+    });
+    table_event(&mut docs, 2, &placed);
+    let removal = |booking_id| {
+        TableEvent::LockRemoved(TableLockRemoved {
+            id: table("t1"),
+            time_slot: slot(),
+            booking_id,
+            cause: LockRemovalCause::BookingCancelled,
+        })
+    };
+    let day = day_of(&slot());
+    table_event(&mut docs, 3, &removal(other));
+    assert_eq!(docs.day(day).map(|d| d.locks.len()), Some(1));
+    table_event(&mut docs, 4, &removal(mine));
+    assert_eq!(docs.day(day).map(|d| d.locks.len()), Some(0));
+    assert_eq!(
+        docs.booking_locks(mine).map(|l| l.events.len()),
+        Some(2),
+        "placed and removed, once each"
+    );
+}
+
+#[test]
+fn given_tables_when_one_is_removed_then_it_stays_known_but_flagged() {
+    let mut docs = Docs::default();
+    let added = |id: &str| {
+        TableEvent::Added(TableAdded {
+            id: table(id),
+            seats: Seats::new(4).expect("seats"),
+        })
+    };
+    table_event(&mut docs, 1, &added("t2"));
+    table_event(&mut docs, 2, &added("t1"));
+    table_event(
+        &mut docs,
+        3,
+        &TableEvent::Removed(TableRemoved { id: table("t2") }),
+    );
+    table_event(&mut docs, 1, &added("t2"));
+
+    let tables = docs.tables().expect("tables");
+    let listed: Vec<(&str, bool)> = tables
+        .tables
+        .iter()
+        .map(|(id, t)| (id.as_str(), t.removed))
+        .collect();
+    assert_eq!(listed, [("t1", false), ("t2", true)]);
+}
+
+#[test]
+fn changed_documents_are_reported_once_until_written() {
+    let mut docs = Docs::default();
+    booking(&mut docs, 1, &initiated(BookingId::new()));
+    let keys: Vec<String> = docs
+        .changed()
+        .expect("encode")
+        .iter()
+        .map(|(k, _)| k.name().split('.').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys, ["booking", "locator"]);
+    docs.written();
+    assert!(docs.changed().expect("encode").is_empty());
+}
