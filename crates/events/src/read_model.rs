@@ -89,6 +89,23 @@ pub struct TableView {
     pub sequence: u64,
 }
 
+/// The UTC date a slot starts on: the key of the [`DayView`] that holds its locks.
+pub fn day_of(slot: &TimeSlot) -> Date {
+    slot.from()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// The dates of the [`DayView`]s that may hold a lock overlapping `slot`: the day it
+/// starts on, the day before (a lock across midnight UTC) and the day it ends on.
+pub fn days_overlapping(slot: &TimeSlot) -> impl Iterator<Item = Date> {
+    let start = day_of(slot);
+    let end = slot.to().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    [start.yesterday().ok(), Some(start), Some(end)]
+        .into_iter()
+        .flatten()
+}
+
 /// The locks held in the slots that start on one UTC date, by `"<tableId> <from>"`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -181,6 +198,21 @@ mod tests {
             email_digest("ada@example.com")
         );
         assert_eq!(email_digest("ada@example.com").len(), 64);
+    }
+
+    #[test]
+    fn a_lock_is_filed_under_the_utc_date_its_slot_starts_and_found_from_any_overlapping_slot() {
+        let slot = |from: &str, to: &str| {
+            TimeSlot::new(from.parse().expect("from"), to.parse().expect("to")).expect("slot")
+        };
+        let late = slot("2026-12-24T23:00:00Z", "2026-12-25T01:00:00Z");
+        assert_eq!(day_of(&late), Date::constant(2026, 12, 24));
+        let after_midnight = slot("2026-12-25T00:00:00Z", "2026-12-25T02:00:00Z");
+        assert!(days_overlapping(&after_midnight).any(|day| day == day_of(&late)));
+        let dinner = slot("2026-12-24T18:00:00Z", "2026-12-24T20:00:00Z");
+        let days: Vec<Date> = days_overlapping(&dinner).collect();
+        assert!(days.contains(&day_of(&dinner)));
+        assert!(days.contains(&Date::constant(2026, 12, 23)));
     }
 
     #[test]

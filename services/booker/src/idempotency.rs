@@ -12,9 +12,8 @@ use events::BookingId;
 use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{AccessCode, hex};
-use crate::input::BookingRequest;
-use crate::problem::ApiError;
+use crate::access::{AccessCode, RandomUnavailable, hex};
+use crate::http::booking_request::BookingRequest;
 
 /// The KV bucket of claimed keys.
 pub const BUCKET: &str = "booker_idempotency";
@@ -30,17 +29,30 @@ pub struct Claim {
 
 impl Claim {
     /// A new booking id and access code.
-    pub fn fresh() -> Result<Self, ApiError> {
-        let access_code = AccessCode::generate().map_err(|e| {
-            tracing::error!(error = %e, "cannot draw an access code");
-            ApiError::Internal
-        })?;
+    pub fn fresh() -> Result<Self, RandomUnavailable> {
         Ok(Self {
             booking_id: BookingId::new(),
-            access_code,
+            access_code: AccessCode::generate()?,
         })
     }
 }
+
+/// A key could not be claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The key was used for another request.
+    #[error("the Idempotency-Key was used with a different request")]
+    Mismatch,
+    /// The bucket cannot be reached (or the key expired between two calls): retry.
+    #[error("the idempotency bucket is unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    #[error("undecodable idempotency record: {0}")]
+    Corrupt(#[source] serde_json::Error),
+    #[error(transparent)]
+    Random(#[from] RandomUnavailable),
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,7 +90,11 @@ impl IdempotencyKeys {
 
     /// The booking for `key`: a fresh one if the key is new, the earlier one if the key
     /// was used for the same request, and a refusal if it was used for another request.
-    pub async fn claim(&self, key: &str, request: &BookingRequest) -> Result<Claim, ApiError> {
+    pub async fn claim(
+        &self,
+        key: &str,
+        request: &BookingRequest,
+    ) -> Result<Claim, IdempotencyError> {
         // KV keys allow few characters: the key's digest stands for it.
         let entry = hex(digest(&SHA256, key.as_bytes()).as_ref());
         let fingerprint = fingerprint(request);
@@ -88,29 +104,26 @@ impl IdempotencyKeys {
             fingerprint: fingerprint.clone(),
             access_code: fresh.access_code.expose().to_owned(),
         };
-        let value = serde_json::to_vec(&record).map_err(|_| ApiError::Internal)?;
+        let value = serde_json::to_vec(&record).map_err(IdempotencyError::Corrupt)?;
         match self.kv.create(&entry, value.into()).await {
             Ok(_) => return Ok(fresh),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim an idempotency key");
-                return Err(ApiError::Unavailable);
-            }
+            Err(e) => return Err(IdempotencyError::Unavailable(Box::new(e))),
         }
-        let stored = self.kv.get(&entry).await.map_err(|e| {
-            tracing::warn!(error = %e, "cannot read an idempotency key");
-            ApiError::Unavailable
-        })?;
+        let stored = self
+            .kv
+            .get(&entry)
+            .await
+            .map_err(|e| IdempotencyError::Unavailable(Box::new(e)))?;
         let Some(stored) = stored else {
             // Expired between the two calls: the caller may simply retry.
-            return Err(ApiError::Unavailable);
+            return Err(IdempotencyError::Unavailable(
+                "the key expired while it was read".into(),
+            ));
         };
-        let earlier: Record = serde_json::from_slice(&stored).map_err(|e| {
-            tracing::error!(error = %e, "undecodable idempotency record");
-            ApiError::Internal
-        })?;
+        let earlier: Record = serde_json::from_slice(&stored).map_err(IdempotencyError::Corrupt)?;
         if earlier.fingerprint != fingerprint {
-            return Err(ApiError::IdempotencyMismatch);
+            return Err(IdempotencyError::Mismatch);
         }
         Ok(Claim {
             booking_id: earlier.booking_id,

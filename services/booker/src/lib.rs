@@ -5,23 +5,19 @@
 //! `bookings.>`; it reaches tables only through NATS (requests to table-manager, events).
 
 mod access;
+mod availability;
+mod http;
 mod idempotency;
-mod input;
 mod outcomes;
-mod problem;
-mod queries;
 mod reads;
-mod routes;
+mod rules;
 mod saga;
-mod view;
+mod table_commands;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
 use clap::Parser;
 use events::names;
 use eventstore::{ConsumerSpec, Repository};
@@ -29,12 +25,11 @@ use service_kit::{CommonConfig, RestaurantConfig, Secret, Service};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::http::{AppState, Backend};
 use crate::outcomes::Outcomes;
 use crate::reads::ReadModels;
-use crate::routes::{AppState, Backend};
-
-/// Largest accepted request body (API.md).
-const BODY_LIMIT: usize = 64 * 1024;
+use crate::rules::SlotRules;
+use crate::table_commands::TableCommands;
 /// Bookings kept in memory (two generations of this many at most).
 const BOOKING_CACHE: usize = 100_000;
 /// A command meets a newer version at most this many times before giving up.
@@ -102,18 +97,17 @@ impl App {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(config = ?self.config, "starting");
         let config = self.config;
-        let state = Arc::new(AppState {
-            backend: OnceLock::new(),
-            admin_token: config.admin_token.clone(),
-            rules: input::SlotRules {
+        let state = Arc::new(AppState::new(
+            config.admin_token.clone(),
+            SlotRules {
                 schedule: config.restaurant.slots.clone(),
                 zone: config.restaurant.timezone.clone(),
                 horizon_days: config.booking_horizon_days,
             },
-        });
+        ));
         let routes = {
             let state = state.clone();
-            move |_ops| router(state)
+            move |_ops| http::router(state)
         };
         let timeout = config.booking_timeout;
         // Boxed: the service's whole life is in this future (clippy::large_futures).
@@ -123,23 +117,6 @@ impl App {
         }))
         .await
     }
-}
-
-fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/tables", post(routes::add_table).get(queries::list_tables))
-        .route("/booking-slots", get(queries::booking_slots))
-        .route("/bookings/lookup", post(queries::lookup_booking))
-        .route("/bookings/{id}", get(queries::get_booking))
-        .route("/bookings/{id}/history", get(queries::booking_history))
-        .route("/tables/{id}", delete(routes::remove_table))
-        .route("/bookings", post(routes::create_booking))
-        .route("/booking/initiate", post(routes::create_booking))
-        .route("/bookings/{id}/cancel", post(routes::cancel_booking))
-        .fallback(problem::not_found)
-        .method_not_allowed_fallback(problem::method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
 }
 
 /// Creates what the booker needs on NATS (idempotently) and starts its workers.
@@ -199,7 +176,7 @@ async fn setup(
     started.spawn_consumer(&mut workers, timeout_consumer, timeouts);
     // Set once: a setup that failed earlier never got this far.
     let _ = state.backend.set(Backend {
-        client: started.client.clone(),
+        tables: TableCommands::new(started.client.clone()),
         bookings,
         outcomes,
         idempotency,

@@ -10,7 +10,25 @@ use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
-use crate::problem::ApiError;
+/// A read-model document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// No projector has created the read models yet.
+    #[error("no read model yet: the projector has not started")]
+    NotReady,
+    #[error("cannot read {key} of the read model: {source}")]
+    Unavailable {
+        key: String,
+        #[source]
+        source: async_nats::jetstream::kv::EntryError,
+    },
+    #[error("undecodable read-model document {key}: {source}")]
+    Undecodable {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
 
 /// The current generation's bucket, once the projector has made one.
 #[derive(Debug)]
@@ -102,31 +120,26 @@ impl ReadModels {
             .and_then(|current| current.as_ref().map(|(generation, _)| *generation))
     }
 
-    fn bucket(&self) -> Result<kv::Store, ApiError> {
-        let current = self.current.read().map_err(|_| ApiError::Internal)?;
-        match current.as_ref() {
-            Some((_, bucket)) => Ok(bucket.clone()),
-            None => {
-                tracing::warn!("no read model yet: the projector has not started");
-                Err(ApiError::Unavailable)
-            }
-        }
+    fn bucket(&self) -> Result<kv::Store, ReadError> {
+        // A writer that panicked left a pointer that is still whole: read it anyway.
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current
+            .as_ref()
+            .map(|(_, bucket)| bucket.clone())
+            .ok_or(ReadError::NotReady)
     }
 
     /// The document stored under `key`, if any.
-    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, ApiError> {
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, ReadError> {
         let bucket = self.bucket()?;
         let name = key.name();
-        let stored = bucket.get(&name).await.map_err(|e| {
-            tracing::warn!(key = name, error = %e, "cannot read the read model");
-            ApiError::Unavailable
-        })?;
+        let stored = match bucket.get(&name).await {
+            Ok(stored) => stored,
+            Err(source) => return Err(ReadError::Unavailable { key: name, source }),
+        };
         stored
             .map(|bytes| serde_json::from_slice(&bytes))
             .transpose()
-            .map_err(|e| {
-                tracing::error!(key = name, error = %e, "undecodable read-model document");
-                ApiError::Internal
-            })
+            .map_err(|source| ReadError::Undecodable { key: name, source })
     }
 }

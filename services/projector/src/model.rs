@@ -11,11 +11,10 @@ use std::hash::Hash;
 
 use events::read_model::{
     BookingLocksView, BookingView, DayView, HistoryEntry, Key, LocatorView, LockView, TableView,
-    TablesView, email_digest,
+    TablesView, day_of, email_digest,
 };
-use events::{BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableEvent, TimeSlot};
+use events::{BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableEvent};
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use serde::de::DeserializeOwned;
 
 /// The documents of one kind in hand: `None` for a key known to have no document yet.
@@ -186,11 +185,6 @@ impl Docs {
     pub fn locator(&self, email: &str) -> Option<&LocatorView> {
         self.locators.get(&email_digest(email))
     }
-}
-
-/// The UTC date a slot starts on: the key of the day document holding its locks.
-pub fn day_of(slot: &TimeSlot) -> Date {
-    slot.from().to_zoned_datetime(TimeZone::UTC).date()
 }
 
 /// The documents a table event changes, to load before applying it.

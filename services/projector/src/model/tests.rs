@@ -3,7 +3,7 @@
 use events::{
     AccessCodeDigest, CausationId, CorrelationId, Customer, EventId, LockRemovalCause, PartySize,
     RejectionReason, Seats, TableAdded, TableBookingConfirmed, TableBookingInitiated,
-    TableBookingRejected, TableId, TableLockPlaced, TableLockRemoved, TableRemoved,
+    TableBookingRejected, TableId, TableLockPlaced, TableLockRemoved, TableRemoved, TimeSlot,
 };
 use jiff::Timestamp;
 

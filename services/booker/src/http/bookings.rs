@@ -1,0 +1,253 @@
+//! `/bookings`: a customer books a table for a slot, reads the booking, cancels it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection};
+use events::read_model::{BookingView, Key};
+use events::{BookingId, BookingStatus, CancellationCause, RejectionReason, TableBookingInitiated};
+use eventstore::{AppendContext, ExecuteError};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::AppState;
+use super::booking_request::BookingRequestBody;
+use super::error::ApiError;
+use super::extract::{Body, Caller, IdempotencyKey, QueryPairs};
+use super::fields::{Field, json_body};
+use super::representation::{BookingBody, Viewer};
+use crate::access::AccessCode;
+use crate::idempotency::{Claim, IdempotencyError};
+
+/// Parses the `wait` query parameter: whole seconds, 0 to 30, default 5.
+fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
+    match raw {
+        None => Ok(5),
+        Some(raw) => match raw.trim().parse::<u64>() {
+            Ok(seconds) if seconds <= 30 => Ok(seconds),
+            _ => Err(ApiError::field(
+                "wait",
+                "must be a whole number of seconds from 0 to 30",
+            )),
+        },
+    }
+}
+
+/// `POST /bookings` and `POST /booking/initiate`.
+#[tracing::instrument(skip_all, fields(booking_id))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    query: QueryPairs,
+    IdempotencyKey(key): IdempotencyKey,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now();
+    let wait = wait_seconds(query.last("wait"))?;
+    let request = json_body::<BookingRequestBody>(&body)?.parse(&state.rules, now)?;
+    let backend = state.backend()?;
+
+    // A key may stand for a booking made earlier; a fresh random id is surely new.
+    let replayable = key.is_some();
+    let claim = match &key {
+        Some(key) => backend.idempotency.claim(key, &request).await,
+        None => Claim::fresh().map_err(IdempotencyError::from),
+    }
+    .map_err(|error| match error {
+        IdempotencyError::Mismatch => ApiError::IdempotencyMismatch,
+        IdempotencyError::Unavailable(_) => ApiError::unavailable(error),
+        IdempotencyError::Corrupt(_) | IdempotencyError::Random(_) => ApiError::internal(error),
+    })?;
+    let id = claim.booking_id;
+    tracing::Span::current().record("booking_id", tracing::field::display(id));
+    let initiated = TableBookingInitiated {
+        id,
+        table_id: request.table_id,
+        time_slot: request.time_slot,
+        people: request.people,
+        customer: request.customer,
+        access_code_digest: claim.access_code.digest(id),
+    };
+    // Registered before the append, so the outcome cannot pass unseen.
+    let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
+    let context = AppendContext::for_request("initiate", id.as_uuid(), id.into());
+    let command = BookingCommand::Initiate(initiated);
+    let executed = if replayable {
+        backend.bookings.execute(&id, &command, &context).await
+    } else {
+        backend.bookings.execute_new(&id, &command, &context).await
+    };
+    let mut booking = match executed {
+        Ok(executed) => executed.state,
+        // Only an idempotent replay can meet an existing booking id.
+        Err(ExecuteError::Rejected(_)) => return Err(ApiError::IdempotencyMismatch),
+        Err(error) => return Err(store_failure(error)),
+    };
+
+    if let (Some(BookingStatus::Initiated), Some(waiter)) = (booking.status, waiter.as_mut()) {
+        if let Some(outcome) = waiter.wait(Duration::from_secs(wait)).await {
+            booking = booking.evolve(&outcome);
+        } else if let Ok((fresh, _)) = backend.bookings.load_fresh(&id).await {
+            // The outcome may have come while the subscription was reconnecting.
+            booking = fresh;
+        }
+    }
+    drop(waiter);
+    created(&booking, &claim.access_code)
+}
+
+/// 201 confirmed (or cancelled meanwhile), 202 still pending, 409 rejected.
+fn created(booking: &Booking, code: &AccessCode) -> Result<Response, ApiError> {
+    let body = BookingBody::of_booking(booking, Viewer::Creator(code))
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a booking just made is missing")))?;
+    Ok(match body.status {
+        BookingStatus::Rejected => {
+            let reason = body.reason.map_or("rejected", RejectionReason::name);
+            return Err(ApiError::Conflict {
+                detail: format!("the booking was rejected: {reason}"),
+                booking: BookingBody::of_booking(booking, Viewer::Authorized).map(Box::new),
+            });
+        }
+        BookingStatus::Initiated => (
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, format!("/bookings/{}", body.id))],
+            Json(body),
+        )
+            .into_response(),
+        BookingStatus::Confirmed | BookingStatus::Cancelled => {
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+    })
+}
+
+/// `GET /bookings/{id}`: the customer only to the admin or with the access code; the
+/// access code never.
+#[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+) -> Result<Json<BookingBody>, ApiError> {
+    let id = booking_id(&raw_id)?;
+    let booking = find(&state, id).await?;
+    let viewer = if caller.may_see(&booking) {
+        Viewer::Authorized
+    } else {
+        Viewer::Public
+    };
+    Ok(Json(BookingBody::of_view(&booking, viewer)))
+}
+
+/// The body of `POST /bookings/{id}/cancel`: the access code, unless it is in the header.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CancelRequest {
+    pub access_code: Field<String>,
+}
+
+/// `POST /bookings/{id}/cancel`.
+#[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+    body: Body,
+) -> Result<Json<BookingBody>, ApiError> {
+    let body_code = if body.is_blank() {
+        None
+    } else {
+        match json_body::<CancelRequest>(&body.0)?.access_code {
+            Field::Absent => None,
+            Field::Invalid => return Err(ApiError::field("accessCode", "must be a string")),
+            Field::Present(code) => Some(AccessCode::from_input(&code)),
+        }
+    };
+    let code = body_code.or(caller.code.clone());
+    let id = booking_id(&raw_id)?;
+    let backend = state.backend()?;
+    let (booking, _) = backend
+        .bookings
+        .load(&id)
+        .await
+        .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+    let Some(request) = &booking.request else {
+        return Err(no_such_booking());
+    };
+    let cause = if caller.admin {
+        CancellationCause::Admin
+    } else if code.is_some_and(|code| code.matches(id, &request.access_code_digest)) {
+        CancellationCause::Customer
+    } else {
+        return Err(ApiError::Forbidden);
+    };
+    let command = BookingCommand::Cancel {
+        cause,
+        now: Timestamp::now(),
+    };
+    let context = AppendContext::unique("cancel", id.into());
+    match backend.bookings.execute(&id, &command, &context).await {
+        Ok(executed) => BookingBody::of_booking(&executed.state, Viewer::Authorized)
+            .map(Json)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a cancelled booking is missing"))),
+        Err(ExecuteError::Rejected(rejection)) => Err(match rejection {
+            BookingRejection::NotFound => no_such_booking(),
+            BookingRejection::AlreadyRejected => ApiError::Conflict {
+                detail: "the booking was rejected; there is nothing to cancel".to_owned(),
+                booking: None,
+            },
+            BookingRejection::SlotStarted => ApiError::Conflict {
+                detail: "the booking's slot has started; it can no longer be cancelled".to_owned(),
+                booking: None,
+            },
+            other => ApiError::internal(anyhow::anyhow!(
+                "unexpected refusal of a cancellation: {other}"
+            )),
+        }),
+        Err(error) => Err(store_failure(error)),
+    }
+}
+
+pub fn no_such_booking() -> ApiError {
+    ApiError::NotFound("no such booking")
+}
+
+/// A booking id from the path; anything but a UUID is no booking.
+pub fn booking_id(raw: &str) -> Result<BookingId, ApiError> {
+    BookingId::parse(raw).map_err(|_| no_such_booking())
+}
+
+/// The projected booking, or 404.
+pub async fn find(state: &AppState, id: BookingId) -> Result<BookingView, ApiError> {
+    state
+        .reads()?
+        .get::<BookingView>(&Key::Booking(id))
+        .await?
+        .ok_or_else(no_such_booking)
+}
+
+/// A command that could not be run: 503 when the store is unreachable or contended (the
+/// request may be retried), 500 for anything else.
+fn store_failure<R: std::error::Error + Send + Sync + 'static>(error: ExecuteError<R>) -> ApiError {
+    match &error {
+        ExecuteError::Load(_)
+        | ExecuteError::Conflict { .. }
+        | ExecuteError::Append(eventstore::AppendError::Unavailable(_)) => {
+            ApiError::unavailable(error)
+        }
+        _ => ApiError::internal(error),
+    }
+}
+
+impl Caller {
+    /// The admin, or the holder of the booking's access code.
+    pub fn may_see(&self, booking: &BookingView) -> bool {
+        self.admin
+            || self
+                .code
+                .as_ref()
+                .is_some_and(|code| code.matches(booking.id, &booking.access_code_digest))
+    }
+}

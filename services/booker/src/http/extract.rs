@@ -1,0 +1,163 @@
+//! Extractors: what a handler needs from the request besides its body's fields, with the
+//! rejections mapped to [`ApiError`] once, here.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::access::{self, AccessCode};
+
+/// The request body (at most 64 KiB); a larger one answers 413.
+#[derive(Debug)]
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::field("body", "cannot be read")
+                }
+            })
+    }
+}
+
+impl Body {
+    /// Nothing but blanks: a body that may be left out was.
+    pub fn is_blank(&self) -> bool {
+        self.0.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
+/// The query string as name/value pairs, in order (repeats kept).
+#[derive(Debug)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(pairs)| Self(pairs))
+            .map_err(|_| ApiError::field("query", "is not a valid query string"))
+    }
+}
+
+impl QueryPairs {
+    /// The last value given for `name`.
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Proof that the request carries the admin token; 401 otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        if is_admin(&parts.headers, state) {
+            Ok(Self)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// Who calls a booking route: the admin, and the access code of `X-Access-Code`, if any.
+/// Never refuses; the route decides what the caller may do.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub admin: bool,
+    pub code: Option<AccessCode>,
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            admin: is_admin(&parts.headers, state),
+            code: parts
+                .headers
+                .get("x-access-code")
+                .and_then(|value| value.to_str().ok())
+                .map(AccessCode::from_input),
+        })
+    }
+}
+
+/// The `Idempotency-Key` header, checked: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get("idempotency-key")
+            .map(|value| idempotency_key(value.as_bytes()))
+            .transpose()
+            .map(Self)
+    }
+}
+
+fn idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
+    let valid = (1..=255).contains(&raw.len()) && raw.iter().all(|b| (0x21..=0x7e).contains(b));
+    match std::str::from_utf8(raw) {
+        Ok(key) if valid => Ok(key.to_owned()),
+        _ => Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )),
+    }
+}
+
+fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .is_some_and(|token| access::secrets_equal(token.trim(), state.admin_token.expose()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idempotency_key_is_one_to_255_visible_ascii_characters() {
+        assert!(idempotency_key(b"abc-123").is_ok());
+        assert!(idempotency_key(&[b'k'; 255]).is_ok());
+        assert!(idempotency_key(&[b'k'; 256]).is_err());
+        assert!(idempotency_key(b"").is_err());
+        assert!(idempotency_key(b"has space").is_err());
+    }
+}

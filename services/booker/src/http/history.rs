@@ -1,0 +1,81 @@
+//! `GET /bookings/{id}/history`: the events of a booking's saga, from both streams, in
+//! the order they happened.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use events::read_model::{BookingLocksView, BookingView, HistoryEntry, Key};
+use events::{CausationId, CorrelationId};
+use serde::Serialize;
+
+use super::AppState;
+use super::bookings::{booking_id, no_such_booking};
+use super::error::ApiError;
+use super::extract::Caller;
+use super::representation::Instant;
+
+/// The 200 body.
+#[derive(Debug, Serialize)]
+pub struct HistoryBody {
+    pub events: Vec<HistoryEvent>,
+}
+
+/// One event: its type, when, its saga and cause, and its data without the access-code
+/// digest.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: Instant,
+    pub correlation_id: CorrelationId,
+    pub causation_id: CausationId,
+    pub data: serde_json::Value,
+}
+
+impl From<&HistoryEntry> for HistoryEvent {
+    fn from(entry: &HistoryEntry) -> Self {
+        Self {
+            event_type: entry.event_type.clone(),
+            occurred_at: Instant(entry.occurred_at),
+            correlation_id: entry.correlation_id,
+            causation_id: entry.causation_id,
+            data: entry.data.clone(),
+        }
+    }
+}
+
+/// `GET /bookings/{id}/history`. Needs the access code (`X-Access-Code`) or the admin
+/// token.
+#[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+) -> Result<Json<HistoryBody>, ApiError> {
+    let id = booking_id(&raw_id)?;
+    let reads = state.reads()?;
+    let (booking_key, locks_key) = (Key::Booking(id), Key::BookingLocks(id));
+    let (booking, locks) = tokio::try_join!(
+        reads.get::<BookingView>(&booking_key),
+        reads.get::<BookingLocksView>(&locks_key),
+    )?;
+    let booking = booking.ok_or_else(no_such_booking)?;
+    if !caller.may_see(&booking) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Json(HistoryBody {
+        events: in_order(&booking, locks.as_ref()),
+    }))
+}
+
+/// The booking's own events and its locks' events, by time, then stream and sequence.
+fn in_order(booking: &BookingView, locks: Option<&BookingLocksView>) -> Vec<HistoryEvent> {
+    let mut entries: Vec<&HistoryEntry> = booking.events.iter().collect();
+    entries.extend(locks.iter().flat_map(|locks| locks.events.iter()));
+    entries.sort_by(|a, b| {
+        (a.occurred_at, &a.stream, a.sequence).cmp(&(b.occurred_at, &b.stream, b.sequence))
+    });
+    entries.into_iter().map(HistoryEvent::from).collect()
+}

@@ -1,0 +1,104 @@
+//! `POST /bookings/lookup`: a customer finds their booking with their email and access
+//! code.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use events::read_model::{Key, LocatorView, email_digest};
+use serde::Deserialize;
+
+use super::AppState;
+use super::bookings::find;
+use super::error::ApiError;
+use super::extract::Body;
+use super::fields::{Errors, Field, json_body};
+use super::representation::{BookingBody, Viewer};
+use crate::access::AccessCode;
+use crate::http::booking_request::MAX_EMAIL;
+
+/// Longest access code looked at (a real one has 5 characters).
+const MAX_CODE: usize = 64;
+
+/// The body of `POST /bookings/lookup`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LookupRequest {
+    pub email: Field<String>,
+    pub access_code: Field<String>,
+}
+
+impl LookupRequest {
+    /// The email and the code, both required, trimmed.
+    pub fn parse(self) -> Result<(String, AccessCode), ApiError> {
+        let mut errors = Errors::default();
+        let mut text = |name: &str, field: Field<String>, max: usize| {
+            let rule = format!("must be a non-empty string of at most {max} characters");
+            errors.required(name, field, "is required", &rule.clone(), |value| {
+                let value = value.trim();
+                if value.is_empty() || value.chars().count() > max {
+                    Err(rule)
+                } else {
+                    Ok(value.to_owned())
+                }
+            })
+        };
+        let email = text("email", self.email, MAX_EMAIL);
+        let code = text("accessCode", self.access_code, MAX_CODE);
+        errors.finish(|| Some((email?, AccessCode::from_input(&code?))))
+    }
+}
+
+/// `POST /bookings/lookup`: the booking made with this email and access code. A wrong
+/// code and an unknown email get the same 404, after the same work.
+pub async fn lookup(
+    State(state): State<Arc<AppState>>,
+    Body(body): Body,
+) -> Result<Json<BookingBody>, ApiError> {
+    let (email, code) = json_body::<LookupRequest>(&body)?.parse()?;
+    let reads = state.reads()?;
+    let locator: LocatorView = reads
+        .get(&Key::Locator(email_digest(&email)))
+        .await?
+        .unwrap_or_default();
+    let found = locator
+        .bookings
+        .iter()
+        .find(|(id, digest)| code.matches(**id, digest))
+        .map(|(id, _)| *id);
+    let no_match = || ApiError::NotFound("no booking for this email and access code");
+    let id = found.ok_or_else(no_match)?;
+    let booking = find(&state, id).await.map_err(|e| match e {
+        ApiError::NotFound(_) => no_match(),
+        other => other,
+    })?;
+    Ok(Json(BookingBody::of_view(&booking, Viewer::Creator(&code))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::testing::fields;
+
+    fn parse(body: &serde_json::Value) -> Result<(String, AccessCode), ApiError> {
+        json_body::<LookupRequest>(body.to_string().as_bytes())?.parse()
+    }
+
+    #[test]
+    fn given_an_email_and_a_code_then_both_are_trimmed_and_the_code_upper_cased() {
+        let (email, code) =
+            parse(&serde_json::json!({"email": " ada@example.com ", "accessCode": " k7qx2"}))
+                .expect("valid");
+        assert_eq!(email, "ada@example.com");
+        assert_eq!(code.expose(), "K7QX2");
+    }
+
+    #[test]
+    fn given_missing_blank_or_wrong_fields_then_each_is_named() {
+        let error = parse(&serde_json::json!({})).expect_err("invalid");
+        assert_eq!(fields(error), ["email", "accessCode"]);
+        let error =
+            parse(&serde_json::json!({"email": "  ", "accessCode": 12345})).expect_err("invalid");
+        assert_eq!(fields(error), ["email", "accessCode"]);
+    }
+}

@@ -1,0 +1,145 @@
+//! The response bodies of API.md as serde types: what the contract shows, built from
+//! domain values, never by hand.
+
+use domain::Booking;
+use events::read_model::BookingView;
+use events::{BookingId, BookingStatus, Customer, PartySize, RejectionReason, TableId, TimeSlot};
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+
+use crate::access::AccessCode;
+
+/// An instant as API.md renders it: UTC with milliseconds, `2026-12-24T18:00:00.000Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instant(pub Timestamp);
+
+impl Serialize for Instant {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:.3}", self.0))
+    }
+}
+
+/// `{"from", "to"}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSlotBody {
+    pub from: Instant,
+    pub to: Instant,
+}
+
+impl From<TimeSlot> for TimeSlotBody {
+    fn from(slot: TimeSlot) -> Self {
+        Self {
+            from: Instant(slot.from()),
+            to: Instant(slot.to()),
+        }
+    }
+}
+
+/// A table: `{"id", "seats"}` (`POST /tables`, `GET /tables`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TableBody {
+    pub id: TableId,
+    pub seats: u8,
+}
+
+/// `GET /tables`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TablesBody {
+    pub tables: Vec<TableBody>,
+}
+
+/// `DELETE /tables/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedTableBody {
+    pub id: TableId,
+}
+
+/// Who is looking at a booking, which decides what they may see.
+#[derive(Debug, Clone, Copy)]
+pub enum Viewer<'a> {
+    /// Anyone: no customer details, no access code.
+    Public,
+    /// The admin token or the booking's access code: customer details too.
+    Authorized,
+    /// The request that created the booking, or a lookup with the right code: everything.
+    Creator(&'a AccessCode),
+}
+
+/// The booking representation of API.md (also the 201/202 body of `POST /bookings`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingBody {
+    pub id: BookingId,
+    pub table_id: TableId,
+    pub time_slot: TimeSlotBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<PartySize>,
+    pub status: BookingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectionReason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+}
+
+impl BookingBody {
+    /// A booking of the write side; `None` for a booking that does not exist.
+    pub fn of_booking(state: &Booking, viewer: Viewer<'_>) -> Option<Self> {
+        let request = state.request.as_ref()?;
+        Some(Self::shown(
+            Self {
+                id: request.id,
+                table_id: request.table_id.clone(),
+                time_slot: request.time_slot.into(),
+                people: request.people,
+                status: state.status?,
+                reason: state.rejection,
+                customer: request.customer.clone(),
+                access_code: None,
+            },
+            viewer,
+        ))
+    }
+
+    /// A booking of the read model.
+    pub fn of_view(view: &BookingView, viewer: Viewer<'_>) -> Self {
+        Self::shown(
+            Self {
+                id: view.id,
+                table_id: view.table_id.clone(),
+                time_slot: view.time_slot.into(),
+                people: view.people,
+                status: view.status,
+                reason: view.reason,
+                customer: view.customer.clone(),
+                access_code: None,
+            },
+            viewer,
+        )
+    }
+
+    /// Leaves out what `viewer` may not see.
+    fn shown(mut self, viewer: Viewer<'_>) -> Self {
+        match viewer {
+            Viewer::Public => self.customer = None,
+            Viewer::Authorized => {}
+            Viewer::Creator(code) => self.access_code = Some(code.expose().to_owned()),
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_rendered_in_utc_with_milliseconds() {
+        let at: Timestamp = "2026-12-24T19:00:00+01:00".parse().expect("instant");
+        assert_eq!(
+            serde_json::to_value(Instant(at)).expect("json"),
+            "2026-12-24T18:00:00.000Z"
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! `/tables`: staff add and remove tables (admin token); anyone lists them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use events::read_model::{Key, TablesView};
+use events::{AddTable, RemoveTable, Seats, TableCommandRefusal, TableCommandReply, TableId};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{Admin, Body};
+use super::fields::{Errors, Field, json_body};
+use super::representation::{RemovedTableBody, TableBody, TablesBody};
+use crate::table_commands::CommandError;
+
+pub const TABLE_ID_RULE: &str = "must match ^[A-Za-z0-9_-]{1,64}$";
+const SEATS_RULE: &str = "must be an integer from 1 to 50";
+
+/// The body of `POST /tables`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewTableRequest {
+    pub id: Field<String>,
+    pub seats: Field<u64>,
+}
+
+/// A valid `POST /tables` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTable {
+    pub id: TableId,
+    pub seats: Seats,
+}
+
+impl NewTableRequest {
+    pub fn parse(self) -> Result<NewTable, ApiError> {
+        let mut errors = Errors::default();
+        let id = table_id(&mut errors, "id", self.id);
+        let seats = errors.required("seats", self.seats, "is required", SEATS_RULE, |n| {
+            Seats::new(n).map_err(|_| SEATS_RULE.to_owned())
+        });
+        errors.finish(|| {
+            Some(NewTable {
+                id: id?,
+                seats: seats?,
+            })
+        })
+    }
+}
+
+/// A required table id field.
+pub fn table_id(errors: &mut Errors, name: &str, field: Field<String>) -> Option<TableId> {
+    errors.required(name, field, "is required", "must be a string", |raw| {
+        TableId::parse(&raw).map_err(|_| TABLE_ID_RULE.to_owned())
+    })
+}
+
+/// `POST /tables`.
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    _: Admin,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<TableBody>), ApiError> {
+    let table = json_body::<NewTableRequest>(&body)?.parse()?;
+    let backend = state.backend()?;
+    let command = AddTable {
+        command_id: uuid::Uuid::now_v7(),
+        id: table.id,
+        seats: table.seats,
+    };
+    match backend.tables.add(&command).await.map_err(unanswered)? {
+        TableCommandReply::Done { id, seats } => Ok((
+            StatusCode::CREATED,
+            Json(TableBody {
+                id,
+                seats: seats.unwrap_or(command.seats).get(),
+            }),
+        )),
+        reply => Err(refused(reply)),
+    }
+}
+
+/// `DELETE /tables/{id}`.
+pub async fn remove(
+    State(state): State<Arc<AppState>>,
+    _: Admin,
+    Path(raw_id): Path<String>,
+) -> Result<Json<RemovedTableBody>, ApiError> {
+    let id = TableId::parse(&raw_id).map_err(|_| ApiError::field("id", TABLE_ID_RULE))?;
+    let backend = state.backend()?;
+    let command = RemoveTable {
+        command_id: uuid::Uuid::now_v7(),
+        id,
+    };
+    match backend.tables.remove(&command).await.map_err(unanswered)? {
+        TableCommandReply::Done { id, .. } => Ok(Json(RemovedTableBody { id })),
+        reply => Err(refused(reply)),
+    }
+}
+
+/// `GET /tables`: the tables not removed, sorted by id.
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<TablesBody>, ApiError> {
+    let tables: TablesView = state.reads()?.get(&Key::Tables).await?.unwrap_or_default();
+    let tables = tables
+        .tables
+        .into_iter()
+        .filter(|(_, table)| !table.removed)
+        .map(|(id, table)| TableBody {
+            id,
+            seats: table.seats,
+        })
+        .collect();
+    Ok(Json(TablesBody { tables }))
+}
+
+fn unanswered(error: CommandError) -> ApiError {
+    match error {
+        CommandError::NoTableManager | CommandError::TimedOut | CommandError::Request(_) => {
+            ApiError::unavailable(error)
+        }
+        CommandError::Encode(_) | CommandError::Undecodable(_) => ApiError::internal(error),
+    }
+}
+
+fn refused(reply: TableCommandReply) -> ApiError {
+    match reply {
+        TableCommandReply::Refused { reason, detail } => match reason {
+            TableCommandRefusal::AlreadyExists | TableCommandRefusal::Locked => {
+                ApiError::Conflict {
+                    detail,
+                    booking: None,
+                }
+            }
+            TableCommandRefusal::NotFound => ApiError::NotFound("no such table"),
+            TableCommandRefusal::Invalid => ApiError::internal(anyhow::anyhow!(
+                "table-manager could not decode a table command: {detail}"
+            )),
+        },
+        TableCommandReply::Failed { detail } => ApiError::unavailable(anyhow::anyhow!(
+            "table-manager could not run a table command: {detail}"
+        )),
+        TableCommandReply::Done { .. } => {
+            ApiError::internal(anyhow::anyhow!("a success reply taken for a refusal"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::testing::fields;
+
+    fn parse(body: &[u8]) -> Result<NewTable, ApiError> {
+        json_body::<NewTableRequest>(body)?.parse()
+    }
+
+    #[test]
+    fn given_a_table_body_then_id_and_seats_are_checked() {
+        assert!(parse(br#"{"id":"t-1_A","seats":50}"#).is_ok());
+        let error = parse(br#"{"id":"a.b","seats":51}"#).expect_err("invalid");
+        assert_eq!(fields(error), ["id", "seats"]);
+        let error = parse(br#"{"seats":"4"}"#).expect_err("invalid");
+        assert_eq!(fields(error), ["id", "seats"]);
+        let error = parse(br#"{"id":4,"seats":null}"#).expect_err("invalid");
+        assert_eq!(fields(error), ["id", "seats"]);
+    }
+}
