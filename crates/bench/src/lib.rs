@@ -103,7 +103,6 @@ impl WriteSide {
         tables: usize,
         in_flight: usize,
     ) -> anyhow::Result<Self> {
-        use clap::Parser as _;
         let tm = table_manager::App::build(table_manager::Config::try_parse_from([
             "table-manager",
             "--nats-url",

@@ -88,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
     let raw = per_second(read, started.elapsed());
 
     // A projector started on the backlog: the burst it has to absorb.
-    let projector_config = <projector::Config as Parser>::try_parse_from([
+    let projector_config = projector::Config::try_parse_from([
         "projector",
         "--nats-url",
         &url,

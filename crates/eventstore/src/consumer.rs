@@ -102,6 +102,18 @@ impl ConsumerSpec {
             max_ack_pending: 10_000,
         }
     }
+
+    /// A consumer whose messages are timers, handed back with a delay until they are due
+    /// ([`HandleError::Defer`]): each pending timer is held unacked (up to a million), and
+    /// deliveries are not failures, so `max_deliveries` only guards against a message
+    /// that loops.
+    pub fn timers(stream: &str, durable: &str, max_deliveries: i64) -> Self {
+        Self {
+            max_deliveries,
+            max_ack_pending: 1_000_000,
+            ..Self::new(stream, durable)
+        }
+    }
 }
 
 /// One delivery of a stored message to a consumer.

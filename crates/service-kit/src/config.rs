@@ -2,10 +2,75 @@
 //! DESIGN.md.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use domain::SlotSchedule;
-use jiff::tz::TimeZone;
+use clap::{Args as _, FromArgMatches as _};
+
+use crate::service::Service;
+
+/// The configuration of service `S`: the settings every service has, and its own. Read
+/// from the environment (or the same-named flags); an invalid value stops the service at
+/// start with a message naming it.
+pub struct Config<S: Service> {
+    pub common: CommonConfig,
+    pub own: S::Settings,
+}
+
+impl<S: Service> Config<S> {
+    /// The command line of `S`: its name, its description, the common settings and its own.
+    pub fn command() -> clap::Command {
+        let command = clap::Command::new(S::INFO.name).version(env!("CARGO_PKG_VERSION"));
+        // After the settings: their own doc comment would replace the service's line.
+        S::Settings::augment_args(CommonConfig::augment_args(command)).about(S::INFO.about)
+    }
+
+    /// Parses `args` (the first is the binary's name) and the environment.
+    pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        Ok(Self {
+            common: CommonConfig::from_arg_matches(&matches)?,
+            own: S::Settings::from_arg_matches(&matches)?,
+        })
+    }
+
+    /// Like [`try_parse_from`](Self::try_parse_from); exits with clap's message on an error.
+    pub fn parse_from<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args).unwrap_or_else(|error| error.exit())
+    }
+
+    /// The process's own arguments and environment.
+    pub fn parse() -> Self {
+        Self::parse_from(std::env::args_os())
+    }
+}
+
+impl<S: Service> Clone for Config<S> {
+    fn clone(&self) -> Self {
+        Self {
+            common: self.common.clone(),
+            own: self.own.clone(),
+        }
+    }
+}
+
+impl<S: Service> fmt::Debug for Config<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("service", &S::INFO.name)
+            .field("common", &self.common)
+            .field("own", &self.own)
+            .finish()
+    }
+}
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,20 +106,11 @@ pub struct CommonConfig {
     #[arg(long, env = "STREAM_REPLICAS", default_value_t = 1,
           value_parser = clap::value_parser!(u8).range(1..=5))]
     pub stream_replicas: u8,
-}
 
-/// The restaurant's time zone and daily slots.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RestaurantConfig {
-    /// IANA time zone of the restaurant; slots are local times in it.
-    #[arg(long, env = "RESTAURANT_TIMEZONE", default_value = "Europe/Paris",
-          value_parser = parse_timezone)]
-    pub timezone: TimeZone,
-
-    /// Daily slots as local `HH:MM-HH:MM`, comma-separated.
-    #[arg(long, env = "SLOTS", default_value = "12:00-14:00,19:00-21:00",
-          value_parser = SlotSchedule::parse)]
-    pub slots: SlotSchedule,
+    /// Address of the service's HTTP endpoints. Default: booker 0.0.0.0:8080,
+    /// table-manager 0.0.0.0:8081, projector 0.0.0.0:8082.
+    #[arg(long, env = "HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
 }
 
 /// A checked `NATS_URL`: one server URL or a comma-separated seed list (`nats://a:4222,
@@ -95,10 +151,6 @@ impl fmt::Display for NatsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
     }
-}
-
-fn parse_timezone(name: &str) -> Result<TimeZone, String> {
-    TimeZone::get(name).map_err(|_| format!("{name:?} is not a known IANA time zone"))
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h` or a bare number of seconds.
@@ -147,6 +199,63 @@ impl fmt::Debug for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::{Info, Started, Workers};
+
+    /// A service with one setting of its own.
+    #[derive(Debug)]
+    struct Dummy;
+
+    #[derive(Debug, Clone, clap::Args)]
+    struct DummySettings {
+        /// How loud.
+        #[arg(long, env = "DUMMY_LEVEL", default_value_t = 3)]
+        level: u8,
+    }
+
+    impl Service for Dummy {
+        const INFO: Info = Info::new("dummy", 9999, "A service for tests");
+        type Settings = DummySettings;
+
+        fn new(
+            _config: &Config<Self>,
+            _registry: &mut prometheus_client::registry::Registry,
+        ) -> Self {
+            Self
+        }
+
+        async fn start(&self, _nats: Started) -> anyhow::Result<Workers> {
+            Ok(Workers::new())
+        }
+    }
+
+    #[test]
+    fn a_service_config_has_the_common_settings_and_its_own() {
+        let config = Config::<Dummy>::try_parse_from(["dummy", "--level", "5"]).expect("valid");
+        assert_eq!(config.own.level, 5);
+        assert_eq!(config.common.stream_replicas, 1);
+        assert_eq!(config.common.http_addr, None);
+        assert_eq!(
+            Dummy::INFO.default_http_addr(),
+            "0.0.0.0:9999".parse().expect("addr")
+        );
+        let help = Config::<Dummy>::command().render_help().to_string();
+        assert!(help.starts_with("A service for tests"), "{help}");
+        assert!(
+            help.contains("--nats-url") && help.contains("--level"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn a_bad_common_or_own_setting_is_refused_by_name() {
+        for args in [
+            ["dummy", "--level", "loud"],
+            ["dummy", "--http-addr", "nowhere"],
+        ] {
+            let error = Config::<Dummy>::try_parse_from(args).expect_err("invalid");
+            assert!(error.to_string().contains(args[1]), "{error}");
+        }
+    }
 
     #[test]
     fn durations_accept_the_usual_units_and_bare_seconds() {
@@ -182,11 +291,5 @@ mod tests {
         for bad in ["", "nats://a:4222,", "nats://a:port"] {
             assert!(NatsUrl::parse(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn an_unknown_time_zone_is_refused() {
-        assert!(parse_timezone("Europe/Paris").is_ok());
-        assert!(parse_timezone("Mars/Olympus").is_err());
     }
 }

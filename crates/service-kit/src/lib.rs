@@ -1,6 +1,7 @@
-//! Plumbing shared by the three services: configuration from the environment, logging,
-//! the NATS connection with retry, the operations endpoints (`/healthz`, `/readyz`,
-//! `/metrics`), the container health probe and graceful shutdown.
+//! The scaffold every service runs on ([`Service`], [`App`], [`main`]): configuration
+//! from the environment, logging, the NATS connection with retry, the operations
+//! endpoints (`/healthz`, `/readyz`, `/metrics`), the container health probe and graceful
+//! shutdown.
 //!
 //! Rule: no business logic here; a service's own behaviour lives in the service.
 
@@ -12,5 +13,5 @@ pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{CommonConfig, LogFormat, NatsUrl, RestaurantConfig, Secret, parse_duration};
-pub use service::{Service, Started};
+pub use config::{CommonConfig, Config, LogFormat, NatsUrl, Secret, parse_duration};
+pub use service::{App, Info, Launch, Service, Started, Workers, launch, main, run};

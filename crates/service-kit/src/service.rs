@@ -1,5 +1,8 @@
-//! The life of a service: bind HTTP, connect to NATS, set up, work, shut down gracefully.
+//! The one service scaffold: a service declares its configuration, routes and work
+//! ([`Service`]); binding HTTP, connecting to NATS, setting up with retry, readiness and
+//! graceful shutdown are done here, once, for every service.
 
+use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::Client;
 use axum::Router;
+use events::names;
 use eventstore::{
     ConsumerSpec, DurableConsumer, EventStore, Handler, StoreMetrics, StreamSettings,
 };
@@ -16,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::CommonConfig;
+use crate::config::{CommonConfig, Config};
 use crate::ops::Ops;
 
 /// How long each shutdown phase (HTTP, workers, NATS drain) may take.
@@ -56,7 +60,7 @@ impl Started {
     /// Runs `consumer` with `handler` as one of `workers`, until the service stops.
     pub fn spawn_consumer<H: Handler>(
         &self,
-        workers: &mut JoinSet<anyhow::Result<()>>,
+        workers: &mut Workers,
         consumer: DurableConsumer,
         handler: H,
     ) {
@@ -75,31 +79,90 @@ impl Started {
     }
 }
 
+/// What a service says about itself: [`Info::new`]`(name, port, about)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Info {
+    /// Its binary's name, NATS connection name and inbox prefix, and its log field.
+    pub name: &'static str,
+    /// It listens on `0.0.0.0:<port>` unless `HTTP_ADDR` says otherwise.
+    pub port: u16,
+    /// One line for `--help`.
+    pub about: &'static str,
+}
+
+impl Info {
+    pub const fn new(name: &'static str, port: u16, about: &'static str) -> Self {
+        Self { name, port, about }
+    }
+
+    /// Where the service listens unless `HTTP_ADDR` says otherwise.
+    pub fn default_http_addr(&self) -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], self.port))
+    }
+}
+
+/// The streams every service may need: each creates them (idempotently) before it starts
+/// its work, so any start order works.
+const EVENT_STREAMS: [&str; 3] = [
+    names::TABLES_STREAM,
+    names::BOOKINGS_STREAM,
+    names::DEAD_LETTER_STREAM,
+];
+
+/// The workers a service starts: each runs until the service stops; one that ends on its
+/// own is a failure.
+pub type Workers = JoinSet<anyhow::Result<()>>;
+
+/// What a service is: its name, its configuration, its routes and its work. The scaffold
+/// ([`App`], [`run`], [`main`]) does the rest: HTTP with the ops endpoints, the NATS
+/// connection with retry, readiness, metrics and graceful shutdown.
+pub trait Service: Send + Sync + Sized + 'static {
+    /// Its name, description and default address.
+    const INFO: Info;
+    /// Its own settings, besides the [`CommonConfig`] every service has.
+    type Settings: clap::Args + clap::FromArgMatches + fmt::Debug + Clone + Send + Sync + 'static;
+
+    /// The service before NATS is connected; registers its own metrics in `registry`.
+    fn new(config: &Config<Self>, registry: &mut Registry) -> Self;
+
+    /// Its routes besides `/healthz`, `/readyz` and `/metrics` (none by default).
+    fn routes(&self) -> Router {
+        Router::new()
+    }
+
+    /// Once NATS is connected and the event streams exist: creates what else the service
+    /// needs there (idempotently: it is retried until it succeeds) and spawns its workers.
+    /// The service is ready when it returns.
+    fn start(&self, nats: Started) -> impl Future<Output = anyhow::Result<Workers>> + Send;
+}
+
 /// A service bound to its HTTP address, not yet running.
 #[derive(Debug)]
-pub struct Service {
-    name: &'static str,
-    config: CommonConfig,
+pub struct App<S: Service> {
+    service: Arc<S>,
+    config: Config<S>,
     listener: TcpListener,
     registry: Registry,
     store_metrics: StoreMetrics,
 }
 
-impl Service {
-    /// Binds `http_addr` (port 0 picks a free port; see [`local_addr`](Self::local_addr)).
-    pub async fn bind(
-        name: &'static str,
-        config: CommonConfig,
-        http_addr: SocketAddr,
-    ) -> anyhow::Result<Self> {
+impl<S: Service> App<S> {
+    /// Builds the service and binds its HTTP address (port 0 picks a free port; see
+    /// [`local_addr`](Self::local_addr)).
+    pub async fn build(config: Config<S>) -> anyhow::Result<Self> {
+        let http_addr = config
+            .common
+            .http_addr
+            .unwrap_or_else(|| S::INFO.default_http_addr());
         let listener = TcpListener::bind(http_addr)
             .await
             .with_context(|| format!("cannot listen on HTTP_ADDR {http_addr}"))?;
         let mut registry = Registry::default();
         let store_metrics = StoreMetrics::default();
         store_metrics.register(&mut registry);
+        let service = Arc::new(S::new(&config, &mut registry));
         Ok(Self {
-            name,
+            service,
             config,
             listener,
             registry,
@@ -114,32 +177,21 @@ impl Service {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
-    /// Where the service's metrics are registered (before [`run`](Self::run)).
-    pub fn registry(&mut self) -> &mut Registry {
-        &mut self.registry
-    }
-
-    /// Serves `routes` plus the operations endpoints, connects to NATS (retrying), runs
-    /// `setup` until it succeeds (it must be idempotent: create streams and consumers, then
-    /// spawn workers into the returned set), and then waits for `shutdown`.
+    /// Serves the service's routes plus the operations endpoints, connects to NATS
+    /// (retrying), runs [`Service::start`] until it succeeds, and then waits for
+    /// `shutdown`.
     ///
     /// Shutdown: `/readyz` turns 503, HTTP stops accepting and finishes in-flight requests,
     /// workers are told to stop and awaited, then the NATS connection is drained. A worker
     /// that stops on its own is a failure: the service shuts down and returns an error so
     /// its supervisor restarts it.
-    pub async fn run<S, F>(
-        self,
-        routes: impl FnOnce(Ops) -> Router,
-        shutdown: CancellationToken,
-        setup: S,
-    ) -> anyhow::Result<()>
-    where
-        S: Fn(Started) -> F,
-        F: Future<Output = anyhow::Result<JoinSet<anyhow::Result<()>>>>,
-    {
-        let name = self.name;
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let name = S::INFO.name;
+        let common = self.config.common.clone();
+        tracing::info!(service = name, config = ?self.config, "starting");
+        let service = self.service;
         let ops = Ops::new(self.registry);
-        let app = routes(ops.clone()).merge(ops.router());
+        let app = service.routes().merge(ops.router());
         let http_stop = CancellationToken::new();
         let http = tokio::spawn(
             axum::serve(self.listener, app)
@@ -148,7 +200,7 @@ impl Service {
         );
         tracing::info!(service = name, "HTTP listening");
 
-        let Some(client) = crate::nats::connect(&self.config, name, &shutdown).await else {
+        let Some(client) = crate::nats::connect(&common, name, &shutdown).await else {
             return stop_http(http_stop, http).await;
         };
         ops.set_client(client.clone());
@@ -158,7 +210,7 @@ impl Service {
             store: EventStore::new(client.clone(), self.store_metrics.clone()),
             client: client.clone(),
             shutdown: workers_stop.clone(),
-            config: self.config.clone(),
+            config: common,
         };
         let mut delay = SETUP_FIRST_DELAY;
         let mut workers = loop {
@@ -169,7 +221,10 @@ impl Service {
                     drain(name, &client).await;
                     return Ok(());
                 }
-                attempt = setup(started.clone()) => attempt,
+                attempt = async {
+                    started.ensure_streams(&EVENT_STREAMS).await?;
+                    service.start(started.clone()).await
+                } => attempt,
             };
             match attempt {
                 Ok(workers) => break workers,
@@ -230,6 +285,42 @@ impl Service {
         drain(name, &client).await;
         tracing::info!(service = name, "stopped");
         failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Builds service `S` from `config` and runs it until `shutdown`.
+pub async fn run<S: Service>(config: Config<S>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // Boxed: a service's whole life is in this future (clippy::large_futures).
+    Box::pin(App::<S>::build(config).await?.run(shutdown)).await
+}
+
+/// How a service binary was started.
+#[derive(Debug)]
+pub enum Launch<C> {
+    /// As `<service> healthcheck`: the probe's outcome, to return from `main`.
+    Probed(anyhow::Result<()>),
+    /// To run: its configuration, with logging set up.
+    Configured(C),
+}
+
+/// The start of a service binary's `main`: answers the container's health probe, or
+/// parses the configuration (exiting with a message naming a bad variable) and sets up
+/// logging.
+pub fn launch<S: Service>() -> Launch<Config<S>> {
+    if crate::healthcheck::requested() {
+        let default_addr = S::INFO.default_http_addr().to_string();
+        return Launch::Probed(crate::healthcheck::check(&default_addr));
+    }
+    let config = Config::<S>::parse();
+    crate::telemetry::init(config.common.log_format);
+    Launch::Configured(config)
+}
+
+/// The whole `main` of a service binary: [`launch`], then [`run`] until SIGTERM or SIGINT.
+pub async fn main<S: Service>() -> anyhow::Result<()> {
+    match launch::<S>() {
+        Launch::Probed(outcome) => outcome,
+        Launch::Configured(config) => run::<S>(config, crate::shutdown::on_signal()).await,
     }
 }
 

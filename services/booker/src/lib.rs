@@ -14,14 +14,16 @@ mod rules;
 mod saga;
 mod table_commands;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use axum::Router;
+use domain::SlotSchedule;
 use events::names;
 use eventstore::{ConsumerSpec, Repository};
-use service_kit::{CommonConfig, RestaurantConfig, Secret, Service};
+use jiff::tz::TimeZone;
+use prometheus_client::registry::Registry;
+use service_kit::{Info, Secret, Service, Started, Workers};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -30,35 +32,29 @@ use crate::outcomes::Outcomes;
 use crate::reads::ReadModels;
 use crate::rules::SlotRules;
 use crate::table_commands::TableCommands;
+
 /// Bookings kept in memory (two generations of this many at most).
 const BOOKING_CACHE: usize = 100_000;
 /// A command meets a newer version at most this many times before giving up.
 const MAX_ATTEMPTS: usize = 16;
 /// Timeouts are deferred deliveries; restarts add deliveries without any failure.
 const TIMEOUT_MAX_DELIVERIES: i64 = 1_000;
-/// Bookings waiting for their timeout, each held unacked by the timeout consumer.
-const TIMEOUT_MAX_PENDING: i64 = 1_000_000;
 
-/// Where the booker listens unless `HTTP_ADDR` says otherwise.
-pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
+/// Configuration of the booker: the common settings and [`Settings`].
+pub type Config = service_kit::Config<Booker>;
 
-/// Configuration of the booker, from the environment (DESIGN.md) or flags.
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "booker",
-    version,
-    about = "HTTP gateway of the restaurant booking system"
-)]
-pub struct Config {
-    #[command(flatten)]
-    pub common: CommonConfig,
+/// The booker's own settings, from the environment (DESIGN.md) or flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// IANA time zone of the restaurant; slots are local times in it.
+    #[arg(long, env = "RESTAURANT_TIMEZONE", default_value = "Europe/Paris",
+          value_parser = rules::parse_timezone)]
+    pub timezone: TimeZone,
 
-    #[command(flatten)]
-    pub restaurant: RestaurantConfig,
-
-    /// Address the HTTP API listens on.
-    #[arg(long, env = "HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR)]
-    pub http_addr: SocketAddr,
+    /// Daily slots as local `HH:MM-HH:MM`, comma-separated.
+    #[arg(long, env = "SLOTS", default_value = "12:00-14:00,19:00-21:00",
+          value_parser = SlotSchedule::parse)]
+    pub slots: SlotSchedule,
 
     /// Bearer token of the admin routes. Required: the booker refuses to start without it.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = Secret::parse)]
@@ -75,64 +71,45 @@ pub struct Config {
     pub booking_timeout: Duration,
 }
 
-/// The booker, bound to its address and ready to run.
+/// The booker on the service scaffold: the API's routes, and once NATS is there the
+/// booking saga, the timeouts, the outcome listener and the read models.
 #[derive(Debug)]
-pub struct App {
-    service: Service,
-    config: Config,
+pub struct Booker {
+    state: Arc<AppState>,
+    timeout: Duration,
 }
 
-impl App {
-    /// Binds the HTTP address (port 0 picks a free one).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let service = Service::bind("booker", config.common.clone(), config.http_addr).await?;
-        Ok(Self { service, config })
-    }
+impl Service for Booker {
+    const INFO: Info = Info::new("booker", 8080, "HTTP gateway of the booking system");
+    type Settings = Settings;
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.service.local_addr()
-    }
-
-    /// Runs until `shutdown` is cancelled, then stops gracefully.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(config = ?self.config, "starting");
-        let config = self.config;
-        let state = Arc::new(AppState::new(
-            config.admin_token.clone(),
-            SlotRules {
-                schedule: config.restaurant.slots.clone(),
-                zone: config.restaurant.timezone.clone(),
-                horizon_days: config.booking_horizon_days,
-            },
-        ));
-        let routes = {
-            let state = state.clone();
-            move |_ops| http::router(state)
+    fn new(config: &Config, _registry: &mut Registry) -> Self {
+        let own = &config.own;
+        let rules = SlotRules {
+            schedule: own.slots.clone(),
+            zone: own.timezone.clone(),
+            horizon_days: own.booking_horizon_days,
         };
-        let timeout = config.booking_timeout;
-        // Boxed: the service's whole life is in this future (clippy::large_futures).
-        Box::pin(self.service.run(routes, shutdown, move |started| {
-            let state = state.clone();
-            async move { setup(started, &state, timeout).await }
-        }))
-        .await
+        Self {
+            state: Arc::new(AppState::new(own.admin_token.clone(), rules)),
+            timeout: own.booking_timeout,
+        }
+    }
+
+    fn routes(&self) -> Router {
+        http::router(self.state.clone())
+    }
+
+    async fn start(&self, started: Started) -> anyhow::Result<Workers> {
+        setup(started, &self.state, self.timeout).await
     }
 }
+
+/// The booker, bound to its address and ready to run.
+pub type App = service_kit::App<Booker>;
 
 /// Creates what the booker needs on NATS (idempotently) and starts its workers.
-async fn setup(
-    started: service_kit::Started,
-    state: &AppState,
-    timeout: Duration,
-) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
-    // TABLES too: the booking saga consumes it, whoever starts first.
-    started
-        .ensure_streams(&[
-            names::BOOKINGS_STREAM,
-            names::TABLES_STREAM,
-            names::DEAD_LETTER_STREAM,
-        ])
-        .await?;
+async fn setup(started: Started, state: &AppState, timeout: Duration) -> anyhow::Result<Workers> {
     let idempotency = idempotency::IdempotencyKeys::open(
         started.store.jetstream(),
         started.stream_settings().replicas,
@@ -141,10 +118,13 @@ async fn setup(
     let saga_consumer = started
         .consumer(ConsumerSpec::new(names::TABLES_STREAM, saga::SAGA_CONSUMER))
         .await?;
-    let mut timeout_spec = ConsumerSpec::new(names::BOOKINGS_STREAM, saga::TIMEOUT_CONSUMER);
-    timeout_spec.max_deliveries = TIMEOUT_MAX_DELIVERIES;
-    timeout_spec.max_ack_pending = TIMEOUT_MAX_PENDING;
-    let timeout_consumer = started.consumer(timeout_spec).await?;
+    let timeout_consumer = started
+        .consumer(ConsumerSpec::timers(
+            names::BOOKINGS_STREAM,
+            saga::TIMEOUT_CONSUMER,
+            TIMEOUT_MAX_DELIVERIES,
+        ))
+        .await?;
     let subscriber = Outcomes::subscribe(&started.client).await?;
     let reads = ReadModels::open(
         started.store.jetstream().clone(),
@@ -187,5 +167,5 @@ async fn setup(
 
 /// Builds and runs the booker until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    Box::pin(App::build(config).await?.run(shutdown)).await
+    service_kit::run::<Booker>(config, shutdown).await
 }

@@ -15,6 +15,11 @@ pub struct SlotRules {
     pub horizon_days: u16,
 }
 
+/// `RESTAURANT_TIMEZONE`: an IANA time zone name.
+pub fn parse_timezone(name: &str) -> Result<TimeZone, String> {
+    TimeZone::get(name).map_err(|_| format!("{name:?} is not a known IANA time zone"))
+}
+
 /// Why a time slot cannot be booked: the field to name and the message.
 pub type SlotRefusal = (&'static str, String);
 
@@ -64,5 +69,16 @@ impl SlotRules {
             .into_iter()
             .filter(|slot| slot.from() > now && slot.from() <= horizon)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_time_zone_is_refused() {
+        assert!(parse_timezone("Europe/Paris").is_ok());
+        assert!(parse_timezone("Mars/Olympus").is_err());
     }
 }

@@ -1,16 +1,16 @@
 use std::io::Write as _;
 
-use clap::Parser;
+use projector::{Command, Projector};
+use service_kit::Launch;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if service_kit::healthcheck::requested() {
-        return service_kit::healthcheck::check(projector::DEFAULT_HTTP_ADDR);
-    }
-    let config = projector::Config::parse();
-    service_kit::telemetry::init(config.common.log_format);
-    match config.command {
-        Some(projector::Command::Rebuild) => {
+    let config = match service_kit::launch::<Projector>() {
+        Launch::Probed(outcome) => return outcome,
+        Launch::Configured(config) => config,
+    };
+    match config.own.command {
+        Some(Command::Rebuild) => {
             let rebuilt = projector::rebuild(&config).await?;
             // The command's report, for whoever ran it.
             writeln!(

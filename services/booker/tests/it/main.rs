@@ -11,7 +11,6 @@ mod tables;
 
 use std::time::Duration;
 
-use clap::Parser;
 use testkit::NatsServer;
 use testkit::process::{self, ServiceProcess, wait_for_status};
 use tokio_util::sync::CancellationToken;

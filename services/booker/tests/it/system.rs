@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use events::{BookingEvent, TableEvent};
 use eventstore::{EventStore, Recorded, StoreMetrics};
 use serde_json::{Value, json};

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use testkit::NatsServer;
 use testkit::process::{self, wait_for_status};
 use tokio_util::sync::CancellationToken;
