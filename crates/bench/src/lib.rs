@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use system_tests::System;
+
 #[derive(Debug)]
 pub struct Figures {
     pub name: String,
@@ -31,7 +33,6 @@ pub fn figures(name: &str, elapsed: Duration, mut latencies: Vec<Duration>) -> F
     }
 }
 
-/// A booking-sized event: what `POST /bookings` appends.
 /// Runs `op` `total` times from `workers` tasks, timing each call.
 pub async fn measure<F, Fut>(
     name: &str,
@@ -84,80 +85,21 @@ pub fn print(rows: &[Figures]) {
     }
 }
 
-/// Bearer token of the benchmarks' booker.
-pub const TOKEN: &str = "bench-token";
-
-/// booker and table-manager running in-process on `nats_url`, with `tables` tables
-/// `b0`, `b1`, ... of 4 seats, and an HTTP client for them.
-#[derive(Debug)]
-pub struct WriteSide {
-    pub base: String,
-    pub http: reqwest::Client,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl WriteSide {
-    pub async fn start(
-        nats_url: &str,
-        shutdown: &tokio_util::sync::CancellationToken,
-        tables: usize,
-        in_flight: usize,
-    ) -> anyhow::Result<Self> {
-        let tm = table_manager::App::build(table_manager::Config::try_parse_from([
-            "table-manager",
-            "--nats-url",
-            nats_url,
-            "--http-addr",
-            "127.0.0.1:0",
-        ])?)
-        .await?;
-        let tm_ready = format!("http://{}/readyz", tm.local_addr());
-        let tm_task = tokio::spawn(tm.run(shutdown.clone()));
-        let booker = booker::App::build(booker::Config::try_parse_from([
-            "booker",
-            "--nats-url",
-            nats_url,
-            "--http-addr",
-            "127.0.0.1:0",
-            "--admin-token",
-            TOKEN,
-            "--booking-horizon-days",
-            "3650",
-        ])?)
-        .await?;
-        let base = format!("http://{}", booker.local_addr());
-        let booker_task = tokio::spawn(booker.run(shutdown.clone()));
-        let ready = Duration::from_secs(30);
-        testkit::process::wait_for_status(&tm_ready, 200, ready).await;
-        testkit::process::wait_for_status(&format!("{base}/readyz"), 200, ready).await;
-
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(in_flight)
-            .build()?;
-        for table in 0..tables {
-            let status = http
-                .post(format!("{base}/tables"))
-                .bearer_auth(TOKEN)
-                .json(&serde_json::json!({"id": format!("b{table}"), "seats": 4}))
-                .send()
-                .await?
-                .status();
-            anyhow::ensure!(status == 201, "adding a table answered {status}");
-        }
-        Ok(Self {
-            base,
-            http,
-            tasks: vec![tm_task, booker_task],
-        })
+/// booker and table-manager (and the projector unless `projector` is false) in-process
+/// on a private nats-server, through the system tests' builder, with `tables` tables
+/// `b0`, `b1`, ... of 4 seats. Bookings may be made up to ten years ahead.
+pub async fn system(tables: usize, projector: bool) -> System {
+    let builder = System::builder().horizon_days(3650);
+    let builder = if projector {
+        builder
+    } else {
+        builder.without_projector()
+    };
+    let system = builder.start().await;
+    for table in 0..tables {
+        system.add_table(&format!("b{table}"), 4).await;
     }
-
-    /// Waits for both services to stop (after `shutdown` was cancelled).
-    pub async fn stopped(self) -> anyhow::Result<()> {
-        for task in self.tasks {
-            task.await??;
-        }
-        Ok(())
-    }
+    system
 }
 
 /// `count` booking requests for distinct (table, slot) pairs over tables `b0`.. from

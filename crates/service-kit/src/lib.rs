@@ -14,4 +14,4 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{CommonConfig, Config, LogFormat, NatsUrl, Secret, parse_duration};
-pub use service::{App, Info, Launch, Service, Started, Workers, launch, main, run};
+pub use service::{App, Info, Launch, Service, Spawned, Started, Workers, launch, main, run};

@@ -288,6 +288,48 @@ impl<S: Service> App<S> {
     }
 }
 
+/// A service running in a task of this process (tests, benchmarks).
+#[derive(Debug)]
+pub struct Spawned {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl<S: Service> App<S> {
+    /// Runs the service in a task of this process until [`Spawned::stop`].
+    pub fn spawn(self) -> Spawned {
+        let addr = self.local_addr();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(Box::pin(self.run(shutdown.clone())));
+        Spawned {
+            addr,
+            shutdown,
+            task,
+        }
+    }
+}
+
+impl Spawned {
+    /// `http://<address it listens on>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops it gracefully, as SIGTERM would; its error if it failed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .map_err(|join| anyhow::anyhow!("the service panicked: {join}"))?
+    }
+
+    /// Stops it the hard way, as a crash would: nothing in hand is finished.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
 /// Builds service `S` from `config` and runs it until `shutdown`.
 pub async fn run<S: Service>(config: Config<S>, shutdown: CancellationToken) -> anyhow::Result<()> {
     // Boxed: a service's whole life is in this future (clippy::large_futures).

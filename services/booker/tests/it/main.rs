@@ -1,19 +1,11 @@
-//! The booker against a real nats-server: as a library (`App`) and as the real binary,
-//! and the whole write side (booker + table-manager in-process) over HTTP.
-
-mod bookings;
-mod permissions;
-mod reads;
-mod rebuild;
-mod saga;
-mod system;
-mod tables;
+//! The booker against a real nats-server: as a library (`App`) and as the real binary.
+//! The whole system over HTTP is tested in crates/system-tests.
 
 use std::time::Duration;
 
+use service_kit::Spawned;
 use testkit::NatsServer;
 use testkit::process::{self, ServiceProcess, wait_for_status};
-use tokio_util::sync::CancellationToken;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_booker");
 
@@ -22,13 +14,7 @@ fn token() -> (&'static str, String) {
 }
 
 /// Starts the booker in-process on a free port.
-async fn spawn_app(
-    nats_url: &str,
-) -> (
-    String,
-    CancellationToken,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-) {
+async fn spawn_app(nats_url: &str) -> Spawned {
     let config = booker::Config::parse_from([
         "booker",
         "--nats-url",
@@ -38,39 +24,37 @@ async fn spawn_app(
         "--admin-token",
         "test-admin-token",
     ]);
-    let app = booker::App::build(config).await.expect("build");
-    let base = format!("http://{}", app.local_addr());
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
-    (base, shutdown, task)
+    booker::App::build(config).await.expect("build").spawn()
 }
 
 #[tokio::test]
-async fn the_booker_becomes_ready_once_nats_is_connected_and_its_streams_exist() {
+async fn the_booker_becomes_ready_once_its_consumers_and_buckets_exist() {
     let nats = NatsServer::start().await;
-    let (base, shutdown, task) = spawn_app(&nats.url()).await;
+    let booker = spawn_app(&nats.url()).await;
+    let base = booker.base_url();
     wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(20)).await;
 
     let js = async_nats::jetstream::new(nats.client().await);
-    for stream in ["BOOKINGS", "DEAD_LETTERS"] {
-        let mut stream = js
-            .get_stream(stream)
+    for (stream, consumer) in [("TABLES", "booking-saga"), ("BOOKINGS", "booking-timeouts")] {
+        let stream = js.get_stream(stream).await.expect("stream");
+        stream
+            .consumer_info(consumer)
             .await
-            .expect("stream created by booker");
-        let info = stream.info().await.expect("info");
-        assert!(info.config.deny_delete || info.config.name == "DEAD_LETTERS");
-        assert!(info.config.allow_direct);
+            .unwrap_or_else(|e| panic!("consumer {consumer}: {e}"));
     }
-
-    shutdown.cancel();
-    task.await.expect("join").expect("clean shutdown");
+    for bucket in ["booker_idempotency", "read_models"] {
+        js.get_key_value(bucket)
+            .await
+            .unwrap_or_else(|e| panic!("bucket {bucket}: {e}"));
+    }
+    booker.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]
 async fn an_unknown_route_is_a_problem_json_404() {
     let nats = NatsServer::start().await;
-    let (base, shutdown, task) = spawn_app(&nats.url()).await;
-    let response = reqwest::get(format!("{base}/no/such/route"))
+    let booker = spawn_app(&nats.url()).await;
+    let response = reqwest::get(format!("{}/no/such/route", booker.base_url()))
         .await
         .expect("request");
     assert_eq!(response.status(), 404);
@@ -84,8 +68,7 @@ async fn an_unknown_route_is_a_problem_json_404() {
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["status"], 404);
     assert_eq!(body["title"], "Not Found");
-    shutdown.cancel();
-    task.await.expect("join").expect("clean shutdown");
+    booker.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]

@@ -4,12 +4,11 @@ use std::time::Duration;
 
 use testkit::NatsServer;
 use testkit::process::{self, wait_for_status};
-use tokio_util::sync::CancellationToken;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_projector");
 
 #[tokio::test]
-async fn it_becomes_ready_once_nats_is_connected_and_the_streams_exist() {
+async fn it_becomes_ready_once_a_generation_of_the_read_models_is_current() {
     let nats = NatsServer::start().await;
     let config = projector::Config::parse_from([
         "projector",
@@ -18,20 +17,25 @@ async fn it_becomes_ready_once_nats_is_connected_and_the_streams_exist() {
         "--http-addr",
         "127.0.0.1:0",
     ]);
-    let app = projector::App::build(config).await.expect("build");
-    let base = format!("http://{}", app.local_addr());
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
-    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(20)).await;
+    let running = projector::App::build(config).await.expect("build").spawn();
+    let ready = format!("{}/readyz", running.base_url());
+    wait_for_status(&ready, 200, Duration::from_secs(20)).await;
 
     let js = async_nats::jetstream::new(nats.client().await);
-    for stream in ["TABLES", "BOOKINGS", "DEAD_LETTERS"] {
-        js.get_stream(stream)
-            .await
-            .expect("stream created at start");
-    }
-    shutdown.cancel();
-    task.await.expect("join").expect("clean shutdown");
+    let control = js
+        .get_key_value("read_models")
+        .await
+        .expect("control bucket");
+    let current = control
+        .get("current")
+        .await
+        .expect("read")
+        .expect("a current generation");
+    let current: events::read_model::Current = serde_json::from_slice(&current).expect("json");
+    js.get_key_value(events::read_model::generation_bucket(current.generation))
+        .await
+        .expect("the current generation's bucket");
+    running.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use events::{
 };
 use testkit::NatsServer;
 
-use crate::Running;
+use crate::start;
 
 async fn send(
     client: &async_nats::Client,
@@ -36,7 +36,7 @@ fn remove(id: &str) -> Vec<u8> {
 #[tokio::test]
 async fn table_commands_get_typed_replies_and_refusals_write_nothing() {
     let nats = NatsServer::start().await;
-    let running = Running::start(&nats).await;
+    let running = start(&nats).await;
     let client = nats.client().await;
 
     let done = send(&client, names::ADD_TABLE_COMMAND, add("t1", 4)).await;
@@ -68,13 +68,13 @@ async fn table_commands_get_typed_replies_and_refusals_write_nothing() {
     let js = async_nats::jetstream::new(client);
     let mut tables = js.get_stream("TABLES").await.expect("stream");
     assert_eq!(tables.info().await.expect("info").state.messages, 2);
-    running.stop().await;
+    running.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]
 async fn each_command_is_answered_once_by_one_of_several_replicas() {
     let nats = NatsServer::start().await;
-    let (a, b) = (Running::start(&nats).await, Running::start(&nats).await);
+    let (a, b) = (start(&nats).await, start(&nats).await);
     let client = nats.client().await;
     let replies = futures_util::future::join_all(
         (0..20).map(|i| send(&client, names::ADD_TABLE_COMMAND, add(&format!("t{i}"), 2))),
@@ -89,6 +89,6 @@ async fn each_command_is_answered_once_by_one_of_several_replicas() {
     let js = async_nats::jetstream::new(client);
     let mut tables = js.get_stream("TABLES").await.expect("stream");
     assert_eq!(tables.info().await.expect("info").state.messages, 20);
-    a.stop().await;
-    b.stop().await;
+    a.stop().await.expect("clean shutdown");
+    b.stop().await.expect("clean shutdown");
 }

@@ -5,53 +5,46 @@ mod timers;
 
 use std::time::Duration;
 
+use service_kit::Spawned;
 use testkit::NatsServer;
 use testkit::process::{self, wait_for_status};
-use tokio_util::sync::CancellationToken;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_table-manager");
 
-/// table-manager running in-process, and how to stop it.
-#[derive(Debug)]
-pub struct Running {
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    pub async fn start(nats: &NatsServer) -> Self {
-        let config = table_manager::Config::parse_from([
-            "table-manager",
-            "--nats-url",
-            &nats.url(),
-            "--http-addr",
-            "127.0.0.1:0",
-        ]);
-        let app = table_manager::App::build(config).await.expect("build");
-        let ready = format!("http://{}/readyz", app.local_addr());
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(app.run(shutdown.clone()));
-        wait_for_status(&ready, 200, Duration::from_secs(20)).await;
-        Self { shutdown, task }
-    }
-
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.task.await.expect("join").expect("clean shutdown");
-    }
+/// table-manager running in-process, ready.
+pub async fn start(nats: &NatsServer) -> Spawned {
+    let config = table_manager::Config::parse_from([
+        "table-manager",
+        "--nats-url",
+        &nats.url(),
+        "--http-addr",
+        "127.0.0.1:0",
+    ]);
+    let running = table_manager::App::build(config)
+        .await
+        .expect("build")
+        .spawn();
+    let ready = format!("{}/readyz", running.base_url());
+    wait_for_status(&ready, 200, Duration::from_secs(20)).await;
+    running
 }
 
 #[tokio::test]
-async fn it_becomes_ready_once_nats_is_connected_and_the_streams_exist() {
+async fn it_becomes_ready_once_its_consumers_exist() {
     let nats = NatsServer::start().await;
-    let running = Running::start(&nats).await;
+    let running = start(&nats).await;
     let js = async_nats::jetstream::new(nats.client().await);
-    for stream in ["TABLES", "BOOKINGS", "DEAD_LETTERS"] {
-        js.get_stream(stream)
+    for (stream, consumer) in [
+        ("BOOKINGS", "table-locking"),
+        ("TABLES", "table-lock-timers"),
+    ] {
+        let stream = js.get_stream(stream).await.expect("stream");
+        stream
+            .consumer_info(consumer)
             .await
-            .expect("stream created at start");
+            .unwrap_or_else(|e| panic!("consumer {consumer}: {e}"));
     }
-    running.stop().await;
+    running.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]

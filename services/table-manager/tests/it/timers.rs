@@ -10,7 +10,7 @@ use eventstore::{AppendContext, EventStore, StoreMetrics};
 use jiff::{SignedDuration, Timestamp};
 use testkit::NatsServer;
 
-use crate::Running;
+use crate::start;
 
 /// Records a table holding a lock for a slot that ends `ends_in` from now, as the
 /// locking saga would have.
@@ -90,7 +90,7 @@ fn assert_slot_ended(removed: &eventstore::Recorded<TableEvent>, slot: TimeSlot)
 #[tokio::test]
 async fn a_lock_is_removed_when_its_slot_ends() {
     let nats = NatsServer::start().await;
-    let running = Running::start(&nats).await;
+    let running = start(&nats).await;
     let (store, slot) = lock_ending_in(&nats, Duration::from_secs(2)).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(
@@ -100,22 +100,22 @@ async fn a_lock_is_removed_when_its_slot_ends() {
     );
     let removed = wait_for_removal(&store).await;
     assert_slot_ended(&removed, slot);
-    running.stop().await;
+    running.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]
 async fn the_lock_timer_survives_a_restart_of_table_manager() {
     let nats = NatsServer::start().await;
-    let running = Running::start(&nats).await;
+    let running = start(&nats).await;
     let (store, slot) = lock_ending_in(&nats, Duration::from_secs(2)).await;
     // Let the timer be armed, then stop the only replica until after the slot ended.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    running.stop().await;
+    running.stop().await.expect("clean shutdown");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(table_events(&store).await.len(), 2, "nobody was running");
 
-    let running = Running::start(&nats).await;
+    let running = start(&nats).await;
     let removed = wait_for_removal(&store).await;
     assert_slot_ended(&removed, slot);
-    running.stop().await;
+    running.stop().await.expect("clean shutdown");
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::system::{ADMIN, Slot, System, fields};
+use system_tests::{ADMIN, Slot, System, fields};
 
 fn ids(body: &Value) -> Vec<String> {
     body["tables"]
@@ -251,7 +251,7 @@ async fn slots_follow_the_restaurants_clock_across_a_daylight_saving_change() {
         .expect("a change within a year");
     let before = change.yesterday().expect("date");
 
-    let system = System::start_with("30s", "400").await;
+    let system = System::builder().horizon_days(400).start().await;
     system.add_table("t1", 4).await;
     system
         .wait_for_get("/tables", &[], |_, body| !ids(body).is_empty())

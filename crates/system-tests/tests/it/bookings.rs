@@ -3,7 +3,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::system::{ADMIN, Slot, System, fields, read, types};
+use system_tests::{ADMIN, Slot, System, fields, read, types};
 
 #[tokio::test]
 async fn a_booking_of_a_free_table_is_confirmed_with_an_access_code() {

@@ -1,51 +1,106 @@
-//! The system under test: a private nats-server, the booker and table-manager running
-//! in-process through their `run(config, shutdown)`, and helpers to call and inspect them.
+//! The whole system under test, in one process: a private nats-server and the booker,
+//! table-manager and projector running through their `App`s, started by a typed builder,
+//! with helpers to call the API and inspect the streams and read models. The system tests
+//! (`tests/`) and the benchmark programs (`crates/bench`) both use it.
+//!
+//! Rule: tests and benchmarks only; it panics on anything unexpected.
 
 use std::time::Duration;
 
 use events::{BookingEvent, TableEvent};
 use eventstore::{EventStore, Recorded, StoreMetrics};
 use serde_json::{Value, json};
+use service_kit::Spawned;
 use testkit::process::wait_for_status;
 use testkit::{NatsServer, ServerOptions};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const ADMIN: &str = "test-admin-token";
 
-/// A running service and how to stop it.
-pub struct Running {
-    shutdown: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-}
+/// How long a service may take to turn ready.
+const READY: Duration = Duration::from_secs(30);
 
-impl Running {
-    /// Stops the service the hard way, as a crash would: nothing in hand is finished.
-    pub fn kill(self) {
-        self.task.abort();
-    }
-
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.task
-            .await
-            .expect("service task")
-            .expect("clean shutdown");
-    }
-}
-
+#[derive(Debug)]
 pub struct System {
     pub nats: NatsServer,
     pub base: String,
     pub http: reqwest::Client,
-    booker: Option<Running>,
-    table_manager: Option<Running>,
-    projector: Option<Running>,
+    booker: Option<Spawned>,
+    table_manager: Option<Spawned>,
+    projector: Option<Spawned>,
     pub projector_metrics: String,
-    timeout: String,
-    horizon_days: String,
-    /// Each service connects as its own NATS user of deploy/nats/users.conf.
+    settings: SystemBuilder,
+}
+
+/// What to start, and how: `System::builder().booking_timeout(..).start().await`.
+#[derive(Debug, Clone)]
+pub struct SystemBuilder {
+    booking_timeout: Duration,
+    horizon_days: u16,
     users: bool,
+    projector: bool,
+}
+
+impl Default for SystemBuilder {
+    fn default() -> Self {
+        Self {
+            booking_timeout: Duration::from_secs(30),
+            horizon_days: 90,
+            users: false,
+            projector: true,
+        }
+    }
+}
+
+impl SystemBuilder {
+    /// The booker's `BOOKING_TIMEOUT` (default 30 s).
+    pub fn booking_timeout(mut self, timeout: Duration) -> Self {
+        self.booking_timeout = timeout;
+        self
+    }
+
+    /// The booker's `BOOKING_HORIZON_DAYS` (default 90).
+    pub fn horizon_days(mut self, days: u16) -> Self {
+        self.horizon_days = days;
+        self
+    }
+
+    /// Each service connects as its own least-privileged NATS user of deploy/nats/users.conf.
+    pub fn nats_users(mut self) -> Self {
+        self.users = true;
+        self
+    }
+
+    /// No projector at start ([`System::start_projector`] starts one later).
+    pub fn without_projector(mut self) -> Self {
+        self.projector = false;
+        self
+    }
+
+    /// A private nats-server and the services, each ready.
+    pub async fn start(self) -> System {
+        let nats = if self.users {
+            nats_with_users().await
+        } else {
+            NatsServer::start().await
+        };
+        let projector = self.projector;
+        let mut system = System {
+            nats,
+            base: String::new(),
+            http: reqwest::Client::new(),
+            booker: None,
+            table_manager: None,
+            projector: None,
+            projector_metrics: String::new(),
+            settings: self,
+        };
+        system.start_booker().await;
+        system.start_table_manager().await;
+        if projector {
+            system.start_projector().await;
+        }
+        system
+    }
 }
 
 /// The services' NATS users of deploy/nats/users.conf, the variables holding their
@@ -87,49 +142,32 @@ pub async fn nats_with_users() -> NatsServer {
     .await
 }
 
+/// Waits until `running` answers `/readyz` with 200.
+async fn ready(running: &Spawned) {
+    wait_for_status(&format!("{}/readyz", running.base_url()), 200, READY).await;
+}
+
+/// Stops a service gracefully and expects a clean exit.
+async fn stop(running: Option<Spawned>) {
+    if let Some(running) = running {
+        running.stop().await.expect("clean shutdown");
+    }
+}
+
 impl System {
-    /// Everything running, with the default booking timeout.
+    /// Everything running, with the defaults of [`SystemBuilder`].
     pub async fn start() -> Self {
-        Self::start_with_timeout("30s").await
+        Self::builder().start().await
     }
 
-    pub async fn start_with_timeout(timeout: &str) -> Self {
-        Self::start_with(timeout, "90").await
-    }
-
-    /// Everything running, with the given booking timeout and horizon.
-    pub async fn start_with(timeout: &str, horizon_days: &str) -> Self {
-        Self::start_on(NatsServer::start().await, false, timeout, horizon_days).await
-    }
-
-    /// Everything running, each service as its own least-privileged NATS user.
-    pub async fn start_with_users() -> Self {
-        Self::start_on(nats_with_users().await, true, "30s", "90").await
-    }
-
-    async fn start_on(nats: NatsServer, users: bool, timeout: &str, horizon_days: &str) -> Self {
-        let mut system = Self {
-            nats,
-            base: String::new(),
-            http: reqwest::Client::new(),
-            booker: None,
-            table_manager: None,
-            projector: None,
-            projector_metrics: String::new(),
-            timeout: timeout.to_owned(),
-            horizon_days: horizon_days.to_owned(),
-            users,
-        };
-        system.start_booker().await;
-        system.start_table_manager().await;
-        system.start_projector().await;
-        system
+    pub fn builder() -> SystemBuilder {
+        SystemBuilder::default()
     }
 
     /// The command line of `service`: NATS, its user if any, a free port, then `extra`.
     fn args(&self, service: &str, extra: &[&str]) -> Vec<String> {
         let mut args = vec![service.to_owned(), "--nats-url".to_owned(), self.nats.url()];
-        if self.users {
+        if self.settings.users {
             args.extend(
                 ["--nats-user", service, "--nats-password", password(service)].map(String::from),
             );
@@ -147,54 +185,47 @@ impl System {
         let app = projector::App::build(self.projector_config())
             .await
             .expect("build projector");
-        let ready = format!("http://{}/readyz", app.local_addr());
-        self.projector_metrics = format!("http://{}/metrics", app.local_addr());
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(app.run(shutdown.clone()));
-        wait_for_status(&ready, 200, Duration::from_secs(20)).await;
-        self.projector = Some(Running { shutdown, task });
+        let running = app.spawn();
+        self.projector_metrics = format!("{}/metrics", running.base_url());
+        ready(&running).await;
+        self.projector = Some(running);
     }
 
     pub async fn stop_projector(&mut self) {
-        if let Some(running) = self.projector.take() {
-            running.stop().await;
-        }
+        stop(self.projector.take()).await;
     }
 
     /// The running projector, to be killed while the system is in use.
-    pub fn take_projector(&mut self) -> Option<Running> {
+    pub fn take_projector(&mut self) -> Option<Spawned> {
         self.projector.take()
     }
 
+    pub fn booker_config(&self) -> booker::Config {
+        let timeout = format!("{}ms", self.settings.booking_timeout.as_millis());
+        let horizon = self.settings.horizon_days.to_string();
+        let extra = [
+            "--admin-token",
+            ADMIN,
+            "--booking-timeout",
+            &timeout,
+            "--booking-horizon-days",
+            &horizon,
+        ];
+        booker::Config::parse_from(self.args("booker", &extra))
+    }
+
     pub async fn start_booker(&mut self) {
-        let config = booker::Config::parse_from(self.args(
-            "booker",
-            &[
-                "--admin-token",
-                ADMIN,
-                "--booking-timeout",
-                &self.timeout,
-                "--booking-horizon-days",
-                &self.horizon_days,
-            ],
-        ));
-        let app = booker::App::build(config).await.expect("build booker");
-        self.base = format!("http://{}", app.local_addr());
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(app.run(shutdown.clone()));
-        wait_for_status(
-            &format!("{}/readyz", self.base),
-            200,
-            Duration::from_secs(20),
-        )
-        .await;
-        self.booker = Some(Running { shutdown, task });
+        let app = booker::App::build(self.booker_config())
+            .await
+            .expect("build booker");
+        let running = app.spawn();
+        self.base = running.base_url();
+        ready(&running).await;
+        self.booker = Some(running);
     }
 
     pub async fn stop_booker(&mut self) {
-        if let Some(running) = self.booker.take() {
-            running.stop().await;
-        }
+        stop(self.booker.take()).await;
     }
 
     pub async fn start_table_manager(&mut self) {
@@ -202,23 +233,24 @@ impl System {
         let app = table_manager::App::build(config)
             .await
             .expect("build table-manager");
-        let ready = format!("http://{}/readyz", app.local_addr());
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(app.run(shutdown.clone()));
-        wait_for_status(&ready, 200, Duration::from_secs(20)).await;
-        self.table_manager = Some(Running { shutdown, task });
+        let running = app.spawn();
+        ready(&running).await;
+        self.table_manager = Some(running);
     }
 
     pub async fn stop_table_manager(&mut self) {
-        if let Some(running) = self.table_manager.take() {
-            running.stop().await;
-        }
+        stop(self.table_manager.take()).await;
     }
 
-    pub async fn stop(mut self) {
+    /// Stops every service gracefully; nats-server stays up.
+    pub async fn stop_services(&mut self) {
         self.stop_booker().await;
         self.stop_table_manager().await;
         self.stop_projector().await;
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_services().await;
     }
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
@@ -297,7 +329,7 @@ impl System {
                 tokio::time::Instant::now() < deadline,
                 "the read models never caught up"
             );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::system::{Slot, System, password};
+use system_tests::{Slot, System, password};
 
 /// Permission violations the server logged.
 fn violations(log: &str) -> Vec<&str> {
@@ -14,7 +14,7 @@ fn violations(log: &str) -> Vec<&str> {
 
 #[tokio::test]
 async fn the_services_work_end_to_end_as_their_least_privileged_nats_users() {
-    let system = System::start_with_users().await;
+    let system = System::builder().nats_users().start().await;
     system.add_table("t1", 4).await;
     let (status, booking) = system.book("t1", &Slot::dinner(3), Some(2)).await;
     assert_eq!(status, 201, "{booking}");
@@ -44,7 +44,7 @@ async fn the_services_work_end_to_end_as_their_least_privileged_nats_users() {
     let response = system
         .http
         .delete(system.url("/tables/t1"))
-        .bearer_auth(crate::system::ADMIN)
+        .bearer_auth(system_tests::ADMIN)
         .send()
         .await
         .expect("delete");
@@ -91,7 +91,7 @@ async fn refused_publish(js: &async_nats::jetstream::Context, subject: &str) -> 
 #[tokio::test]
 async fn each_nats_user_is_refused_what_its_service_must_never_do() {
     // The services' first start creates the streams and buckets.
-    let system = System::start_with_users().await;
+    let system = System::builder().nats_users().start().await;
     let url = system.nats.url();
     let ops = async_nats::jetstream::new(system.nats.client().await);
     let before = [

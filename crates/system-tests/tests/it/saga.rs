@@ -5,7 +5,7 @@ use std::time::Duration;
 use events::{BookingEvent, LockRemovalCause, RejectionReason, TableEvent};
 use serde_json::json;
 
-use crate::system::{Slot, System, types};
+use system_tests::{Slot, System, types};
 
 #[tokio::test]
 async fn a_booking_made_while_table_manager_is_down_is_confirmed_once_it_is_back() {
@@ -35,7 +35,10 @@ async fn a_booking_made_while_table_manager_is_down_is_confirmed_once_it_is_back
 
 #[tokio::test]
 async fn a_booking_whose_lock_never_comes_is_rejected_with_timeout_and_a_late_lock_is_removed() {
-    let mut system = System::start_with_timeout("2s").await;
+    let mut system = System::builder()
+        .booking_timeout(Duration::from_secs(2))
+        .start()
+        .await;
     system.add_table("t1", 4).await;
     system.stop_table_manager().await;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use crate::system::{ADMIN, Slot, System};
+use system_tests::{ADMIN, Slot, System};
 
 /// A random-looking but repeatable workload: bookings that get confirmed, taken slots,
 /// too-small tables, unknown tables, cancellations, and tables added and removed.

@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_nats::jetstream;
-use bench::{WriteSide, booking_requests};
+use bench::booking_requests;
 use clap::Parser;
 use futures_util::StreamExt as _;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
 #[command(about = "Projection lag, catch-up and rebuild speed of the read models")]
@@ -44,12 +43,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let nats = testkit::NatsServer::start().await;
-    let url = nats.url();
-    let shutdown = CancellationToken::new();
-
-    let write_side = WriteSide::start(&url, &shutdown, args.tables, 64).await?;
-    let (base, http) = (write_side.base.clone(), write_side.http.clone());
+    let mut system = bench::system(args.tables, false).await;
+    let url = system.nats.url();
+    let (base, http) = (system.base.clone(), system.http.clone());
     let jobs = booking_requests(args.bookings + args.visible, args.tables, true)?;
 
     // The backlog, made while no projector runs.
@@ -88,20 +84,12 @@ async fn main() -> anyhow::Result<()> {
     let raw = per_second(read, started.elapsed());
 
     // A projector started on the backlog: the burst it has to absorb.
-    let projector_config = projector::Config::try_parse_from([
-        "projector",
-        "--nats-url",
-        &url,
-        "--http-addr",
-        "127.0.0.1:0",
-    ])?;
     let started = Instant::now();
-    let projector = projector::App::build(projector_config.clone()).await?;
-    let projector_task = tokio::spawn(projector.run(shutdown.clone()));
-    wait_until_applied(&js).await?;
+    system.start_projector().await;
+    system.wait_until_projected().await;
     let catch_up = per_second(total_events, started.elapsed());
 
-    let rebuilt = projector::rebuild(&projector_config).await?;
+    let rebuilt = projector::rebuild(&system.projector_config()).await?;
     // The running projector switches to the new generation; let it settle.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -155,9 +143,7 @@ async fn main() -> anyhow::Result<()> {
         latencies,
     );
 
-    shutdown.cancel();
-    projector_task.await??;
-    write_side.stopped().await?;
+    system.stop().await;
 
     println!();
     println!("events in the log                          {total_events:>10}");
@@ -220,32 +206,4 @@ async fn raw_read(js: &jetstream::Context, stream: &str) -> anyhow::Result<u64> 
         }
     }
     Ok(read)
-}
-
-/// Waits until the current generation's checkpoints reach both streams' last sequence.
-async fn wait_until_applied(js: &jetstream::Context) -> anyhow::Result<()> {
-    loop {
-        if let Ok(control) = js.get_key_value("read_models").await
-            && let Some(current) = control.get("current").await?
-        {
-            let current: events::read_model::Current = serde_json::from_slice(&current)?;
-            let bucket = js
-                .get_key_value(events::read_model::generation_bucket(current.generation))
-                .await?;
-            let mut done = true;
-            for stream in ["TABLES", "BOOKINGS"] {
-                let applied = match bucket.get(format!("checkpoint.{stream}")).await? {
-                    Some(bytes) => {
-                        serde_json::from_slice::<events::read_model::Checkpoint>(&bytes)?.sequence
-                    }
-                    None => 0,
-                };
-                done &= applied >= last_sequence(js, stream).await?;
-            }
-            if done {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }

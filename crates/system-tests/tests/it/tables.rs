@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::system::{ADMIN, Slot, System, read};
+use system_tests::{ADMIN, Slot, System, read};
 
 #[tokio::test]
 async fn admin_table_routes_need_the_bearer_token_and_write_nothing_without_it() {
@@ -121,7 +121,7 @@ async fn removing_an_unknown_table_is_404_and_a_locked_one_is_409() {
     let (status, body) = read(delete("t1").await.expect("delete")).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(
-        crate::system::types(&system.table_events("t1").await),
+        system_tests::types(&system.table_events("t1").await),
         ["table-added", "table-lock-placed"]
     );
     system.stop().await;

@@ -13,10 +13,9 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bench::{WriteSide, booking_requests, measure, print};
+use bench::{booking_requests, measure, print};
 use bytes::Bytes;
 use clap::Parser;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
 #[command(about = "End-to-end booking throughput against the JetStream ceiling")]
@@ -35,12 +34,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let nats = testkit::NatsServer::start().await;
-    let shutdown = CancellationToken::new();
-    let url = nats.url();
-
-    let write_side = WriteSide::start(&url, &shutdown, args.tables, args.in_flight).await?;
-    let (base, http) = (write_side.base.clone(), write_side.http.clone());
+    let mut system = bench::system(args.tables, false).await;
+    let url = system.nats.url();
+    let (base, http) = (system.base.clone(), system.http.clone());
     let jobs = Arc::new(booking_requests(args.bookings, args.tables, false)?);
 
     let mut rows = Vec::new();
@@ -81,8 +77,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?,
     );
-    shutdown.cancel();
-    write_side.stopped().await?;
+    system.stop_services().await;
 
     // The ceiling: the same three appends per booking, raw, acked one after the other.
     let client = async_nats::connect(&url).await.context("connect")?;

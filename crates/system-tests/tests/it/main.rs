@@ -1,0 +1,9 @@
+//! The whole system over HTTP: booker, table-manager and projector in-process on a real
+//! nats-server, called as a client of shared/API.md would.
+
+mod bookings;
+mod permissions;
+mod reads;
+mod rebuild;
+mod saga;
+mod tables;
