@@ -1,0 +1,228 @@
+//! Looking behind the API: the streams, the consumers and the read models.
+
+use std::time::Duration;
+
+use events::{BookingEvent, BookingId, TableEvent, TableId};
+use eventstore::{EventLog as _, EventStore, Recorded, StoreMetrics};
+use serde_json::Value;
+
+use crate::System;
+
+impl System {
+    /// The last sequence stored in a stream.
+    pub async fn last_sequence(&self, stream: &str) -> u64 {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut stream = js.get_stream(stream).await.expect("stream");
+        stream.info().await.expect("info").state.last_sequence
+    }
+
+    /// The projector's `/metrics` text.
+    pub async fn projector_metrics(&self) -> String {
+        self.http
+            .get(&self.projector_metrics)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Waits until the current generation's checkpoints reach the last sequence of both
+    /// streams: every event stored so far is in the read models.
+    pub async fn wait_until_projected(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut behind = false;
+            let bucket = self.current_bucket().await;
+            for stream in ["TABLES", "BOOKINGS"] {
+                let last = self.last_sequence(stream).await;
+                let applied = bucket
+                    .get(format!("checkpoint.{stream}"))
+                    .await
+                    .expect("checkpoint")
+                    .map(|bytes| {
+                        serde_json::from_slice::<events::read_model::Checkpoint>(&bytes)
+                            .expect("checkpoint")
+                            .sequence
+                    })
+                    .unwrap_or(0);
+                behind |= applied < last;
+            }
+            if !behind {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the read models never caught up"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The bucket of the generation the queries read.
+    pub async fn current_bucket(&self) -> async_nats::jetstream::kv::Store {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let control = js
+            .get_key_value("read_models")
+            .await
+            .expect("control bucket");
+        let current = control
+            .get("current")
+            .await
+            .expect("pointer")
+            .expect("a generation");
+        let current: events::read_model::Current =
+            serde_json::from_slice(&current).expect("pointer");
+        js.get_key_value(events::read_model::generation_bucket(current.generation))
+            .await
+            .expect("generation bucket")
+    }
+
+    /// Every document of a generation bucket, by key.
+    pub async fn snapshot(
+        &self,
+        bucket: &async_nats::jetstream::kv::Store,
+    ) -> std::collections::BTreeMap<String, Value> {
+        use futures_util::TryStreamExt as _;
+        let keys: Vec<String> = bucket
+            .keys()
+            .await
+            .expect("keys")
+            .try_collect()
+            .await
+            .expect("keys");
+        let mut snapshot = std::collections::BTreeMap::new();
+        for key in keys {
+            if let Some(value) = bucket.get(&key).await.expect("get") {
+                snapshot.insert(key, serde_json::from_slice(&value).expect("json"));
+            }
+        }
+        snapshot
+    }
+
+    /// Waits until table-manager has removed a lock of `table`.
+    pub async fn wait_for_lock_removal(&self, table: &str) -> Vec<Recorded<TableEvent>> {
+        self.wait_for_table(table, |events| {
+            events
+                .iter()
+                .any(|e| e.metadata.event_type == "table-lock-removed")
+        })
+        .await
+    }
+
+    fn store(&self, client: async_nats::Client) -> EventStore {
+        EventStore::new(client, StoreMetrics::default())
+    }
+
+    pub async fn booking_events(&self, id: &str) -> Vec<Recorded<BookingEvent>> {
+        let id = BookingId::parse(id).expect("a booking id");
+        let store = self.store(self.nats.client().await);
+        store
+            .load_aggregate(&id)
+            .await
+            .expect("load booking")
+            .events
+    }
+
+    pub async fn table_events(&self, id: &str) -> Vec<Recorded<TableEvent>> {
+        let id = TableId::parse(id).expect("a table id");
+        let store = self.store(self.nats.client().await);
+        store.load_aggregate(&id).await.expect("load table").events
+    }
+
+    /// Messages stored in a stream.
+    pub async fn stream_messages(&self, stream: &str) -> u64 {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut stream = js.get_stream(stream).await.expect("stream");
+        stream.info().await.expect("info").state.messages
+    }
+
+    /// The subjects a stream holds messages on.
+    pub async fn stream_subjects(&self, stream: &str) -> Vec<String> {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let stream = js.get_stream(stream).await.expect("stream");
+        use futures_util::TryStreamExt as _;
+        let pages = stream.info_with_subjects(">").await.expect("info");
+        let counted: Vec<(String, usize)> = pages.try_collect().await.expect("subjects");
+        let mut subjects: Vec<String> = counted.into_iter().map(|(subject, _)| subject).collect();
+        subjects.sort();
+        subjects
+    }
+
+    /// Every durable consumer's delivery state, to explain a test that timed out.
+    pub async fn consumers(&self) -> String {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut report = String::new();
+        for name in ["TABLES", "BOOKINGS"] {
+            let stream = js.get_stream(name).await.expect("stream");
+            use futures_util::StreamExt as _;
+            let mut infos = stream.consumers();
+            while let Some(info) = infos.next().await {
+                let info = info.expect("consumer info");
+                report.push_str(&format!(
+                    "{name}/{}: delivered {} ack-floor {} pending {} ack-pending {} redelivered {} waiting {}\n",
+                    info.name,
+                    info.delivered.stream_sequence,
+                    info.ack_floor.stream_sequence,
+                    info.num_pending,
+                    info.num_ack_pending,
+                    info.num_redelivered,
+                    info.num_waiting,
+                ));
+            }
+        }
+        report
+    }
+
+    /// Waits until the booking's last event is of type `event_type`.
+    pub async fn wait_for_booking(
+        &self,
+        id: &str,
+        event_type: &str,
+    ) -> Vec<Recorded<BookingEvent>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self.booking_events(id).await;
+            if events
+                .last()
+                .is_some_and(|e| e.metadata.event_type == event_type)
+            {
+                return events;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let consumers = self.consumers().await;
+                panic!("booking {id} never reached {event_type}: {events:?}\n{consumers}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the table's events satisfy `done`.
+    pub async fn wait_for_table(
+        &self,
+        id: &str,
+        done: impl Fn(&[Recorded<TableEvent>]) -> bool,
+    ) -> Vec<Recorded<TableEvent>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self.table_events(id).await;
+            if done(&events) {
+                return events;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let consumers = self.consumers().await;
+                panic!("table {id} never got there: {events:?}\n{consumers}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Every event a table recorded, as type names.
+pub fn types<E>(events: &[Recorded<E>]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e.metadata.event_type.as_str())
+        .collect()
+}
