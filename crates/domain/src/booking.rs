@@ -157,66 +157,12 @@ impl Aggregate for Booking {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use events::{AccessCodeDigest, BookingId, PartySize};
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().expect("timestamp")
-    }
-
-    fn dinner() -> TimeSlot {
-        TimeSlot::new(ts("2026-12-24T18:00:00Z"), ts("2026-12-24T20:00:00Z")).expect("slot")
-    }
-
-    fn t1() -> TableId {
-        TableId::parse("t1").expect("id")
-    }
+    use events::fixtures::{
+        cancelled, confirmed, dinner, initiated, rejected, request_for, t1, ts,
+    };
 
     fn request(id: BookingId) -> TableBookingInitiated {
-        TableBookingInitiated {
-            id,
-            table_id: t1(),
-            time_slot: dinner(),
-            people: Some(PartySize::new(2).expect("people")),
-            customer: None,
-            access_code_digest: AccessCodeDigest::new("digest"),
-        }
-    }
-
-    fn initiated(id: BookingId) -> BookingEvent {
-        request(id).into()
-    }
-
-    fn confirmed(id: BookingId) -> BookingEvent {
-        TableBookingConfirmed {
-            id,
-            table_id: t1(),
-            time_slot: dinner(),
-        }
-        .into()
-    }
-
-    fn rejected(id: BookingId) -> BookingEvent {
-        rejected_for(id, RejectionReason::SlotTaken)
-    }
-
-    fn rejected_for(id: BookingId, reason: RejectionReason) -> BookingEvent {
-        TableBookingRejected {
-            id,
-            reason,
-            table_id: Some(t1()),
-            time_slot: Some(dinner()),
-        }
-        .into()
-    }
-
-    fn cancelled(id: BookingId) -> BookingEvent {
-        TableBookingCancelled {
-            id,
-            cause: CancellationCause::Customer,
-            table_id: Some(t1()),
-            time_slot: Some(dinner()),
-        }
-        .into()
+        request_for(&t1(), id, 2)
     }
 
     fn confirm() -> BookingCommand {
@@ -241,9 +187,9 @@ mod tests {
     fn given_no_booking_when_a_customer_initiates_one_then_it_is_initiated() {
         let id = BookingId::new();
         let events = given(&[]).decide(&BookingCommand::Initiate(request(id)));
-        assert_eq!(events, Ok(vec![initiated(id)]));
+        assert_eq!(events, Ok(vec![initiated(id, 2)]));
         assert_eq!(
-            given(&[initiated(id)]).status,
+            given(&[initiated(id, 2)]).status,
             Some(BookingStatus::Initiated)
         );
     }
@@ -251,7 +197,7 @@ mod tests {
     #[test]
     fn given_an_initiated_booking_when_the_same_request_comes_again_then_nothing_changes() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id)]);
+        let booking = given(&[initiated(id, 2)]);
         assert_eq!(
             booking.decide(&BookingCommand::Initiate(request(id))),
             Ok(vec![])
@@ -263,7 +209,7 @@ mod tests {
         let id = BookingId::new();
         let mut other = request(id);
         other.people = None;
-        let result = given(&[initiated(id)]).decide(&BookingCommand::Initiate(other));
+        let result = given(&[initiated(id, 2)]).decide(&BookingCommand::Initiate(other));
         assert_eq!(result, Err(BookingRejection::AlreadyExists));
     }
 
@@ -284,7 +230,7 @@ mod tests {
     fn given_an_initiated_booking_when_its_lock_is_placed_then_it_is_confirmed() {
         let id = BookingId::new();
         assert_eq!(
-            given(&[initiated(id)]).decide(&confirm()),
+            given(&[initiated(id, 2)]).decide(&confirm()),
             Ok(vec![confirmed(id)])
         );
     }
@@ -293,7 +239,7 @@ mod tests {
     fn given_a_confirmed_booking_when_the_confirmation_is_redelivered_then_nothing_changes() {
         let id = BookingId::new();
         assert_eq!(
-            given(&[initiated(id), confirmed(id)]).decide(&confirm()),
+            given(&[initiated(id, 2), confirmed(id)]).decide(&confirm()),
             Ok(vec![])
         );
     }
@@ -308,7 +254,7 @@ mod tests {
             time_slot: other_slot,
         };
         assert_eq!(
-            given(&[initiated(id)]).decide(&command),
+            given(&[initiated(id, 2)]).decide(&command),
             Err(BookingRejection::LockMismatch)
         );
     }
@@ -316,12 +262,12 @@ mod tests {
     #[test]
     fn given_a_rejected_or_cancelled_booking_when_a_late_lock_confirms_it_then_it_is_not_live() {
         let id = BookingId::new();
-        let rejected_booking = given(&[initiated(id), rejected(id)]);
+        let rejected_booking = given(&[initiated(id, 2), rejected(id, RejectionReason::SlotTaken)]);
         assert_eq!(
             rejected_booking.decide(&confirm()),
             Err(BookingRejection::NotLive(BookingStatus::Rejected))
         );
-        let cancelled_booking = given(&[initiated(id), cancelled(id)]);
+        let cancelled_booking = given(&[initiated(id, 2), cancelled(id)]);
         assert_eq!(
             cancelled_booking.decide(&confirm()),
             Err(BookingRejection::NotLive(BookingStatus::Cancelled))
@@ -335,17 +281,17 @@ mod tests {
      {
         let id = BookingId::new();
         for reason in [RejectionReason::SlotTaken, RejectionReason::Timeout] {
-            let events = given(&[initiated(id)]).decide(&BookingCommand::Reject { reason });
-            assert_eq!(events, Ok(vec![rejected_for(id, reason)]));
+            let events = given(&[initiated(id, 2)]).decide(&BookingCommand::Reject { reason });
+            assert_eq!(events, Ok(vec![rejected(id, reason)]));
         }
-        let state = given(&[initiated(id), rejected(id)]);
+        let state = given(&[initiated(id, 2), rejected(id, RejectionReason::SlotTaken)]);
         assert_eq!(state.rejection, Some(RejectionReason::SlotTaken));
     }
 
     #[test]
     fn given_a_confirmed_booking_when_a_timeout_arrives_then_it_stays_confirmed() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id), confirmed(id)]);
+        let booking = given(&[initiated(id, 2), confirmed(id)]);
         let result = booking.decide(&BookingCommand::Reject {
             reason: RejectionReason::Timeout,
         });
@@ -358,7 +304,7 @@ mod tests {
     #[test]
     fn given_a_rejected_booking_when_the_rejection_is_redelivered_then_nothing_changes() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id), rejected(id)]);
+        let booking = given(&[initiated(id, 2), rejected(id, RejectionReason::SlotTaken)]);
         let result = booking.decide(&BookingCommand::Reject {
             reason: RejectionReason::Timeout,
         });
@@ -368,7 +314,7 @@ mod tests {
     #[test]
     fn given_a_confirmed_booking_when_cancelled_before_its_slot_then_it_is_cancelled() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id), confirmed(id)]);
+        let booking = given(&[initiated(id, 2), confirmed(id)]);
         assert_eq!(
             booking.decide(&cancel_at("2026-12-24T17:59:59Z")),
             Ok(vec![cancelled(id)])
@@ -378,7 +324,7 @@ mod tests {
     #[test]
     fn given_a_pending_booking_when_cancelled_then_it_is_cancelled_and_a_late_lock_is_not_live() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id)]);
+        let booking = given(&[initiated(id, 2)]);
         assert_eq!(
             booking.decide(&cancel_at("2026-12-01T00:00:00Z")),
             Ok(vec![cancelled(id)])
@@ -388,7 +334,7 @@ mod tests {
     #[test]
     fn given_a_confirmed_booking_when_cancelled_once_its_slot_started_then_it_is_refused() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id), confirmed(id)]);
+        let booking = given(&[initiated(id, 2), confirmed(id)]);
         assert_eq!(
             booking.decide(&cancel_at("2026-12-24T18:00:00Z")),
             Err(BookingRejection::SlotStarted)
@@ -398,7 +344,7 @@ mod tests {
     #[test]
     fn given_a_rejected_booking_when_cancelled_then_it_is_refused_as_already_rejected() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id), rejected(id)]);
+        let booking = given(&[initiated(id, 2), rejected(id, RejectionReason::SlotTaken)]);
         assert_eq!(
             booking.decide(&cancel_at("2026-12-01T00:00:00Z")),
             Err(BookingRejection::AlreadyRejected)
@@ -408,7 +354,7 @@ mod tests {
     #[test]
     fn given_a_cancelled_booking_when_cancelled_again_then_nothing_changes() {
         let id = BookingId::new();
-        let booking = given(&[initiated(id), confirmed(id), cancelled(id)]);
+        let booking = given(&[initiated(id, 2), confirmed(id), cancelled(id)]);
         assert_eq!(
             booking.decide(&cancel_at("2026-12-24T19:00:00Z")),
             Ok(vec![])

@@ -232,22 +232,7 @@ impl Aggregate for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t1() -> TableId {
-        TableId::parse("t1").expect("id")
-    }
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().expect("timestamp")
-    }
-
-    fn dinner() -> TimeSlot {
-        TimeSlot::new(ts("2026-12-24T18:00:00Z"), ts("2026-12-24T20:00:00Z")).expect("slot")
-    }
-
-    fn lunch() -> TimeSlot {
-        TimeSlot::new(ts("2026-12-24T11:00:00Z"), ts("2026-12-24T13:00:00Z")).expect("slot")
-    }
+    use events::fixtures::{added, dinner, lunch, placed_in, t1, ts};
 
     fn seats(n: u64) -> Seats {
         Seats::new(n).expect("seats")
@@ -255,23 +240,6 @@ mod tests {
 
     fn people(n: u64) -> Option<PartySize> {
         Some(PartySize::new(n).expect("people"))
-    }
-
-    fn added(n: u64) -> TableEvent {
-        TableAdded {
-            id: t1(),
-            seats: seats(n),
-        }
-        .into()
-    }
-
-    fn placed(slot: TimeSlot, booking: BookingId) -> TableEvent {
-        TableLockPlaced {
-            id: t1(),
-            time_slot: slot,
-            booking_id: booking,
-        }
-        .into()
     }
 
     fn place(slot: TimeSlot, booking: BookingId, party: Option<PartySize>) -> TableCommand {
@@ -345,7 +313,7 @@ mod tests {
 
     #[test]
     fn given_a_lock_for_a_coming_slot_when_staff_remove_the_table_then_it_is_refused() {
-        let table = given(&[added(4), placed(dinner(), BookingId::new())]);
+        let table = given(&[added(4), placed_in(dinner(), BookingId::new())]);
         let now = ts("2026-12-24T19:00:00Z");
         let result = table.decide(&TableCommand::Remove { id: t1(), now });
         assert_eq!(
@@ -359,7 +327,7 @@ mod tests {
 
     #[test]
     fn given_only_a_lock_for_an_ended_slot_when_staff_remove_the_table_then_it_is_removed() {
-        let table = given(&[added(4), placed(lunch(), BookingId::new())]);
+        let table = given(&[added(4), placed_in(lunch(), BookingId::new())]);
         let now = ts("2026-12-24T13:00:00Z");
         let result = table.decide(&TableCommand::Remove { id: t1(), now });
         assert_eq!(result, Ok(vec![TableRemoved { id: t1() }.into()]));
@@ -369,7 +337,7 @@ mod tests {
     fn given_a_free_table_when_a_booking_asks_for_a_slot_then_the_lock_is_placed() {
         let booking = BookingId::new();
         let result = given(&[added(4)]).decide(&place(dinner(), booking, people(4)));
-        assert_eq!(result, Ok(vec![placed(dinner(), booking)]));
+        assert_eq!(result, Ok(vec![placed_in(dinner(), booking)]));
     }
 
     #[test]
@@ -401,29 +369,29 @@ mod tests {
     fn given_a_booking_without_a_party_size_when_it_asks_then_any_table_fits() {
         let booking = BookingId::new();
         let result = given(&[added(1)]).decide(&place(dinner(), booking, None));
-        assert_eq!(result, Ok(vec![placed(dinner(), booking)]));
+        assert_eq!(result, Ok(vec![placed_in(dinner(), booking)]));
     }
 
     #[test]
     fn given_a_lock_on_a_slot_when_another_booking_asks_for_it_then_placement_fails_with_slot_taken()
      {
-        let table = given(&[added(4), placed(dinner(), BookingId::new())]);
+        let table = given(&[added(4), placed_in(dinner(), BookingId::new())]);
         let result = table.decide(&place(dinner(), BookingId::new(), people(2)));
         assert_eq!(result.map(failure), Ok(Some(LockFailureReason::SlotTaken)));
     }
 
     #[test]
     fn given_a_lock_on_lunch_when_another_booking_asks_for_dinner_then_the_lock_is_placed() {
-        let table = given(&[added(4), placed(lunch(), BookingId::new())]);
+        let table = given(&[added(4), placed_in(lunch(), BookingId::new())]);
         let booking = BookingId::new();
         let result = table.decide(&place(dinner(), booking, None));
-        assert_eq!(result, Ok(vec![placed(dinner(), booking)]));
+        assert_eq!(result, Ok(vec![placed_in(dinner(), booking)]));
     }
 
     #[test]
     fn given_a_lock_when_the_same_booking_asks_again_then_nothing_changes() {
         let booking = BookingId::new();
-        let table = given(&[added(4), placed(dinner(), booking)]);
+        let table = given(&[added(4), placed_in(dinner(), booking)]);
         assert_eq!(table.decide(&place(dinner(), booking, None)), Ok(vec![]));
     }
 
@@ -445,7 +413,7 @@ mod tests {
             cause: LockRemovalCause::BookingCancelled,
         }
         .into();
-        let table = given(&[added(4), placed(dinner(), first), failed, freed]);
+        let table = given(&[added(4), placed_in(dinner(), first), failed, freed]);
         assert_eq!(table.decide(&place(dinner(), second, None)), Ok(vec![]));
     }
 
@@ -459,7 +427,7 @@ mod tests {
             cause: LockRemovalCause::BookingCancelled,
         }
         .into();
-        let table = given(&[added(4), placed(dinner(), booking), removed]);
+        let table = given(&[added(4), placed_in(dinner(), booking), removed]);
         assert_eq!(table.decide(&place(dinner(), booking, None)), Ok(vec![]));
         assert_eq!(table.locks().count(), 0);
     }
@@ -467,7 +435,7 @@ mod tests {
     #[test]
     fn given_a_lock_when_it_is_removed_then_the_slot_is_free_for_another_booking() {
         let (first, second) = (BookingId::new(), BookingId::new());
-        let table = given(&[added(4), placed(dinner(), first)]);
+        let table = given(&[added(4), placed_in(dinner(), first)]);
         let remove = TableCommand::RemoveLock {
             id: t1(),
             booking_id: first,
@@ -478,7 +446,7 @@ mod tests {
         let table = events.iter().fold(table, |t, e| t.evolve(e));
         assert_eq!(
             table.decide(&place(dinner(), second, None)),
-            Ok(vec![placed(dinner(), second)])
+            Ok(vec![placed_in(dinner(), second)])
         );
     }
 

@@ -8,6 +8,8 @@
 pub mod booking;
 mod codec;
 pub mod commands;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod ids;
 pub mod metadata;
 pub mod names;

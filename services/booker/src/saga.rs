@@ -124,89 +124,14 @@ async fn execute<E, L: EventLog>(
 #[cfg(test)]
 mod tests {
     use domain::Aggregate as _;
-    use events::{
-        AccessCodeDigest, BookingStatus, CancellationCause, LockFailureReason, PartySize,
-        TableBookingCancelled, TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
-        TableId, TableLockPlaced, TableLockPlacementFailed, TimeSlot,
-    };
+    use events::fixtures::*;
+    use events::{BookingStatus, LockFailureReason};
     use eventstore::InMemory;
     use eventstore::testing::Scenario;
 
     use super::*;
 
     const TIMEOUT: Duration = Duration::from_secs(30);
-
-    fn t1() -> TableId {
-        TableId::parse("t1").expect("id")
-    }
-
-    fn dinner() -> TimeSlot {
-        TimeSlot::new(
-            "2026-12-24T18:00:00Z".parse().expect("from"),
-            "2026-12-24T20:00:00Z".parse().expect("to"),
-        )
-        .expect("slot")
-    }
-
-    fn initiated(id: BookingId) -> BookingEvent {
-        TableBookingInitiated {
-            id,
-            table_id: t1(),
-            time_slot: dinner(),
-            people: Some(PartySize::new(2).expect("people")),
-            customer: None,
-            access_code_digest: AccessCodeDigest::new("digest"),
-        }
-        .into()
-    }
-
-    fn confirmed(id: BookingId) -> BookingEvent {
-        TableBookingConfirmed {
-            id,
-            table_id: t1(),
-            time_slot: dinner(),
-        }
-        .into()
-    }
-
-    fn rejected(id: BookingId, reason: RejectionReason) -> BookingEvent {
-        TableBookingRejected {
-            id,
-            reason,
-            table_id: Some(t1()),
-            time_slot: Some(dinner()),
-        }
-        .into()
-    }
-
-    fn cancelled(id: BookingId) -> BookingEvent {
-        TableBookingCancelled {
-            id,
-            cause: CancellationCause::Customer,
-            table_id: Some(t1()),
-            time_slot: Some(dinner()),
-        }
-        .into()
-    }
-
-    fn placed(id: BookingId) -> TableEvent {
-        TableLockPlaced {
-            id: t1(),
-            time_slot: dinner(),
-            booking_id: id,
-        }
-        .into()
-    }
-
-    fn failed(id: BookingId, reason: LockFailureReason) -> TableEvent {
-        TableLockPlacementFailed {
-            id: t1(),
-            time_slot: dinner(),
-            booking_id: id,
-            reason,
-        }
-        .into()
-    }
 
     fn bookings(scenario: &Scenario) -> Arc<Repository<Booking, InMemory>> {
         Arc::new(Repository::new(scenario.log(), 100, 4))
@@ -228,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn given_an_initiated_booking_when_its_lock_is_placed_then_it_is_confirmed() {
         let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
         let lock = scenario.when(&t1(), placed(id));
         saga(&scenario).react(&lock).await.expect("step");
         let then = scenario.then_recorded::<BookingEvent>();
@@ -245,7 +170,7 @@ mod tests {
     #[tokio::test]
     async fn given_a_confirmed_booking_when_the_lock_is_redelivered_then_nothing_is_appended() {
         let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
         let lock = scenario.when(&t1(), placed(id));
         saga(&scenario).react(&lock).await.expect("first delivery");
         scenario.mark();
@@ -268,8 +193,8 @@ mod tests {
             ),
         ] {
             let id = BookingId::new();
-            let mut scenario = Scenario::new().given(&id, [initiated(id)]);
-            let failure = scenario.when(&t1(), failed(id, failure));
+            let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
+            let failure = scenario.when(&t1(), failed(&t1(), id, failure));
             saga(&scenario).react(&failure).await.expect("step");
             assert_eq!(scenario.then::<BookingEvent>(), vec![rejected(id, reason)]);
         }
@@ -278,8 +203,10 @@ mod tests {
     #[tokio::test]
     async fn given_a_timed_out_booking_when_a_late_lock_arrives_then_nothing_is_appended() {
         let id = BookingId::new();
-        let mut scenario =
-            Scenario::new().given(&id, [initiated(id), rejected(id, RejectionReason::Timeout)]);
+        let mut scenario = Scenario::new().given(
+            &id,
+            [initiated(id, 2), rejected(id, RejectionReason::Timeout)],
+        );
         let lock = scenario.when(&t1(), placed(id));
         saga(&scenario).react(&lock).await.expect("step settles");
         assert_eq!(scenario.then::<BookingEvent>(), vec![]);
@@ -289,7 +216,7 @@ mod tests {
     async fn given_a_cancelled_booking_when_its_lock_arrives_then_nothing_is_appended() {
         let id = BookingId::new();
         let mut scenario =
-            Scenario::new().given(&id, [initiated(id), confirmed(id), cancelled(id)]);
+            Scenario::new().given(&id, [initiated(id, 2), confirmed(id), cancelled(id)]);
         let lock = scenario.when(&t1(), placed(id));
         saga(&scenario).react(&lock).await.expect("step settles");
         assert_eq!(scenario.then::<BookingEvent>(), vec![]);
@@ -310,7 +237,7 @@ mod tests {
     #[tokio::test]
     async fn given_the_store_unavailable_when_a_lock_arrives_then_the_step_is_retried() {
         let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id)]);
+        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
         let lock = scenario.when(&t1(), placed(id));
         scenario.log().set_unavailable(true);
         let outcome = saga(&scenario).react(&lock).await;
@@ -321,7 +248,7 @@ mod tests {
     async fn given_a_booking_made_ten_seconds_ago_when_its_timer_fires_then_it_waits_twenty_more() {
         let id = BookingId::new();
         let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id));
+        let made = scenario.when(&id, initiated(id, 2));
         let now = made.metadata.occurred_at + Duration::from_secs(10);
         let outcome = timeouts(&scenario).react(&made, now).await;
         let Err(HandleError::Defer(delay)) = outcome else {
@@ -339,7 +266,7 @@ mod tests {
      {
         let id = BookingId::new();
         let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id));
+        let made = scenario.when(&id, initiated(id, 2));
         let now = made.metadata.occurred_at + TIMEOUT;
         timeouts(&scenario).react(&made, now).await.expect("step");
         assert_eq!(
@@ -360,7 +287,7 @@ mod tests {
     async fn given_a_confirmed_booking_when_the_timeout_passes_then_nothing_is_appended() {
         let id = BookingId::new();
         let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id));
+        let made = scenario.when(&id, initiated(id, 2));
         scenario = scenario.given(&id, [confirmed(id)]);
         scenario.mark();
         let now = made.metadata.occurred_at + TIMEOUT * 2;

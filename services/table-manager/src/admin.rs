@@ -141,7 +141,7 @@ mod tests {
     use eventstore::testing::Scenario;
 
     use super::*;
-    use crate::fixtures::*;
+    use events::fixtures::*;
 
     fn add(seats: u64) -> TableCommand {
         TableCommand::Add {

@@ -5,8 +5,6 @@
 //! stream and never calls another service.
 
 mod admin;
-#[cfg(test)]
-mod fixtures;
 mod locking;
 mod tables;
 mod timers;

@@ -115,7 +115,7 @@ mod tests {
     use eventstore::testing::Scenario;
 
     use super::*;
-    use crate::fixtures::*;
+    use events::fixtures::*;
 
     fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
         LockingSaga {

@@ -71,7 +71,7 @@ mod tests {
     use eventstore::testing::Scenario;
 
     use super::*;
-    use crate::fixtures::*;
+    use events::fixtures::*;
 
     fn timers(scenario: &Scenario) -> LockTimers<InMemory> {
         LockTimers {

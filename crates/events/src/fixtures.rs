@@ -1,12 +1,15 @@
-//! Events and values the unit tests of the saga steps and table commands share.
+//! Sample events for unit tests of the aggregates, the saga steps and the read models:
+//! table `t1` and the dinner slot of 2026-12-24 (18:00-20:00Z). Behind the `fixtures`
+//! feature, which only dev-dependencies turn on.
 
-use events::{
+use jiff::Timestamp;
+
+use crate::{
     AccessCodeDigest, BookingEvent, BookingId, CancellationCause, LockFailureReason,
     LockRemovalCause, PartySize, RejectionReason, Seats, TableAdded, TableBookingCancelled,
-    TableBookingInitiated, TableBookingRejected, TableEvent, TableId, TableLockPlaced,
-    TableLockPlacementFailed, TableLockRemoved, TableRemoved, TimeSlot,
+    TableBookingConfirmed, TableBookingInitiated, TableBookingRejected, TableEvent, TableId,
+    TableLockPlaced, TableLockPlacementFailed, TableLockRemoved, TableRemoved, TimeSlot,
 };
-use jiff::Timestamp;
 
 pub fn ts(s: &str) -> Timestamp {
     s.parse().expect("timestamp")
@@ -16,10 +19,21 @@ pub fn t1() -> TableId {
     TableId::parse("t1").expect("table id")
 }
 
+/// 2026-12-24 18:00-20:00Z (19:00-21:00 in Paris).
 pub fn dinner() -> TimeSlot {
     TimeSlot::new(ts("2026-12-24T18:00:00Z"), ts("2026-12-24T20:00:00Z")).expect("slot")
 }
 
+/// 2026-12-24 11:00-13:00Z (12:00-14:00 in Paris).
+pub fn lunch() -> TimeSlot {
+    TimeSlot::new(ts("2026-12-24T11:00:00Z"), ts("2026-12-24T13:00:00Z")).expect("slot")
+}
+
+pub fn people(n: u64) -> PartySize {
+    PartySize::new(n).expect("people")
+}
+
+/// `t1` added with `seats`.
 pub fn added(seats: u64) -> TableEvent {
     TableAdded {
         id: t1(),
@@ -32,13 +46,19 @@ pub fn removed() -> TableEvent {
     TableRemoved { id: t1() }.into()
 }
 
-pub fn placed(booking: BookingId) -> TableEvent {
+/// `t1` locked for `booking` in `slot`.
+pub fn placed_in(slot: TimeSlot, booking: BookingId) -> TableEvent {
     TableLockPlaced {
         id: t1(),
-        time_slot: dinner(),
+        time_slot: slot,
         booking_id: booking,
     }
     .into()
+}
+
+/// `t1` locked for `booking` at dinner.
+pub fn placed(booking: BookingId) -> TableEvent {
+    placed_in(dinner(), booking)
 }
 
 pub fn failed(table: &TableId, booking: BookingId, reason: LockFailureReason) -> TableEvent {
@@ -61,28 +81,32 @@ pub fn lock_removed(booking: BookingId, cause: LockRemovalCause) -> TableEvent {
     .into()
 }
 
-pub fn initiated_for(table: &TableId, booking: BookingId, people: u64) -> BookingEvent {
+/// What a customer asked for: `table` at dinner for `party`, no customer details.
+pub fn request_for(table: &TableId, booking: BookingId, party: u64) -> TableBookingInitiated {
     TableBookingInitiated {
         id: booking,
         table_id: table.clone(),
         time_slot: dinner(),
-        people: Some(PartySize::new(people).expect("people")),
+        people: Some(people(party)),
         customer: None,
         access_code_digest: AccessCodeDigest::new("digest"),
     }
-    .into()
 }
 
-pub fn initiated(booking: BookingId, people: u64) -> BookingEvent {
-    initiated_for(&t1(), booking, people)
+pub fn initiated_for(table: &TableId, booking: BookingId, party: u64) -> BookingEvent {
+    request_for(table, booking, party).into()
 }
 
-pub fn cancelled(booking: BookingId) -> BookingEvent {
-    TableBookingCancelled {
+/// `t1` at dinner for `party`.
+pub fn initiated(booking: BookingId, party: u64) -> BookingEvent {
+    initiated_for(&t1(), booking, party)
+}
+
+pub fn confirmed(booking: BookingId) -> BookingEvent {
+    TableBookingConfirmed {
         id: booking,
-        cause: CancellationCause::Customer,
-        table_id: Some(t1()),
-        time_slot: Some(dinner()),
+        table_id: t1(),
+        time_slot: dinner(),
     }
     .into()
 }
@@ -91,6 +115,16 @@ pub fn rejected(booking: BookingId, reason: RejectionReason) -> BookingEvent {
     TableBookingRejected {
         id: booking,
         reason,
+        table_id: Some(t1()),
+        time_slot: Some(dinner()),
+    }
+    .into()
+}
+
+pub fn cancelled(booking: BookingId) -> BookingEvent {
+    TableBookingCancelled {
+        id: booking,
+        cause: CancellationCause::Customer,
         table_id: Some(t1()),
         time_slot: Some(dinner()),
     }
