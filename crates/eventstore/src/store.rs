@@ -147,17 +147,6 @@ impl EventStore {
             .await
     }
 
-    /// Appends `events` to a subject that is a plain log rather than an aggregate (no
-    /// version check; still deduplicated by the command's event ids).
-    pub async fn append_to_log<E: DomainEvent>(
-        &self,
-        subject: &str,
-        events: &[E],
-        context: &AppendContext,
-    ) -> Result<Appended, AppendError> {
-        self.append_inner(subject, None, events, context).await
-    }
-
     async fn append_inner<E: DomainEvent>(
         &self,
         subject: &str,

@@ -63,20 +63,14 @@ impl System {
     /// The bucket of the generation the queries read.
     pub async fn current_bucket(&self) -> async_nats::jetstream::kv::Store {
         let js = async_nats::jetstream::new(self.nats.client().await);
-        let control = js
-            .get_key_value("read_models")
+        let control = projector::generations::Control::open(js, 1)
             .await
             .expect("control bucket");
-        let current = control
-            .get("current")
+        control
+            .current_bucket()
             .await
-            .expect("pointer")
-            .expect("a generation");
-        let current: events::read_model::Current =
-            serde_json::from_slice(&current).expect("pointer");
-        js.get_key_value(events::read_model::generation_bucket(current.generation))
-            .await
-            .expect("generation bucket")
+            .expect("read the pointer")
+            .expect("a current generation")
     }
 
     /// Every document of a generation bucket, by key.

@@ -50,6 +50,15 @@ fn start_on_free_port(
     )
 }
 
+/// Everything a service binary must do on its own: [`check_binary_lifecycle`] on a fresh
+/// nats-server, then [`check_binary_waits_for_nats`].
+pub async fn check_binary(binary: &str, env: &[(&str, String)]) {
+    let nats = crate::NatsServer::start().await;
+    check_binary_lifecycle(binary, &nats.url(), env).await;
+    drop(nats);
+    check_binary_waits_for_nats(binary, env).await;
+}
+
 /// Checks the life of a service binary against `nats`: it reads `NATS_URL` and `HTTP_ADDR`
 /// (plus `env`) from the environment, answers `/healthz` and then `/readyz` with 200,
 /// reports `nats_connected 1` in `/metrics`, and exits 0 soon after SIGTERM.

@@ -99,6 +99,14 @@ impl Control {
         .await
     }
 
+    /// The bucket of the generation the queries read; `None` before the first start.
+    pub async fn current_bucket(&self) -> anyhow::Result<Option<kv::Store>> {
+        match self.current().await? {
+            Some((generation, _)) => self.open_generation(generation).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub async fn open_generation(&self, generation: u64) -> anyhow::Result<kv::Store> {
         self.js
             .get_key_value(generation_bucket(generation))

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use events::TableEvent;
+use eventstore::EventLog as _;
 use eventstore::{Backoff, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler};
 use tokio_util::sync::CancellationToken;
 
@@ -308,8 +309,9 @@ async fn messages_of_one_subject_are_handled_in_order_and_a_deferred_one_comes_b
     for round in 0..10 {
         for subject in subjects {
             env.store
-                .append_to_log(
+                .append_at(
                     &format!("tables.{subject}"),
+                    None,
                     &[added(subject, 2)],
                     &context(&format!("{subject}-{round}")),
                 )

@@ -22,29 +22,15 @@ async fn it_becomes_ready_once_a_generation_of_the_read_models_is_current() {
     wait_for_status(&ready, 200, Duration::from_secs(20)).await;
 
     let js = async_nats::jetstream::new(nats.client().await);
-    let control = js
-        .get_key_value("read_models")
+    let control = projector::generations::Control::open(js, 1)
         .await
         .expect("control bucket");
-    let current = control
-        .get("current")
-        .await
-        .expect("read")
-        .expect("a current generation");
-    let current: events::read_model::Current = serde_json::from_slice(&current).expect("json");
-    js.get_key_value(events::read_model::generation_bucket(current.generation))
-        .await
-        .expect("the current generation's bucket");
+    let bucket = control.current_bucket().await.expect("read the pointer");
+    assert!(bucket.is_some(), "a current generation with its bucket");
     running.stop().await.expect("clean shutdown");
 }
 
 #[tokio::test]
-async fn the_binary_reads_its_environment_serves_readyz_and_stops_on_sigterm() {
-    let nats = NatsServer::start().await;
-    process::check_binary_lifecycle(BINARY, &nats.url(), &[("SLOTS", "18:00-20:00".into())]).await;
-}
-
-#[tokio::test]
-async fn the_binary_waits_for_nats_without_being_ready() {
-    process::check_binary_waits_for_nats(BINARY, &[]).await;
+async fn the_binary_reads_its_environment_stops_on_sigterm_and_waits_for_nats_unready() {
+    process::check_binary(BINARY, &[("LOG_FORMAT", "json".into())]).await;
 }

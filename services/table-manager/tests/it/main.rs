@@ -48,12 +48,6 @@ async fn it_becomes_ready_once_its_consumers_exist() {
 }
 
 #[tokio::test]
-async fn the_binary_reads_its_environment_serves_readyz_and_stops_on_sigterm() {
-    let nats = NatsServer::start().await;
-    process::check_binary_lifecycle(BINARY, &nats.url(), &[("SLOTS", "18:00-20:00".into())]).await;
-}
-
-#[tokio::test]
-async fn the_binary_waits_for_nats_without_being_ready() {
-    process::check_binary_waits_for_nats(BINARY, &[]).await;
+async fn the_binary_reads_its_environment_stops_on_sigterm_and_waits_for_nats_unready() {
+    process::check_binary(BINARY, &[("LOG_FORMAT", "json".into())]).await;
 }
