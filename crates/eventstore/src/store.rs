@@ -143,61 +143,8 @@ impl EventStore {
         events: &[E],
         context: &AppendContext,
     ) -> Result<Appended, AppendError> {
-        self.append_inner(subject, Some(expected), events, context)
+        self.append_at(subject, Some(expected), events, context)
             .await
-    }
-
-    async fn append_inner<E: DomainEvent>(
-        &self,
-        subject: &str,
-        expected: Option<u64>,
-        events: &[E],
-        context: &AppendContext,
-    ) -> Result<Appended, AppendError> {
-        if events.is_empty() {
-            return Ok(Appended {
-                last_sequence: expected.unwrap_or(0),
-                duplicate: false,
-                event_ids: Vec::new(),
-            });
-        }
-        let now = jiff::Timestamp::now();
-        let mut messages = Vec::with_capacity(events.len());
-        for (index, event) in events.iter().enumerate() {
-            let metadata = context.metadata(index, event, now);
-            let event_id = metadata.event_id;
-            let mut headers = HeaderMap::new();
-            for (name, value) in metadata.to_headers() {
-                headers.insert(name, value);
-            }
-            headers.insert(MSG_ID, event_id.to_string());
-            messages.push((event_id, headers, Bytes::from(event.encode()?)));
-        }
-
-        let started = Instant::now();
-        let result = match <[_; 1]>::try_from(messages) {
-            Ok([message]) => self.append_one(subject, expected, message).await,
-            Err(messages) => self.append_batch(subject, expected, messages).await,
-        };
-        self.metrics
-            .append_seconds
-            .observe(started.elapsed().as_secs_f64());
-
-        let labels = StoreMetrics::stream(E::STREAM);
-        match &result {
-            Ok(appended) if appended.duplicate => {
-                self.metrics.duplicates.get_or_create(&labels).inc();
-            }
-            Ok(appended) => {
-                let count = appended.event_ids.len() as u64;
-                self.metrics.appended.get_or_create(&labels).inc_by(count);
-            }
-            Err(AppendError::Conflict { .. }) => {
-                self.metrics.conflicts.get_or_create(&labels).inc();
-            }
-            Err(_) => {}
-        }
-        result
     }
 
     async fn append_one(
@@ -293,44 +240,7 @@ impl EventStore {
 
     /// All events stored on `subject`, in order, and its version.
     pub async fn load<E: DomainEvent>(&self, subject: &str) -> Result<Loaded<E>, LoadError> {
-        self.load_after(subject, 0).await
-    }
-
-    /// The events of the aggregate at `subject` stored after stream sequence `after`, for
-    /// refreshing a cached state. Reads with batched direct gets: one request per
-    /// [`LOAD_PAGE`] events, so a typical aggregate loads in one round trip.
-    pub async fn load_after<E: DomainEvent>(
-        &self,
-        subject: &str,
-        after: u64,
-    ) -> Result<Loaded<E>, LoadError> {
-        self.metrics
-            .loads
-            .get_or_create(&StoreMetrics::stream(E::STREAM))
-            .inc();
-        let mut loaded = Loaded {
-            events: Vec::new(),
-            version: after,
-        };
-        loop {
-            let page = self
-                .direct_get_page(E::STREAM, subject, loaded.version + 1)
-                .await?;
-            let full = page.len() == LOAD_PAGE;
-            for (sequence, headers, payload) in page {
-                let recorded = Recorded::decode(subject, sequence, headers.as_ref(), &payload)
-                    .map_err(|source| LoadError::Undecodable {
-                        subject: subject.to_owned(),
-                        sequence,
-                        source,
-                    })?;
-                loaded.version = sequence;
-                loaded.events.push(recorded);
-            }
-            if !full {
-                return Ok(loaded);
-            }
-        }
+        EventLog::load_after(self, subject, 0).await
     }
 
     /// One batched direct get: up to [`LOAD_PAGE`] messages of `subject` from `from_seq` on.
@@ -396,6 +306,8 @@ impl EventStore {
 }
 
 impl EventLog for EventStore {
+    /// Appends `events` to `subject` if its version is still `expected` (any version
+    /// for `None`). Several events are appended atomically: all or none.
     async fn append_at<E: DomainEvent>(
         &self,
         subject: &str,
@@ -403,14 +315,86 @@ impl EventLog for EventStore {
         events: &[E],
         context: &AppendContext,
     ) -> Result<Appended, AppendError> {
-        self.append_inner(subject, expected, events, context).await
+        if events.is_empty() {
+            return Ok(Appended {
+                last_sequence: expected.unwrap_or(0),
+                duplicate: false,
+                event_ids: Vec::new(),
+            });
+        }
+        let now = jiff::Timestamp::now();
+        let mut messages = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let metadata = context.metadata(index, event, now);
+            let event_id = metadata.event_id;
+            let mut headers = HeaderMap::new();
+            for (name, value) in metadata.to_headers() {
+                headers.insert(name, value);
+            }
+            headers.insert(MSG_ID, event_id.to_string());
+            messages.push((event_id, headers, Bytes::from(event.encode()?)));
+        }
+
+        let started = Instant::now();
+        let result = match <[_; 1]>::try_from(messages) {
+            Ok([message]) => self.append_one(subject, expected, message).await,
+            Err(messages) => self.append_batch(subject, expected, messages).await,
+        };
+        self.metrics
+            .append_seconds
+            .observe(started.elapsed().as_secs_f64());
+
+        let labels = StoreMetrics::stream(E::STREAM);
+        match &result {
+            Ok(appended) if appended.duplicate => {
+                self.metrics.duplicates.get_or_create(&labels).inc();
+            }
+            Ok(appended) => {
+                let count = appended.event_ids.len() as u64;
+                self.metrics.appended.get_or_create(&labels).inc_by(count);
+            }
+            Err(AppendError::Conflict { .. }) => {
+                self.metrics.conflicts.get_or_create(&labels).inc();
+            }
+            Err(_) => {}
+        }
+        result
     }
 
+    /// The events of the aggregate at `subject` stored after stream sequence `after`, for
+    /// refreshing a cached state. Reads with batched direct gets: one request per
+    /// [`LOAD_PAGE`] events, so a typical aggregate loads in one round trip.
     async fn load_after<E: DomainEvent>(
         &self,
         subject: &str,
         after: u64,
     ) -> Result<Loaded<E>, LoadError> {
-        EventStore::load_after(self, subject, after).await
+        self.metrics
+            .loads
+            .get_or_create(&StoreMetrics::stream(E::STREAM))
+            .inc();
+        let mut loaded = Loaded {
+            events: Vec::new(),
+            version: after,
+        };
+        loop {
+            let page = self
+                .direct_get_page(E::STREAM, subject, loaded.version + 1)
+                .await?;
+            let full = page.len() == LOAD_PAGE;
+            for (sequence, headers, payload) in page {
+                let recorded = Recorded::decode(subject, sequence, headers.as_ref(), &payload)
+                    .map_err(|source| LoadError::Undecodable {
+                        subject: subject.to_owned(),
+                        sequence,
+                        source,
+                    })?;
+                loaded.version = sequence;
+                loaded.events.push(recorded);
+            }
+            if !full {
+                return Ok(loaded);
+            }
+        }
     }
 }

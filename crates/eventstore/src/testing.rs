@@ -2,7 +2,7 @@
 //! log: *given* the events already stored, *when* one event is delivered (or a command
 //! runs), *then* these events were appended, and nothing else.
 //!
-//! ```ignore
+//! ```text
 //! let mut scenario = Scenario::new().given(&t1, [added(4)]);
 //! let initiated = scenario.when(&booking, initiated_event);
 //! saga.react(&initiated).await?;

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use events::{DomainEvent, TableEvent, TableRemoved};
+use eventstore::EventLog as _;
 use eventstore::{AppendError, Loaded};
 use tokio::sync::Barrier;
 
