@@ -14,10 +14,10 @@ use bench::{Figures, measure, print};
 use bytes::Bytes;
 use clap::Parser;
 use events::{
-    AccessCodeDigest, BookingEvent, BookingId, CausationId, CommandId, CorrelationId, Customer,
-    DomainEvent, PartySize, TableBookingInitiated, TableId, TimeSlot,
+    AccessCodeDigest, AggregateId as _, BookingEvent, BookingId, Customer, DomainEvent, PartySize,
+    TableBookingInitiated, TableId, TimeSlot,
 };
-use eventstore::{AppendContext, EventStore, StoreMetrics, StreamSettings};
+use eventstore::{AppendContext, EventLog as _, EventStore, StoreMetrics, StreamSettings};
 
 #[derive(Debug, Parser)]
 #[command(about = "Event store vs raw JetStream append benchmark")]
@@ -122,13 +122,10 @@ async fn store_append(
         let (store, event) = (store.clone(), event.clone());
         async move {
             let booking = BookingId::new();
-            let context = AppendContext {
-                command_id: CommandId::new(format!("bench:{run}:{i}"))?,
-                correlation_id: CorrelationId::from(booking),
-                causation_id: CausationId::new(),
-            };
+            let step = format!("bench-{run}-{i}");
+            let context = AppendContext::for_request(&step, booking.as_uuid(), booking.into());
             store
-                .append(&format!("bookings.{booking}"), 0, &[event], &context)
+                .append_at(&booking.subject(), Some(0), &[event], &context)
                 .await?;
             Ok(())
         }

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use events::{
-    BookingId, CausationId, CommandId, CorrelationId, LockRemovalCause, Seats, TableAdded,
-    TableEvent, TableId, TableLockPlaced, TimeSlot,
+    AggregateId as _, BookingId, LockRemovalCause, Seats, TableAdded, TableEvent, TableId,
+    TableLockPlaced, TimeSlot,
 };
-use eventstore::{AppendContext, EventStore, StoreMetrics};
+use eventstore::{AppendContext, EventLog as _, EventStore, StoreMetrics};
 use jiff::{SignedDuration, Timestamp};
 use testkit::NatsServer;
 
@@ -27,6 +27,7 @@ async fn lock_ending_in(nats: &NatsServer, ends_in: Duration) -> (EventStore, Ti
     let to = now + SignedDuration::try_from(ends_in).expect("duration");
     let slot = TimeSlot::new(now - SignedDuration::from_secs(3600), to).expect("slot");
     let id = TableId::parse("t1").expect("id");
+    let subject = id.subject();
     let booking = BookingId::new();
     let events: Vec<TableEvent> = vec![
         TableAdded {
@@ -41,13 +42,9 @@ async fn lock_ending_in(nats: &NatsServer, ends_in: Duration) -> (EventStore, Ti
         }
         .into(),
     ];
-    let context = AppendContext {
-        command_id: CommandId::unique("test"),
-        correlation_id: CorrelationId::from_uuid(booking.as_uuid()),
-        causation_id: CausationId::new(),
-    };
+    let context = AppendContext::unique("test", booking.into());
     store
-        .append("tables.t1", 0, &events, &context)
+        .append_at(&subject, Some(0), &events, &context)
         .await
         .expect("append");
     (store, slot)
