@@ -251,3 +251,26 @@ impl Caller {
                 .is_some_and(|code| code.matches(booking.id, &booking.access_code_digest))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::testing::fields;
+
+    #[test]
+    fn wait_is_whole_seconds_from_zero_to_thirty_and_five_by_default() {
+        assert_eq!(wait_seconds(None).ok(), Some(5));
+        assert_eq!(wait_seconds(Some("0")).ok(), Some(0));
+        assert_eq!(wait_seconds(Some(" 30 ")).ok(), Some(30));
+        for bad in ["31", "-1", "1.5", "soon", ""] {
+            let error = wait_seconds(Some(bad)).expect_err(bad);
+            assert_eq!(fields(error), ["wait"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_id_that_is_not_a_uuid_is_no_booking() {
+        assert!(matches!(booking_id("t1"), Err(ApiError::NotFound(_))));
+        assert!(booking_id("0193f0b4-7c1e-7000-8000-000000000001").is_ok());
+    }
+}
