@@ -111,13 +111,17 @@ impl Errors {
 /// The body as a JSON object, deserialized into `T` (whose fields are [`Field`]s, so any
 /// object deserializes).
 pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let map = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return Err(ApiError::field("body", "must be a JSON object")),
-        Err(e) => return Err(ApiError::field("body", &format!("is not valid JSON ({e})"))),
-    };
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| ApiError::field("body", &format!("is not a valid request ({e})")))
+    let not_json =
+        |e: serde_json::Error| ApiError::field("body", &format!("is not valid JSON ({e})"));
+    // An object is read straight into `T`; anything else is told apart for the message
+    // (serde would take an array for a struct).
+    if body.trim_ascii_start().starts_with(b"{") {
+        return serde_json::from_slice(body).map_err(not_json);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(_) => Err(ApiError::field("body", "must be a JSON object")),
+        Err(e) => Err(not_json(e)),
+    }
 }
 
 /// A trimmed text of 1 to `max` characters without control characters.
