@@ -5,73 +5,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args as _, FromArgMatches as _};
-
-use crate::service::Service;
-
-/// The configuration of service `S`: the settings every service has, and its own. Read
-/// from the environment (or the same-named flags); an invalid value stops the service at
-/// start with a message naming it.
-pub struct Config<S: Service> {
-    pub common: CommonConfig,
-    pub own: S::Settings,
-}
-
-impl<S: Service> Config<S> {
-    /// The command line of `S`: its name, its description, the common settings and its own.
-    pub fn command() -> clap::Command {
-        let command = clap::Command::new(S::INFO.name).version(env!("CARGO_PKG_VERSION"));
-        // After the settings: their own doc comment would replace the service's line.
-        S::Settings::augment_args(CommonConfig::augment_args(command)).about(S::INFO.about)
-    }
-
-    /// Parses `args` (the first is the binary's name) and the environment.
-    pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        let matches = Self::command().try_get_matches_from(args)?;
-        Ok(Self {
-            common: CommonConfig::from_arg_matches(&matches)?,
-            own: S::Settings::from_arg_matches(&matches)?,
-        })
-    }
-
-    /// Like [`try_parse_from`](Self::try_parse_from); exits with clap's message on an error.
-    pub fn parse_from<I, T>(args: I) -> Self
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        Self::try_parse_from(args).unwrap_or_else(|error| error.exit())
-    }
-
-    /// The process's own arguments and environment.
-    pub fn parse() -> Self {
-        Self::parse_from(std::env::args_os())
-    }
-}
-
-impl<S: Service> Clone for Config<S> {
-    fn clone(&self) -> Self {
-        Self {
-            common: self.common.clone(),
-            own: self.own.clone(),
-        }
-    }
-}
-
-impl<S: Service> fmt::Debug for Config<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("service", &S::INFO.name)
-            .field("common", &self.common)
-            .field("own", &self.own)
-            .finish()
-    }
-}
-
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -199,64 +132,6 @@ impl fmt::Debug for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::{Info, Started, Workers};
-
-    /// A service with one setting of its own.
-    #[derive(Debug)]
-    struct Dummy;
-
-    #[derive(Debug, Clone, clap::Args)]
-    struct DummySettings {
-        /// How loud.
-        #[arg(long, env = "DUMMY_LEVEL", default_value_t = 3)]
-        level: u8,
-    }
-
-    impl Service for Dummy {
-        const INFO: Info = Info::new("dummy", 9999, "A service for tests");
-        type Settings = DummySettings;
-
-        fn new(
-            _config: &Config<Self>,
-            _registry: &mut prometheus_client::registry::Registry,
-        ) -> Self {
-            Self
-        }
-
-        async fn start(&self, _nats: Started) -> anyhow::Result<Workers> {
-            Ok(Workers::new())
-        }
-    }
-
-    #[test]
-    fn a_service_config_has_the_common_settings_and_its_own() {
-        let config = Config::<Dummy>::try_parse_from(["dummy", "--level", "5"]).expect("valid");
-        assert_eq!(config.own.level, 5);
-        assert_eq!(config.common.stream_replicas, 1);
-        assert_eq!(config.common.http_addr, None);
-        assert_eq!(
-            Dummy::INFO.default_http_addr(),
-            "0.0.0.0:9999".parse().expect("addr")
-        );
-        let help = Config::<Dummy>::command().render_help().to_string();
-        assert!(help.starts_with("A service for tests"), "{help}");
-        assert!(
-            help.contains("--nats-url") && help.contains("--level"),
-            "{help}"
-        );
-    }
-
-    #[test]
-    fn a_bad_common_or_own_setting_is_refused_by_name() {
-        for args in [
-            ["dummy", "--level", "loud"],
-            ["dummy", "--http-addr", "nowhere"],
-        ] {
-            let error = Config::<Dummy>::try_parse_from(args).expect_err("invalid");
-            assert!(error.to_string().contains(args[1]), "{error}");
-        }
-    }
-
     #[test]
     fn durations_accept_the_usual_units_and_bare_seconds() {
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));

@@ -5,6 +5,7 @@
 //!
 //! Rule: no business logic here; a service's own behaviour lives in the service.
 
+pub mod app;
 pub mod config;
 pub mod healthcheck;
 pub mod nats;
@@ -13,5 +14,6 @@ pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{CommonConfig, Config, LogFormat, NatsUrl, Secret, parse_duration};
-pub use service::{App, Info, Launch, Service, Spawned, Started, Workers, launch, main, run};
+pub use app::{App, Launch, Spawned, launch, main, run};
+pub use config::{CommonConfig, LogFormat, NatsUrl, Secret, parse_duration};
+pub use service::{Config, Info, Service, Started, Workers};

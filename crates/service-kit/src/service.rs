@@ -1,32 +1,134 @@
-//! The one service scaffold: a service declares its configuration, routes and work
-//! ([`Service`]); binding HTTP, connecting to NATS, setting up with retry, readiness and
-//! graceful shutdown are done here, once, for every service.
+//! What a service is: its [`Info`], its own settings ([`Config`] adds the common ones), its
+//! routes and the work it starts once NATS is connected ([`Started`]). How a service runs
+//! is [`crate::app`].
 
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::Client;
 use axum::Router;
-use events::names;
-use eventstore::{
-    ConsumerSpec, DurableConsumer, EventStore, Handler, StoreMetrics, StreamSettings,
-};
+use clap::{Args as _, FromArgMatches as _};
+use eventstore::{ConsumerSpec, DurableConsumer, EventStore, Handler, StreamSettings};
 use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{CommonConfig, Config};
-use crate::ops::Ops;
+use crate::config::CommonConfig;
 
-/// How long each shutdown phase (HTTP, workers, NATS drain) may take.
-const PHASE_TIMEOUT: Duration = Duration::from_secs(20);
-const SETUP_FIRST_DELAY: Duration = Duration::from_millis(200);
-const SETUP_MAX_DELAY: Duration = Duration::from_secs(5);
+/// What a service says about itself: [`Info::new`]`(name, port, about)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Info {
+    /// Its binary's name, NATS connection name and inbox prefix, and its log field.
+    pub name: &'static str,
+    /// It listens on `0.0.0.0:<port>` unless `HTTP_ADDR` says otherwise.
+    pub port: u16,
+    /// One line for `--help`.
+    pub about: &'static str,
+}
+
+impl Info {
+    pub const fn new(name: &'static str, port: u16, about: &'static str) -> Self {
+        Self { name, port, about }
+    }
+
+    /// Where the service listens unless `HTTP_ADDR` says otherwise.
+    pub fn default_http_addr(&self) -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], self.port))
+    }
+}
+
+/// The workers a service starts: each runs until the service stops; one that ends on its
+/// own is a failure.
+pub type Workers = JoinSet<anyhow::Result<()>>;
+
+/// What a service is: its name, its configuration, its routes and its work. The scaffold
+/// ([`App`], [`run`], [`main`]) does the rest: HTTP with the ops endpoints, the NATS
+/// connection with retry, readiness, metrics and graceful shutdown.
+pub trait Service: Send + Sync + Sized + 'static {
+    /// Its name, description and default address.
+    const INFO: Info;
+    /// Its own settings, besides the [`CommonConfig`] every service has.
+    type Settings: clap::Args + clap::FromArgMatches + fmt::Debug + Clone + Send + Sync + 'static;
+
+    /// The service before NATS is connected; registers its own metrics in `registry`.
+    fn new(config: &Config<Self>, registry: &mut Registry) -> Self;
+
+    /// Its routes besides `/healthz`, `/readyz` and `/metrics` (none by default).
+    fn routes(&self) -> Router {
+        Router::new()
+    }
+
+    /// Once NATS is connected and the event streams exist: creates what else the service
+    /// needs there (idempotently: it is retried until it succeeds) and spawns its workers.
+    /// The service is ready when it returns.
+    fn start(&self, nats: Started) -> impl Future<Output = anyhow::Result<Workers>> + Send;
+}
+
+/// The configuration of service `S`: the settings every service has, and its own. Read
+/// from the environment (or the same-named flags); an invalid value stops the service at
+/// start with a message naming it.
+pub struct Config<S: Service> {
+    pub common: CommonConfig,
+    pub own: S::Settings,
+}
+
+impl<S: Service> Config<S> {
+    /// The command line of `S`: its name, its description, the common settings and its own.
+    pub fn command() -> clap::Command {
+        let command = clap::Command::new(S::INFO.name).version(env!("CARGO_PKG_VERSION"));
+        // After the settings: their own doc comment would replace the service's line.
+        S::Settings::augment_args(CommonConfig::augment_args(command)).about(S::INFO.about)
+    }
+
+    /// Parses `args` (the first is the binary's name) and the environment.
+    pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        Ok(Self {
+            common: CommonConfig::from_arg_matches(&matches)?,
+            own: S::Settings::from_arg_matches(&matches)?,
+        })
+    }
+
+    /// Like [`try_parse_from`](Self::try_parse_from); exits with clap's message on an error.
+    pub fn parse_from<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args).unwrap_or_else(|error| error.exit())
+    }
+
+    /// The process's own arguments and environment.
+    pub fn parse() -> Self {
+        Self::parse_from(std::env::args_os())
+    }
+}
+
+impl<S: Service> Clone for Config<S> {
+    fn clone(&self) -> Self {
+        Self {
+            common: self.common.clone(),
+            own: self.own.clone(),
+        }
+    }
+}
+
+impl<S: Service> fmt::Debug for Config<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("service", &S::INFO.name)
+            .field("common", &self.common)
+            .field("own", &self.own)
+            .finish()
+    }
+}
 
 /// What a service's setup gets once NATS is connected.
 #[derive(Debug, Clone)]
@@ -79,313 +181,63 @@ impl Started {
     }
 }
 
-/// What a service says about itself: [`Info::new`]`(name, port, about)`.
-#[derive(Debug, Clone, Copy)]
-pub struct Info {
-    /// Its binary's name, NATS connection name and inbox prefix, and its log field.
-    pub name: &'static str,
-    /// It listens on `0.0.0.0:<port>` unless `HTTP_ADDR` says otherwise.
-    pub port: u16,
-    /// One line for `--help`.
-    pub about: &'static str,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Info {
-    pub const fn new(name: &'static str, port: u16, about: &'static str) -> Self {
-        Self { name, port, about }
+    /// A service with one setting of its own.
+    #[derive(Debug)]
+    struct Dummy;
+
+    #[derive(Debug, Clone, clap::Args)]
+    struct DummySettings {
+        /// How loud.
+        #[arg(long, env = "DUMMY_LEVEL", default_value_t = 3)]
+        level: u8,
     }
 
-    /// Where the service listens unless `HTTP_ADDR` says otherwise.
-    pub fn default_http_addr(&self) -> SocketAddr {
-        SocketAddr::from(([0, 0, 0, 0], self.port))
-    }
-}
+    impl Service for Dummy {
+        const INFO: Info = Info::new("dummy", 9999, "A service for tests");
+        type Settings = DummySettings;
 
-/// The streams every service may need: each creates them (idempotently) before it starts
-/// its work, so any start order works.
-const EVENT_STREAMS: [&str; 3] = [
-    names::TABLES_STREAM,
-    names::BOOKINGS_STREAM,
-    names::DEAD_LETTER_STREAM,
-];
+        fn new(
+            _config: &Config<Self>,
+            _registry: &mut prometheus_client::registry::Registry,
+        ) -> Self {
+            Self
+        }
 
-/// The workers a service starts: each runs until the service stops; one that ends on its
-/// own is a failure.
-pub type Workers = JoinSet<anyhow::Result<()>>;
-
-/// What a service is: its name, its configuration, its routes and its work. The scaffold
-/// ([`App`], [`run`], [`main`]) does the rest: HTTP with the ops endpoints, the NATS
-/// connection with retry, readiness, metrics and graceful shutdown.
-pub trait Service: Send + Sync + Sized + 'static {
-    /// Its name, description and default address.
-    const INFO: Info;
-    /// Its own settings, besides the [`CommonConfig`] every service has.
-    type Settings: clap::Args + clap::FromArgMatches + fmt::Debug + Clone + Send + Sync + 'static;
-
-    /// The service before NATS is connected; registers its own metrics in `registry`.
-    fn new(config: &Config<Self>, registry: &mut Registry) -> Self;
-
-    /// Its routes besides `/healthz`, `/readyz` and `/metrics` (none by default).
-    fn routes(&self) -> Router {
-        Router::new()
+        async fn start(&self, _nats: Started) -> anyhow::Result<Workers> {
+            Ok(Workers::new())
+        }
     }
 
-    /// Once NATS is connected and the event streams exist: creates what else the service
-    /// needs there (idempotently: it is retried until it succeeds) and spawns its workers.
-    /// The service is ready when it returns.
-    fn start(&self, nats: Started) -> impl Future<Output = anyhow::Result<Workers>> + Send;
-}
-
-/// A service bound to its HTTP address, not yet running.
-#[derive(Debug)]
-pub struct App<S: Service> {
-    service: Arc<S>,
-    config: Config<S>,
-    listener: TcpListener,
-    registry: Registry,
-    store_metrics: StoreMetrics,
-}
-
-impl<S: Service> App<S> {
-    /// Builds the service and binds its HTTP address (port 0 picks a free port; see
-    /// [`local_addr`](Self::local_addr)).
-    pub async fn build(config: Config<S>) -> anyhow::Result<Self> {
-        let http_addr = config
-            .common
-            .http_addr
-            .unwrap_or_else(|| S::INFO.default_http_addr());
-        let listener = TcpListener::bind(http_addr)
-            .await
-            .with_context(|| format!("cannot listen on HTTP_ADDR {http_addr}"))?;
-        let mut registry = Registry::default();
-        let store_metrics = StoreMetrics::default();
-        store_metrics.register(&mut registry);
-        let service = Arc::new(S::new(&config, &mut registry));
-        Ok(Self {
-            service,
-            config,
-            listener,
-            registry,
-            store_metrics,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        // A bound TCP listener always has a local address.
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-    }
-
-    /// Serves the service's routes plus the operations endpoints, connects to NATS
-    /// (retrying), runs [`Service::start`] until it succeeds, and then waits for
-    /// `shutdown`.
-    ///
-    /// Shutdown: `/readyz` turns 503, HTTP stops accepting and finishes in-flight requests,
-    /// workers are told to stop and awaited, then the NATS connection is drained. A worker
-    /// that stops on its own is a failure: the service shuts down and returns an error so
-    /// its supervisor restarts it.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let name = S::INFO.name;
-        let common = self.config.common.clone();
-        tracing::info!(service = name, config = ?self.config, "starting");
-        let service = self.service;
-        let ops = Ops::new(self.registry);
-        let app = service.routes().merge(ops.router());
-        let http_stop = CancellationToken::new();
-        let http = tokio::spawn(
-            axum::serve(self.listener, app)
-                .with_graceful_shutdown(http_stop.clone().cancelled_owned())
-                .into_future(),
+    #[test]
+    fn a_service_config_has_the_common_settings_and_its_own() {
+        let config = Config::<Dummy>::try_parse_from(["dummy", "--level", "5"]).expect("valid");
+        assert_eq!(config.own.level, 5);
+        assert_eq!(config.common.stream_replicas, 1);
+        assert_eq!(config.common.http_addr, None);
+        assert_eq!(
+            Dummy::INFO.default_http_addr(),
+            "0.0.0.0:9999".parse().expect("addr")
         );
-        tracing::info!(service = name, "HTTP listening");
+        let help = Config::<Dummy>::command().render_help().to_string();
+        assert!(help.starts_with("A service for tests"), "{help}");
+        assert!(
+            help.contains("--nats-url") && help.contains("--level"),
+            "{help}"
+        );
+    }
 
-        let Some(client) = crate::nats::connect(&common, name, &shutdown).await else {
-            return stop_http(http_stop, http).await;
-        };
-        ops.set_client(client.clone());
-
-        let workers_stop = CancellationToken::new();
-        let started = Started {
-            store: EventStore::new(client.clone(), self.store_metrics.clone()),
-            client: client.clone(),
-            shutdown: workers_stop.clone(),
-            config: common,
-        };
-        let mut delay = SETUP_FIRST_DELAY;
-        let mut workers = loop {
-            let attempt = tokio::select! {
-                () = shutdown.cancelled() => {
-                    ops.set_stopping();
-                    stop_http(http_stop, http).await?;
-                    drain(name, &client).await;
-                    return Ok(());
-                }
-                attempt = async {
-                    started.ensure_streams(&EVENT_STREAMS).await?;
-                    service.start(started.clone()).await
-                } => attempt,
-            };
-            match attempt {
-                Ok(workers) => break workers,
-                Err(error) => {
-                    tracing::warn!(service = name, error = format!("{error:#}"), retry_in = ?delay,
-                        "setup failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(SETUP_MAX_DELAY);
-                }
-            }
-        };
-        ops.set_started();
-        tracing::info!(service = name, "ready");
-
-        let failure = tokio::select! {
-            () = shutdown.cancelled() => None,
-            Some(ended) = workers.join_next() => Some(match ended {
-                Ok(Ok(())) => anyhow::anyhow!("a worker of {name} stopped unexpectedly"),
-                Ok(Err(error)) => error.context(format!("a worker of {name} failed")),
-                Err(join) => anyhow::anyhow!("a worker of {name} panicked: {join}"),
-            }),
-        };
-        if let Some(error) = &failure {
-            tracing::error!(
-                service = name,
-                error = format!("{error:#}"),
-                "shutting down after a failure"
-            );
+    #[test]
+    fn a_bad_common_or_own_setting_is_refused_by_name() {
+        for args in [
+            ["dummy", "--level", "loud"],
+            ["dummy", "--http-addr", "nowhere"],
+        ] {
+            let error = Config::<Dummy>::try_parse_from(args).expect_err("invalid");
+            assert!(error.to_string().contains(args[1]), "{error}");
         }
-
-        tracing::info!(service = name, "shutting down");
-        ops.set_stopping();
-        stop_http(http_stop, http).await?;
-        workers_stop.cancel();
-        let finished = tokio::time::timeout(PHASE_TIMEOUT, async {
-            while let Some(ended) = workers.join_next().await {
-                match ended {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => tracing::error!(
-                        service = name,
-                        error = format!("{error:#}"),
-                        "worker failed while stopping"
-                    ),
-                    Err(join) => {
-                        tracing::error!(service = name, %join, "worker panicked while stopping")
-                    }
-                }
-            }
-        })
-        .await;
-        if finished.is_err() {
-            tracing::warn!(
-                service = name,
-                "workers did not stop in time; aborting them"
-            );
-            workers.abort_all();
-        }
-        drain(name, &client).await;
-        tracing::info!(service = name, "stopped");
-        failure.map_or(Ok(()), Err)
-    }
-}
-
-/// A service running in a task of this process (tests, benchmarks).
-#[derive(Debug)]
-pub struct Spawned {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl<S: Service> App<S> {
-    /// Runs the service in a task of this process until [`Spawned::stop`].
-    pub fn spawn(self) -> Spawned {
-        let addr = self.local_addr();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(Box::pin(self.run(shutdown.clone())));
-        Spawned {
-            addr,
-            shutdown,
-            task,
-        }
-    }
-}
-
-impl Spawned {
-    /// `http://<address it listens on>`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops it gracefully, as SIGTERM would; its error if it failed.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        self.task
-            .await
-            .map_err(|join| anyhow::anyhow!("the service panicked: {join}"))?
-    }
-
-    /// Stops it the hard way, as a crash would: nothing in hand is finished.
-    pub fn kill(self) {
-        self.task.abort();
-    }
-}
-
-/// Builds service `S` from `config` and runs it until `shutdown`.
-pub async fn run<S: Service>(config: Config<S>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    // Boxed: a service's whole life is in this future (clippy::large_futures).
-    Box::pin(App::<S>::build(config).await?.run(shutdown)).await
-}
-
-/// How a service binary was started.
-#[derive(Debug)]
-pub enum Launch<C> {
-    /// As `<service> healthcheck`: the probe's outcome, to return from `main`.
-    Probed(anyhow::Result<()>),
-    /// To run: its configuration, with logging set up.
-    Configured(C),
-}
-
-/// The start of a service binary's `main`: answers the container's health probe, or
-/// parses the configuration (exiting with a message naming a bad variable) and sets up
-/// logging.
-pub fn launch<S: Service>() -> Launch<Config<S>> {
-    if crate::healthcheck::requested() {
-        let default_addr = S::INFO.default_http_addr().to_string();
-        return Launch::Probed(crate::healthcheck::check(&default_addr));
-    }
-    let config = Config::<S>::parse();
-    crate::telemetry::init(config.common.log_format);
-    Launch::Configured(config)
-}
-
-/// The whole `main` of a service binary: [`launch`], then [`run`] until SIGTERM or SIGINT.
-pub async fn main<S: Service>() -> anyhow::Result<()> {
-    match launch::<S>() {
-        Launch::Probed(outcome) => outcome,
-        Launch::Configured(config) => run::<S>(config, crate::shutdown::on_signal()).await,
-    }
-}
-
-async fn stop_http(
-    stop: CancellationToken,
-    http: tokio::task::JoinHandle<std::io::Result<()>>,
-) -> anyhow::Result<()> {
-    stop.cancel();
-    match tokio::time::timeout(PHASE_TIMEOUT, http).await {
-        Ok(Ok(result)) => result.context("HTTP server failed"),
-        Ok(Err(join)) => Err(anyhow::anyhow!("HTTP server panicked: {join}")),
-        Err(_) => {
-            tracing::warn!("HTTP connections did not close in time");
-            Ok(())
-        }
-    }
-}
-
-/// Flushes what the client still holds (acks, publishes) and closes the connection.
-async fn drain(name: &str, client: &Client) {
-    match tokio::time::timeout(PHASE_TIMEOUT, client.drain()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(service = name, %error, "NATS drain failed"),
-        Err(_) => tracing::warn!(service = name, "NATS drain timed out"),
     }
 }
