@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, event_family};
 use crate::ids::{AccessCodeDigest, BookingId, PartySize, TableId};
-use crate::names::BOOKINGS_STREAM;
+use crate::names::{AggregateId, BOOKINGS_STREAM, booking_subject};
 use crate::slot::TimeSlot;
 use crate::table::LockFailureReason;
 
@@ -170,6 +170,14 @@ event_family! {
         Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 1,
         Rejected(TableBookingRejected) = "table-booking-rejected" v 2,
         Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 2,
+    }
+}
+
+impl AggregateId for BookingId {
+    type Event = BookingEvent;
+
+    fn subject(&self) -> String {
+        booking_subject(self)
     }
 }
 

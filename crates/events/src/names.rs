@@ -3,10 +3,8 @@
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
-use crate::booking::BookingEvent;
 use crate::codec::DomainEvent;
 use crate::ids::{BookingId, TableId};
-use crate::table::TableEvent;
 
 /// Stream of the Table aggregates; written only by table-manager.
 pub const TABLES_STREAM: &str = "TABLES";
@@ -50,22 +48,6 @@ pub trait AggregateId: Clone + Eq + Hash + Debug + Display + Send + Sync + 'stat
 
     /// The aggregate's subject in its stream.
     fn subject(&self) -> String;
-}
-
-impl AggregateId for TableId {
-    type Event = TableEvent;
-
-    fn subject(&self) -> String {
-        table_subject(self)
-    }
-}
-
-impl AggregateId for BookingId {
-    type Event = BookingEvent;
-
-    fn subject(&self) -> String {
-        booking_subject(self)
-    }
 }
 
 /// Subject of one table aggregate.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, event_family};
 use crate::ids::{BookingId, Seats, TableId};
-use crate::names::TABLES_STREAM;
+use crate::names::{AggregateId, TABLES_STREAM, table_subject};
 use crate::slot::TimeSlot;
 
 /// Why a lock could not be placed on a table.
@@ -78,6 +78,14 @@ event_family! {
         LockPlaced(TableLockPlaced) = "table-lock-placed" v 1,
         LockPlacementFailed(TableLockPlacementFailed) = "table-lock-placement-failed" v 1,
         LockRemoved(TableLockRemoved) = "table-lock-removed" v 1,
+    }
+}
+
+impl AggregateId for TableId {
+    type Event = TableEvent;
+
+    fn subject(&self) -> String {
+        table_subject(self)
     }
 }
 

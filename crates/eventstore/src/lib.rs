@@ -27,12 +27,12 @@ pub use consumer::{
     Backoff, ConsumerError, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler,
     dead_letter,
 };
-pub use log::{AppendContext, EventLog};
+pub use log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 pub use memory::InMemory;
 pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
 pub use repository::{ExecuteError, Executed, Repository};
-pub use store::{AppendError, Appended, EventStore, LoadError, Loaded};
+pub use store::EventStore;
 pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};
 
 /// Errors from the NATS client, boxed: their types differ per operation.

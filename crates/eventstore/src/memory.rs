@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use events::{AggregateId, DomainEvent, EventId, Metadata};
 
-use crate::log::{AppendContext, EventLog};
+use crate::log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 use crate::recorded::Recorded;
-use crate::store::{AppendError, Appended, LoadError, Loaded};
 
 /// One stored message.
 #[derive(Debug, Clone)]

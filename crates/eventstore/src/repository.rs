@@ -9,7 +9,8 @@ use domain::Aggregate;
 use events::{AggregateId, DomainEvent};
 
 use crate::log::{AppendContext, EventLog};
-use crate::store::{AppendError, EventStore, LoadError};
+use crate::log::{AppendError, LoadError};
+use crate::store::EventStore;
 
 /// What a command did.
 #[derive(Debug, Clone)]

@@ -5,12 +5,11 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, context::PublishErrorKind};
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
-use events::{DecodeError, DomainEvent, EncodeError, EventId};
+use events::{DomainEvent, EventId};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::BoxError;
-use crate::log::{AppendContext, EventLog};
+use crate::log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
 
@@ -26,57 +25,6 @@ const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
 const BATCH_COMMIT: &str = "Nats-Batch-Commit";
 /// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
 const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
-
-/// The result of a successful append.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Appended {
-    /// Stream sequence of the last event: the aggregate's new version. For a duplicate,
-    /// the sequence of the copy stored earlier.
-    pub last_sequence: u64,
-    /// JetStream had already stored these events (same `Nats-Msg-Id`); nothing was added.
-    pub duplicate: bool,
-    /// Ids of the appended events, in order.
-    pub event_ids: Vec<EventId>,
-}
-
-/// An append did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum AppendError {
-    /// The aggregate is no longer at the expected version: reload and decide again.
-    #[error("{subject} is no longer at version {expected}")]
-    Conflict { subject: String, expected: u64 },
-    /// NATS did not answer in time or is unreachable. The append may or may not have been
-    /// stored; retrying the same command is safe (deduplicated).
-    #[error("event store unavailable: {0}")]
-    Unavailable(#[source] BoxError),
-    /// JetStream answered with an error other than a conflict.
-    #[error("event store refused the append: {0}")]
-    Refused(#[source] BoxError),
-    #[error(transparent)]
-    Encode(#[from] EncodeError),
-}
-
-/// Loading an aggregate failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("event store unavailable: {0}")]
-    Unavailable(#[source] BoxError),
-    #[error("event {sequence} of {subject} cannot be decoded: {source}")]
-    Undecodable {
-        subject: String,
-        sequence: u64,
-        #[source]
-        source: DecodeError,
-    },
-}
-
-/// The events of one aggregate from some version on.
-#[derive(Debug, Clone)]
-pub struct Loaded<E> {
-    pub events: Vec<Recorded<E>>,
-    /// Stream sequence of the aggregate's last event (0 if it has none).
-    pub version: u64,
-}
 
 /// A handle on the event store; cheap to clone, share one per process.
 #[derive(Debug, Clone)]
