@@ -13,7 +13,6 @@ use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessCode, RandomUnavailable, hex};
-use crate::http::booking_request::BookingRequest;
 
 /// The KV bucket of claimed keys.
 pub const BUCKET: &str = "booker_idempotency";
@@ -90,18 +89,13 @@ impl IdempotencyKeys {
 
     /// The booking for `key`: a fresh one if the key is new, the earlier one if the key
     /// was used for the same request, and a refusal if it was used for another request.
-    pub async fn claim(
-        &self,
-        key: &str,
-        request: &BookingRequest,
-    ) -> Result<Claim, IdempotencyError> {
+    pub async fn claim(&self, key: &str, fingerprint: &str) -> Result<Claim, IdempotencyError> {
         // KV keys allow few characters: the key's digest stands for it.
         let entry = hex(digest(&SHA256, key.as_bytes()).as_ref());
-        let fingerprint = fingerprint(request);
         let fresh = Claim::fresh()?;
         let record = Record {
             booking_id: fresh.booking_id,
-            fingerprint: fingerprint.clone(),
+            fingerprint: fingerprint.to_owned(),
             access_code: fresh.access_code.expose().to_owned(),
         };
         let value = serde_json::to_vec(&record).map_err(IdempotencyError::Corrupt)?;
@@ -130,16 +124,4 @@ impl IdempotencyKeys {
             access_code: AccessCode::from_stored(earlier.access_code),
         })
     }
-}
-
-/// What makes two requests "the same": every field of the validated request.
-fn fingerprint(request: &BookingRequest) -> String {
-    let canonical = serde_json::json!({
-        "tableId": request.table_id.as_str(),
-        "from": request.time_slot.from().to_string(),
-        "to": request.time_slot.to().to_string(),
-        "people": request.people.map(|p| p.get()),
-        "customer": request.customer.as_ref().map(|c| [&c.name, &c.email]),
-    });
-    hex(digest(&SHA256, canonical.to_string().as_bytes()).as_ref())
 }

@@ -3,11 +3,12 @@
 
 use events::{Customer, PartySize, TableId, TimeSlot};
 use jiff::Timestamp;
+use ring::digest::{SHA256, digest};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::fields::{Errors, Field, Object, text};
-use super::tables::table_id;
+use super::fields::{Errors, Field, Object, table_id, text};
+use crate::access::hex;
 use crate::rules::SlotRules;
 
 /// Longest accepted customer name and email, in characters.
@@ -45,6 +46,22 @@ pub struct BookingRequest {
     pub time_slot: TimeSlot,
     pub people: Option<PartySize>,
     pub customer: Option<Customer>,
+}
+
+impl BookingRequest {
+    /// What makes two requests "the same" for an `Idempotency-Key`: hex SHA-256 of every
+    /// field of the validated request in a canonical JSON form. Records of earlier releases
+    /// hold this very form, so it must not change.
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::json!({
+            "tableId": self.table_id.as_str(),
+            "from": self.time_slot.from().to_string(),
+            "to": self.time_slot.to().to_string(),
+            "people": self.people.map(|p| p.get()),
+            "customer": self.customer.as_ref().map(|c| [&c.name, &c.email]),
+        });
+        hex(digest(&SHA256, canonical.to_string().as_bytes()).as_ref())
+    }
 }
 
 impl BookingRequestBody {
@@ -167,6 +184,12 @@ mod tests {
         }
     }
 
+    /// SHA-256 of `{"customer":["Ada","ada@example.com"],"from":"2026-12-24T18:00:00Z",
+    /// "people":4,"tableId":"t1","to":"2026-12-24T20:00:00Z"}`: the form the idempotency
+    /// records of earlier releases hold (kept 24 h), computed outside Rust.
+    const FINGERPRINT_OF_ADA: &str =
+        "2b1d09d71d2b4e65bef6b46326f0fdbb901570a5178cc153cba7cd500c7466a1";
+
     fn now() -> Timestamp {
         "2026-12-01T10:00:00Z".parse().expect("now")
     }
@@ -266,6 +289,21 @@ mod tests {
         let far = request(&serde_json::json!({"tableId": "t1",
             "timeSlot": {"from": "2027-06-01T10:00:00Z", "to": "2027-06-01T12:00:00Z"}}));
         assert_eq!(fields(far.expect_err("beyond horizon")), ["timeSlot.from"]);
+    }
+
+    #[test]
+    fn the_fingerprint_of_a_request_is_the_one_earlier_releases_stored() {
+        let ada = request(&serde_json::json!({
+            "tableId": "t1",
+            "timeSlot": {"from": "2026-12-24T18:00:00Z", "to": "2026-12-24T20:00:00Z"},
+            "people": 4,
+            "customer": {"name": "Ada", "email": "ada@example.com"}
+        }))
+        .expect("valid");
+        assert_eq!(ada.fingerprint(), FINGERPRINT_OF_ADA);
+        let mut other = ada.clone();
+        other.people = None;
+        assert_ne!(other.fingerprint(), ada.fingerprint());
     }
 
     #[test]

@@ -14,12 +14,12 @@ use eventstore::{AppendContext, ExecuteError};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::AppState;
 use super::booking_request::BookingRequestBody;
 use super::error::ApiError;
 use super::extract::{Body, Caller, IdempotencyKey, QueryPairs};
 use super::fields::{Field, json_body};
 use super::representation::{BookingBody, Viewer};
+use super::state::AppState;
 use crate::access::AccessCode;
 use crate::idempotency::{Claim, IdempotencyError};
 
@@ -53,7 +53,7 @@ pub async fn create(
     // A key may stand for a booking made earlier; a fresh random id is surely new.
     let replayable = key.is_some();
     let claim = match &key {
-        Some(key) => backend.idempotency.claim(key, &request).await,
+        Some(key) => backend.idempotency.claim(key, &request.fingerprint()).await,
         None => Claim::fresh().map_err(IdempotencyError::from),
     }
     .map_err(|error| match error {

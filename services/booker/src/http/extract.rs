@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 
-use super::AppState;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::access::{self, AccessCode};
 
 /// The request body (at most 64 KiB); a larger one answers 413.

@@ -2,6 +2,7 @@
 //! whatever each field holds, and each request type's `parse` turns it into domain values
 //! while [`Errors`] collects every bad field, so one 400 names them all.
 
+use events::TableId;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 use serde_json::Value;
 
@@ -122,6 +123,15 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         Ok(_) => Err(ApiError::field("body", "must be a JSON object")),
         Err(e) => Err(not_json(e)),
     }
+}
+
+pub const TABLE_ID_RULE: &str = "must match ^[A-Za-z0-9_-]{1,64}$";
+
+/// A required table id field.
+pub fn table_id(errors: &mut Errors, name: &str, field: Field<String>) -> Option<TableId> {
+    errors.required(name, field, "is required", "must be a string", |raw| {
+        TableId::parse(&raw).map_err(|_| TABLE_ID_RULE.to_owned())
+    })
 }
 
 /// A trimmed text of 1 to `max` characters without control characters.

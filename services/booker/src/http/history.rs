@@ -9,11 +9,11 @@ use events::read_model::{BookingLocksView, BookingView, HistoryEntry, Key};
 use events::{CausationId, CorrelationId};
 use serde::Serialize;
 
-use super::AppState;
 use super::bookings::{booking_id, no_such_booking};
 use super::error::ApiError;
 use super::extract::Caller;
 use super::representation::Instant;
+use super::state::AppState;
 
 /// The 200 body.
 #[derive(Debug, Serialize)]

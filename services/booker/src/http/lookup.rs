@@ -8,12 +8,12 @@ use axum::extract::State;
 use events::read_model::{Key, LocatorView, email_digest};
 use serde::Deserialize;
 
-use super::AppState;
 use super::bookings::find;
 use super::error::ApiError;
 use super::extract::Body;
 use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
+use super::state::AppState;
 use crate::access::AccessCode;
 use crate::http::booking_request::MAX_EMAIL;
 

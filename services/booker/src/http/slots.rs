@@ -13,11 +13,11 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::QueryPairs;
 use super::fields::Errors;
 use super::representation::Instant;
+use super::state::AppState;
 use crate::availability::{self, Day, DayAvailability};
 
 /// Longest range `GET /booking-slots` covers: `endDate` at most this many days after

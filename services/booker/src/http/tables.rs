@@ -9,14 +9,13 @@ use events::read_model::{Key, TablesView};
 use events::{AddTable, RemoveTable, Seats, TableCommandRefusal, TableCommandReply, TableId};
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::{Admin, Body};
-use super::fields::{Errors, Field, json_body};
+use super::fields::{Errors, Field, TABLE_ID_RULE, json_body, table_id};
 use super::representation::{RemovedTableBody, TableBody, TablesBody};
+use super::state::AppState;
 use crate::table_commands::CommandError;
 
-pub const TABLE_ID_RULE: &str = "must match ^[A-Za-z0-9_-]{1,64}$";
 const SEATS_RULE: &str = "must be an integer from 1 to 50";
 
 /// The body of `POST /tables`.
@@ -48,13 +47,6 @@ impl NewTableRequest {
             })
         })
     }
-}
-
-/// A required table id field.
-pub fn table_id(errors: &mut Errors, name: &str, field: Field<String>) -> Option<TableId> {
-    errors.required(name, field, "is required", "must be a string", |raw| {
-        TableId::parse(&raw).map_err(|_| TABLE_ID_RULE.to_owned())
-    })
 }
 
 /// `POST /tables`.

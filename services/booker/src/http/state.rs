@@ -1,0 +1,63 @@
+//! What every request handler shares: the settings, and the NATS-backed parts once the
+//! service is connected.
+
+use std::sync::{Arc, OnceLock};
+
+use domain::Booking;
+use eventstore::Repository;
+use service_kit::Secret;
+
+use super::error::ApiError;
+use crate::idempotency::IdempotencyKeys;
+use crate::outcomes::Outcomes;
+use crate::reads::{ReadError, ReadModels};
+use crate::rules::SlotRules;
+use crate::table_commands::TableCommands;
+
+/// What the handlers need once NATS is connected.
+#[derive(Debug)]
+pub struct Backend {
+    pub tables: TableCommands,
+    pub bookings: Arc<Repository<Booking>>,
+    pub outcomes: Arc<Outcomes>,
+    pub idempotency: IdempotencyKeys,
+    pub reads: Arc<ReadModels>,
+}
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    /// Set once the service is connected and set up; until then NATS routes answer 503.
+    pub backend: OnceLock<Backend>,
+    pub admin_token: Secret,
+    pub rules: SlotRules,
+}
+
+impl AppState {
+    pub fn new(admin_token: Secret, rules: SlotRules) -> Self {
+        Self {
+            backend: OnceLock::new(),
+            admin_token,
+            rules,
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Result<&Backend, ApiError> {
+        self.backend.get().ok_or_else(|| {
+            ApiError::unavailable(anyhow::anyhow!("the booker is not connected to NATS yet"))
+        })
+    }
+
+    pub(crate) fn reads(&self) -> Result<&ReadModels, ApiError> {
+        self.backend().map(|backend| backend.reads.as_ref())
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::NotReady | ReadError::Unavailable { .. } => Self::unavailable(error),
+            ReadError::Undecodable { .. } => Self::internal(error),
+        }
+    }
+}
