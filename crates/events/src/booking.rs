@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, event_family};
 use crate::ids::{AccessCodeDigest, BookingId, PartySize, TableId};
-use crate::names::{AggregateId, BOOKINGS_STREAM, booking_subject};
+use crate::names::{BOOKINGS_STREAM, booking_subject};
 use crate::slot::TimeSlot;
 use crate::table::LockFailureReason;
 
@@ -165,19 +165,11 @@ impl ReleasedLock for TableBookingCancelled {
 
 event_family! {
     /// Every event of the Booking aggregate.
-    BookingEvent in BOOKINGS_STREAM => {
+    BookingEvent in BOOKINGS_STREAM, keyed by BookingId at booking_subject => {
         Initiated(TableBookingInitiated) = "table-booking-initiated" v 1,
         Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 1,
         Rejected(TableBookingRejected) = "table-booking-rejected" v 2,
         Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 2,
-    }
-}
-
-impl AggregateId for BookingId {
-    type Event = BookingEvent;
-
-    fn subject(&self) -> String {
-        booking_subject(self)
     }
 }
 

@@ -84,15 +84,24 @@ pub trait DomainEvent: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
 }
 
 /// Declares an event family enum whose variants each wrap one data struct, with the type
-/// name and current schema version of each. Decoding an older version goes through the
+/// name and current schema version of each, and makes its aggregate's id an
+/// [`AggregateId`](crate::names::AggregateId) stored at the given subject function. Decoding an older version goes through the
 /// family's `upcast` function (which must exist in the module).
 macro_rules! event_family {
     (
         $(#[$doc:meta])*
-        $family:ident in $stream:expr => {
+        $family:ident in $stream:expr, keyed by $id:ident at $subject:path => {
             $( $variant:ident($data:ty) = $type_name:literal v $version:literal ),+ $(,)?
         }
     ) => {
+        impl $crate::names::AggregateId for $id {
+            type Event = $family;
+
+            fn subject(&self) -> String {
+                $subject(self)
+            }
+        }
+
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum $family {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, event_family};
 use crate::ids::{BookingId, Seats, TableId};
-use crate::names::{AggregateId, TABLES_STREAM, table_subject};
+use crate::names::{TABLES_STREAM, table_subject};
 use crate::slot::TimeSlot;
 
 /// Why a lock could not be placed on a table.
@@ -72,20 +72,12 @@ pub struct TableLockRemoved {
 
 event_family! {
     /// Every event of the Table aggregate.
-    TableEvent in TABLES_STREAM => {
+    TableEvent in TABLES_STREAM, keyed by TableId at table_subject => {
         Added(TableAdded) = "table-added" v 1,
         Removed(TableRemoved) = "table-removed" v 1,
         LockPlaced(TableLockPlaced) = "table-lock-placed" v 1,
         LockPlacementFailed(TableLockPlacementFailed) = "table-lock-placement-failed" v 1,
         LockRemoved(TableLockRemoved) = "table-lock-removed" v 1,
-    }
-}
-
-impl AggregateId for TableId {
-    type Event = TableEvent;
-
-    fn subject(&self) -> String {
-        table_subject(self)
     }
 }
 
