@@ -19,19 +19,18 @@ mod memory;
 mod metrics;
 mod recorded;
 mod repository;
+mod spec;
 mod store;
 mod streams;
 pub mod testing;
 
-pub use consumer::{
-    Backoff, ConsumerError, ConsumerSpec, Delivery, DurableConsumer, HandleError, Handler,
-    dead_letter,
-};
+pub use consumer::{ConsumerError, Delivery, DurableConsumer, HandleError, Handler, dead_letter};
 pub use log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 pub use memory::InMemory;
 pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
 pub use repository::{ExecuteError, Executed, Repository};
+pub use spec::{Backoff, ConsumerSpec};
 pub use store::EventStore;
 pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};
 

@@ -311,7 +311,7 @@ impl EventLog for EventStore {
 
     /// The events of the aggregate at `subject` stored after stream sequence `after`, for
     /// refreshing a cached state. Reads with batched direct gets: one request per
-    /// [`LOAD_PAGE`] events, so a typical aggregate loads in one round trip.
+    /// `LOAD_PAGE` (256) events, so a typical aggregate loads in one round trip.
     async fn load_after<E: DomainEvent>(
         &self,
         subject: &str,
