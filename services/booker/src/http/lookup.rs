@@ -34,10 +34,10 @@ impl LookupRequest {
         let mut errors = Errors::default();
         let mut text = |name: &str, field: Field<String>, max: usize| {
             let rule = format!("must be a non-empty string of at most {max} characters");
-            errors.required(name, field, "is required", &rule.clone(), |value| {
+            errors.required(name, field, "is required", &rule, |value| {
                 let value = value.trim();
                 if value.is_empty() || value.chars().count() > max {
-                    Err(rule)
+                    Err(rule.clone())
                 } else {
                     Ok(value.to_owned())
                 }
