@@ -1,6 +1,7 @@
 //! The aggregate abstraction shared by the Table and Booking aggregates.
 
 use events::{AggregateId, DomainEvent};
+use jiff::Timestamp;
 
 /// An event-sourced aggregate: its state is the fold of its events.
 ///
@@ -22,6 +23,12 @@ pub trait Aggregate: Default + Clone + Send + Sync + 'static {
 
     /// The state after `event`.
     fn evolve(self, event: &Self::Event) -> Self;
+
+    /// The state without what can no longer change a decision made at `now` or later, so
+    /// that a long-lived aggregate stays small. The repository prunes what it keeps.
+    fn prune(self, _now: Timestamp) -> Self {
+        self
+    }
 
     /// The state after all of `events`, from the initial state.
     fn replay<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self {

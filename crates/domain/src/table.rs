@@ -4,7 +4,7 @@
 //! `table-lock-placement-failed`, which the booking saga turns into a rejection. Only the
 //! staff commands (add, remove) can be refused.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use events::{
     BookingId, LockFailureReason, LockRemovalCause, PartySize, Seats, TableAdded, TableEvent,
@@ -21,18 +21,23 @@ pub enum TableCommand {
     Add { id: TableId, seats: Seats },
     /// Staff remove a table; refused while a lock is held for a slot not ended at `now`.
     Remove { id: TableId, now: Timestamp },
-    /// The locking saga asks to hold the table for a booking.
+    /// The locking saga asks to hold the table for a booking, at `now`. Nothing is placed
+    /// for a slot that has ended by then.
     PlaceLock {
         id: TableId,
         time_slot: TimeSlot,
         booking_id: BookingId,
         people: Option<PartySize>,
+        now: Timestamp,
     },
-    /// The table is free again for the booking's slot.
+    /// The table is free again for the booking's slot: its lock is removed, or, when the
+    /// lock has not been placed yet, the release is recorded so that it never will be.
     RemoveLock {
         id: TableId,
         booking_id: BookingId,
+        time_slot: TimeSlot,
         cause: LockRemovalCause,
+        now: Timestamp,
     },
 }
 
@@ -73,9 +78,10 @@ pub struct Table {
     pub seats: Option<Seats>,
     /// Held locks by slot start.
     locks: BTreeMap<Timestamp, Lock>,
-    /// Every booking a lock decision was recorded for (placed, failed or removed): a
-    /// redelivered request for one of them changes nothing.
-    decided: HashSet<BookingId>,
+    /// Every booking a lock decision was recorded for (placed, failed or released), with
+    /// the end of its slot: a redelivered request for one of them changes nothing. Bounded
+    /// by [`Aggregate::prune`], which forgets the slots that have ended.
+    decided: HashMap<BookingId, Timestamp>,
 }
 
 impl Table {
@@ -87,6 +93,11 @@ impl Table {
     /// The lock a booking holds, if any.
     pub fn lock_of(&self, booking: BookingId) -> Option<&Lock> {
         self.locks.values().find(|lock| lock.booking_id == booking)
+    }
+
+    /// How many lock decisions the table remembers (bounded: see [`Aggregate::prune`]).
+    pub fn remembered(&self) -> usize {
+        self.decided.len()
     }
 
     fn overlapping(&self, slot: &TimeSlot) -> Option<&Lock> {
@@ -101,8 +112,11 @@ impl Table {
         time_slot: TimeSlot,
         booking_id: BookingId,
         people: Option<PartySize>,
+        now: Timestamp,
     ) -> Vec<TableEvent> {
-        if self.decided.contains(&booking_id) {
+        // Decided before (a redelivery, or released before it arrived), or too late to
+        // matter: a booking for an ended slot has long timed out.
+        if self.decided.contains_key(&booking_id) || time_slot.has_ended(now) {
             return Vec::new();
         }
         let failed = |reason| {
@@ -139,6 +153,42 @@ impl Table {
             }
             .into(),
         ]
+    }
+
+    fn remove_lock(
+        &self,
+        id: &TableId,
+        booking_id: BookingId,
+        time_slot: TimeSlot,
+        cause: LockRemovalCause,
+        now: Timestamp,
+    ) -> Vec<TableEvent> {
+        let removed = |time_slot| {
+            vec![
+                TableLockRemoved {
+                    id: id.clone(),
+                    time_slot,
+                    booking_id,
+                    cause,
+                }
+                .into(),
+            ]
+        };
+        if let Some(lock) = self.lock_of(booking_id) {
+            return removed(lock.time_slot);
+        }
+        // The release overtook the placement (a redelivered or retried request, a second
+        // replica): recorded, so the placement that comes later places nothing. Not for a
+        // table that holds no lock anyway, nor for a slot that is over.
+        let pending = self.status == TableStatus::Active
+            && !self.decided.contains_key(&booking_id)
+            && cause != LockRemovalCause::SlotEnded
+            && !time_slot.has_ended(now);
+        if pending {
+            removed(time_slot)
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -180,24 +230,23 @@ impl Aggregate for Table {
                 time_slot,
                 booking_id,
                 people,
-            } => Ok(self.place_lock(id, *time_slot, *booking_id, *people)),
+                now,
+            } => Ok(self.place_lock(id, *time_slot, *booking_id, *people, *now)),
             TableCommand::RemoveLock {
                 id,
                 booking_id,
+                time_slot,
                 cause,
-            } => Ok(match self.lock_of(*booking_id) {
-                Some(lock) => vec![
-                    TableLockRemoved {
-                        id: id.clone(),
-                        time_slot: lock.time_slot,
-                        booking_id: *booking_id,
-                        cause: *cause,
-                    }
-                    .into(),
-                ],
-                None => Vec::new(),
-            }),
+                now,
+            } => Ok(self.remove_lock(id, *booking_id, *time_slot, *cause, *now)),
         }
+    }
+
+    /// Forgets the decisions for slots that ended by `now`: a lock request for such a slot
+    /// is never placed, so remembering them changes no decision.
+    fn prune(mut self, now: Timestamp) -> Self {
+        self.decided.retain(|_, ends| *ends > now);
+        self
     }
 
     fn evolve(mut self, event: &TableEvent) -> Self {
@@ -208,7 +257,7 @@ impl Aggregate for Table {
             }
             TableEvent::Removed(_) => self.status = TableStatus::Removed,
             TableEvent::LockPlaced(e) => {
-                self.decided.insert(e.booking_id);
+                self.decided.insert(e.booking_id, e.time_slot.to());
                 self.locks.insert(
                     e.time_slot.from(),
                     Lock {
@@ -218,10 +267,10 @@ impl Aggregate for Table {
                 );
             }
             TableEvent::LockPlacementFailed(e) => {
-                self.decided.insert(e.booking_id);
+                self.decided.insert(e.booking_id, e.time_slot.to());
             }
             TableEvent::LockRemoved(e) => {
-                self.decided.insert(e.booking_id);
+                self.decided.insert(e.booking_id, e.time_slot.to());
                 self.locks.retain(|_, lock| lock.booking_id != e.booking_id);
             }
         }

@@ -72,9 +72,14 @@ pub fn failed(table: &TableId, booking: BookingId, reason: LockFailureReason) ->
 }
 
 pub fn lock_removed(booking: BookingId, cause: LockRemovalCause) -> TableEvent {
+    lock_removed_in(dinner(), booking, cause)
+}
+
+/// `t1`'s lock for `booking` in `slot` removed.
+pub fn lock_removed_in(slot: TimeSlot, booking: BookingId, cause: LockRemovalCause) -> TableEvent {
     TableLockRemoved {
         id: t1(),
-        time_slot: dinner(),
+        time_slot: slot,
         booking_id: booking,
         cause,
     }

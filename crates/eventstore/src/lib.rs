@@ -29,7 +29,7 @@ pub use log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded}
 pub use memory::InMemory;
 pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
-pub use repository::{ExecuteError, Executed, Repository};
+pub use repository::{Clock, ExecuteError, Executed, Repository};
 pub use spec::{Backoff, ConsumerSpec};
 pub use store::EventStore;
 pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};

@@ -3,7 +3,7 @@
 //! times.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use domain::Aggregate;
 use events::{AggregateId, DomainEvent};
@@ -11,6 +11,37 @@ use events::{AggregateId, DomainEvent};
 use crate::log::{AppendContext, EventLog};
 use crate::log::{AppendError, LoadError};
 use crate::store::EventStore;
+
+/// Where a repository (and the commands it runs) takes the time from: the system clock,
+/// or a fixed instant in tests.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(jiff::Timestamp::now))
+    }
+
+    pub fn fixed(at: jiff::Timestamp) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Clock").field(&self.now()).finish()
+    }
+}
 
 /// What a command did.
 #[derive(Debug, Clone)]
@@ -80,6 +111,7 @@ pub struct Repository<A: Aggregate, L: EventLog = EventStore> {
     log: L,
     cache: Mutex<Cache<A>>,
     max_attempts: usize,
+    clock: Clock,
 }
 
 impl<A: Aggregate, L: EventLog> std::fmt::Debug for Repository<A, L> {
@@ -103,7 +135,19 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                 capacity: cache_capacity.max(1),
             }),
             max_attempts: max_attempts.max(1),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same repository pruning its aggregates ([`Aggregate::prune`]) by `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the repository prunes by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The event log the repository reads and appends to.
@@ -116,7 +160,12 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         self.cache.lock().ok()?.get(id)
     }
 
+    /// Keeps a state for the next command. An aggregate with no events is never kept: a
+    /// negative answer about it is read from the stream each time.
     fn remember(&self, id: &A::Id, state: A, version: u64) {
+        if version == 0 {
+            return;
+        }
         if let Ok(mut cache) = self.cache.lock() {
             cache.put(id.clone(), (state, version));
         }
@@ -137,7 +186,8 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         let state = loaded
             .events
             .iter()
-            .fold(base, |state, recorded| state.evolve(&recorded.event));
+            .fold(base, |state, recorded| state.evolve(&recorded.event))
+            .prune(self.clock.now());
         self.remember(id, state.clone(), loaded.version);
         Ok((state, loaded.version))
     }
@@ -242,7 +292,8 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                 Ok(appended) => {
                     let state = events
                         .iter()
-                        .fold(state, |state, event| state.evolve(event));
+                        .fold(state, |state, event| state.evolve(event))
+                        .prune(self.clock.now());
                     self.remember(id, state.clone(), appended.last_sequence);
                     return Ok(Executed {
                         state,

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use events::{BookingEvent, BookingId, LockRemovalCause, RejectionReason, ReleasedLock, TableId};
+use events::{
+    BookingEvent, BookingId, LockRemovalCause, RejectionReason, ReleasedLock, TableId, TimeSlot,
+};
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
 };
@@ -69,19 +71,19 @@ impl<L: EventLog> LockingSaga<L> {
         cause: LockRemovalCause,
         context: &AppendContext,
     ) -> Result<(), HandleError> {
-        let table = match event.lock() {
-            Some((table, _)) => table.clone(),
-            None => self.legacy_table_of(booking).await?,
+        let (table, slot) = match event.lock() {
+            Some((table, slot)) => (table.clone(), slot),
+            None => self.legacy_lock_of(booking).await?,
         };
         self.tables
-            .remove_lock(&table, booking, cause, context)
+            .remove_lock(&table, booking, slot, cause, context)
             .await
             .map_err(retry)
     }
 
-    /// The table of a booking whose rejection or cancellation was written before schema
-    /// v2 (without its lock): from the booking's first event.
-    async fn legacy_table_of(&self, booking: BookingId) -> Result<TableId, HandleError> {
+    /// The table and slot of a booking whose rejection or cancellation was written before
+    /// schema v2 (without its lock): from the booking's first event.
+    async fn legacy_lock_of(&self, booking: BookingId) -> Result<(TableId, TimeSlot), HandleError> {
         let loaded = self
             .tables
             .log()
@@ -92,7 +94,7 @@ impl<L: EventLog> LockingSaga<L> {
             .events
             .into_iter()
             .find_map(|r| match r.event {
-                BookingEvent::Initiated(e) => Some(e.table_id),
+                BookingEvent::Initiated(e) => Some((e.table_id, e.time_slot)),
                 _ => None,
             })
             .ok_or_else(|| {
@@ -111,16 +113,21 @@ fn retry(error: ExecuteError<domain::TableRejection>) -> HandleError {
 #[cfg(test)]
 mod tests {
     use events::{LockFailureReason, TableEvent, TableId, names};
-    use eventstore::InMemory;
     use eventstore::testing::Scenario;
+    use eventstore::{Clock, InMemory};
 
     use super::*;
     use events::fixtures::*;
 
     fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
         LockingSaga {
-            tables: Arc::new(Tables::new(scenario.log())),
+            tables: Arc::new(Tables::with_clock(scenario.log(), early())),
         }
+    }
+
+    /// A clock before every fixture slot.
+    fn early() -> Clock {
+        Clock::fixed(ts("2026-12-01T00:00:00Z"))
     }
 
     #[tokio::test]
@@ -277,11 +284,58 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_no_lock_when_a_booking_is_cancelled_then_nothing_is_appended() {
+    async fn given_a_cancellation_handled_before_the_lock_request_when_the_request_arrives_then_no_lock_is_placed()
+     {
         let booking = BookingId::new();
         let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
         let cancelled = scenario.when(&booking, cancelled(booking));
-        saga(&scenario).react(&cancelled).await.expect("step");
+        // The cancellation overtakes the lock request (a crash before its ack, a second
+        // replica): whatever the order, the table ends free.
+        saga(&scenario).react(&cancelled).await.expect("release");
+        saga(&scenario)
+            .react(&initiated)
+            .await
+            .expect("late request");
+        assert_eq!(
+            scenario.then::<TableEvent>(),
+            vec![lock_removed(booking, LockRemovalCause::BookingCancelled)]
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_timeout_handled_before_the_lock_request_when_the_request_arrives_then_no_lock_is_placed()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        let timed_out = scenario.when(&booking, rejected(booking, RejectionReason::Timeout));
+        saga(&scenario).react(&timed_out).await.expect("release");
+        saga(&scenario)
+            .react(&initiated)
+            .await
+            .expect("late request");
+        let locks: Vec<_> = scenario
+            .then::<TableEvent>()
+            .into_iter()
+            .filter(|e| matches!(e, TableEvent::LockPlaced(_)))
+            .collect();
+        assert_eq!(locks, vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_lock_for_an_ended_slot_when_the_request_is_redelivered_then_nothing_is_appended()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        let late = LockingSaga {
+            tables: Arc::new(Tables::with_clock(
+                scenario.log(),
+                Clock::fixed(dinner().to()),
+            )),
+        };
+        late.react(&initiated).await.expect("step");
         assert_eq!(scenario.then::<TableEvent>(), vec![]);
     }
 

@@ -6,7 +6,8 @@ use events::{
     BookingId, LockFailureReason, PartySize, TableEvent, TableId, TableLockPlacementFailed,
     TimeSlot, names,
 };
-use eventstore::{AppendContext, EventLog, EventStore, ExecuteError, Executed, Repository};
+use eventstore::{AppendContext, Clock, EventLog, EventStore, ExecuteError, Executed, Repository};
+use jiff::Timestamp;
 
 /// Tables kept in memory (two generations of this many at most).
 const CACHE_CAPACITY: usize = 10_000;
@@ -30,9 +31,19 @@ pub enum LockOutcome {
 
 impl<L: EventLog> Tables<L> {
     pub fn new(log: L) -> Self {
+        Self::with_clock(log, Clock::system())
+    }
+
+    /// Tables deciding lock requests (and forgetting ended slots) by `clock`.
+    pub fn with_clock(log: L, clock: Clock) -> Self {
         Self {
-            repository: Repository::new(log, CACHE_CAPACITY, MAX_ATTEMPTS),
+            repository: Repository::new(log, CACHE_CAPACITY, MAX_ATTEMPTS).with_clock(clock),
         }
+    }
+
+    /// The time lock requests are decided at.
+    pub fn now(&self) -> Timestamp {
+        self.repository.clock().now()
     }
 
     /// The event log the tables are stored in.
@@ -92,24 +103,30 @@ impl<L: EventLog> Tables<L> {
             time_slot,
             booking_id,
             people,
+            now: self.now(),
         };
         self.execute(&command, context).await?;
         Ok(LockOutcome::Decided)
     }
 
-    /// Removes the lock a booking holds on a table, if it holds one. Unknown tables are
-    /// left alone: nothing is written for them.
+    /// Frees a table for a booking's slot: removes the lock the booking holds, or, if its
+    /// lock request has not been decided yet, records the release so that the request
+    /// places nothing when it arrives. Unknown tables are left alone: nothing is written
+    /// for them.
     pub async fn remove_lock(
         &self,
         id: &TableId,
         booking_id: BookingId,
+        time_slot: TimeSlot,
         cause: events::LockRemovalCause,
         context: &AppendContext,
     ) -> Result<(), ExecuteError<domain::TableRejection>> {
         let command = TableCommand::RemoveLock {
             id: id.clone(),
             booking_id,
+            time_slot,
             cause,
+            now: self.now(),
         };
         // Deciding on an unknown table yields no event, so no subject is created.
         self.execute(&command, context).await.map(drop)

@@ -28,7 +28,7 @@ pub struct LockTimers<L: EventLog = EventStore> {
 impl<L: EventLog> Handler for LockTimers<L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<TableEvent>()?;
-        self.react(&recorded, Timestamp::now()).await
+        self.react(&recorded, self.tables.now()).await
     }
 }
 
@@ -56,6 +56,7 @@ impl<L: EventLog> LockTimers<L> {
             .remove_lock(
                 &lock.id,
                 lock.booking_id,
+                lock.time_slot,
                 LockRemovalCause::SlotEnded,
                 &context,
             )

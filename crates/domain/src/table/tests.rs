@@ -1,7 +1,9 @@
 //! Given/when/then tests of the Table aggregate.
 
 use super::*;
-use events::fixtures::{added, dinner, lunch, placed_in, t1, ts};
+use events::fixtures::{
+    added, dinner, failed, lock_removed, lock_removed_in, lunch, placed_in, t1, ts,
+};
 
 fn seats(n: u64) -> Seats {
     Seats::new(n).expect("seats")
@@ -11,12 +13,28 @@ fn people(n: u64) -> Option<PartySize> {
     Some(PartySize::new(n).expect("people"))
 }
 
+/// A time before every fixture slot.
+fn early() -> Timestamp {
+    ts("2026-12-01T00:00:00Z")
+}
+
 fn place(slot: TimeSlot, booking: BookingId, party: Option<PartySize>) -> TableCommand {
     TableCommand::PlaceLock {
         id: t1(),
         time_slot: slot,
         booking_id: booking,
         people: party,
+        now: early(),
+    }
+}
+
+fn release(booking: BookingId, cause: LockRemovalCause) -> TableCommand {
+    TableCommand::RemoveLock {
+        id: t1(),
+        booking_id: booking,
+        time_slot: dinner(),
+        cause,
+        now: early(),
     }
 }
 
@@ -204,11 +222,7 @@ fn given_a_removed_lock_when_its_booking_asks_again_then_it_is_not_placed_again(
 fn given_a_lock_when_it_is_removed_then_the_slot_is_free_for_another_booking() {
     let (first, second) = (BookingId::new(), BookingId::new());
     let table = given(&[added(4), placed_in(dinner(), first)]);
-    let remove = TableCommand::RemoveLock {
-        id: t1(),
-        booking_id: first,
-        cause: LockRemovalCause::BookingCancelled,
-    };
+    let remove = release(first, LockRemovalCause::BookingCancelled);
     let events = table.decide(&remove).expect("decide");
     assert_eq!(events.len(), 1);
     let table = events.iter().fold(table, |t, e| t.evolve(e));
@@ -219,12 +233,99 @@ fn given_a_lock_when_it_is_removed_then_the_slot_is_free_for_another_booking() {
 }
 
 #[test]
-fn given_no_lock_for_a_booking_when_its_lock_is_removed_then_nothing_changes() {
+fn given_no_lock_yet_when_the_booking_is_released_then_the_release_is_recorded_and_its_lock_is_never_placed()
+ {
+    let booking = BookingId::new();
     let table = given(&[added(4)]);
-    let remove = TableCommand::RemoveLock {
-        id: t1(),
-        booking_id: BookingId::new(),
-        cause: LockRemovalCause::SlotEnded,
-    };
+    let events = table
+        .decide(&release(booking, LockRemovalCause::BookingCancelled))
+        .expect("decide");
+    assert_eq!(
+        events,
+        vec![lock_removed(booking, LockRemovalCause::BookingCancelled)]
+    );
+    let table = events.iter().fold(table, |t, e| t.evolve(e));
+    assert_eq!(table.decide(&place(dinner(), booking, None)), Ok(vec![]));
+    assert_eq!(table.locks().count(), 0);
+    assert_eq!(
+        table.decide(&release(booking, LockRemovalCause::BookingCancelled)),
+        Ok(vec![]),
+        "a redelivered release records nothing more"
+    );
+}
+
+#[test]
+fn given_a_timed_out_booking_released_first_when_its_lock_request_arrives_then_nothing_is_placed() {
+    let booking = BookingId::new();
+    let table = given(&[
+        added(4),
+        lock_removed(booking, LockRemovalCause::BookingRejected),
+    ]);
+    assert_eq!(
+        table.decide(&place(dinner(), booking, people(2))),
+        Ok(vec![])
+    );
+}
+
+#[test]
+fn given_a_failed_placement_when_the_booking_is_released_then_nothing_changes() {
+    let booking = BookingId::new();
+    let table = given(&[
+        added(4),
+        placed_in(dinner(), BookingId::new()),
+        failed(&t1(), booking, LockFailureReason::SlotTaken),
+    ]);
+    let remove = release(booking, LockRemovalCause::BookingRejected);
     assert_eq!(table.decide(&remove), Ok(vec![]));
+}
+
+#[test]
+fn given_no_lock_when_its_slot_ends_then_nothing_changes() {
+    let table = given(&[added(4)]);
+    let remove = release(BookingId::new(), LockRemovalCause::SlotEnded);
+    assert_eq!(table.decide(&remove), Ok(vec![]));
+}
+
+#[test]
+fn given_no_table_when_a_booking_is_released_then_nothing_is_recorded() {
+    let remove = release(BookingId::new(), LockRemovalCause::BookingCancelled);
+    assert_eq!(given(&[]).decide(&remove), Ok(vec![]));
+}
+
+#[test]
+fn given_an_ended_slot_when_a_lock_is_asked_for_it_then_nothing_is_placed() {
+    let command = TableCommand::PlaceLock {
+        id: t1(),
+        time_slot: lunch(),
+        booking_id: BookingId::new(),
+        people: None,
+        now: lunch().to(),
+    };
+    assert_eq!(given(&[added(4)]).decide(&command), Ok(vec![]));
+}
+
+#[test]
+fn given_many_decided_bookings_when_their_slots_have_ended_then_the_table_forgets_them() {
+    let mut history = vec![added(4)];
+    for _ in 0..100 {
+        let booking = BookingId::new();
+        history.push(placed_in(lunch(), booking));
+        history.push(lock_removed_in(
+            lunch(),
+            booking,
+            LockRemovalCause::SlotEnded,
+        ));
+    }
+    let pending = BookingId::new();
+    history.push(placed_in(dinner(), pending));
+    let table = given(&history);
+    assert_eq!(table.remembered(), 101);
+    let table = table.prune(lunch().to());
+    assert_eq!(
+        table.remembered(),
+        1,
+        "only the dinner booking matters still"
+    );
+    assert_eq!(table.decide(&place(dinner(), pending, None)), Ok(vec![]));
+    assert_eq!(table.lock_of(pending).map(|l| l.time_slot), Some(dinner()));
 }
