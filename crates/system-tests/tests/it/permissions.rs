@@ -64,6 +64,48 @@ async fn the_services_work_end_to_end_as_their_least_privileged_nats_users() {
     system.stop().await;
 }
 
+#[tokio::test]
+async fn the_projector_rebuilds_and_retires_old_generations_as_its_own_nats_user() {
+    let system = System::builder().nats_users().start().await;
+    system.add_table("t1", 4).await;
+    let (status, booking) = system.book("t1", &Slot::dinner(3), Some(2)).await;
+    assert_eq!(status, 201, "{booking}");
+    system.wait_until_projected().await;
+    let before = system.current_bucket().await;
+
+    let rebuilt = projector::rebuild(&system.projector_config())
+        .await
+        .expect("a rebuild with the projector's credentials");
+    assert!(rebuilt.events > 0);
+    assert_ne!(system.current_bucket().await.name, before.name);
+
+    // The generation the queries left is deleted a few seconds after the switch.
+    let ops = async_nats::jetstream::new(system.nats.client().await);
+    let old_stream = format!("KV_{}", before.name);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while ops.get_stream(&old_stream).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{old_stream} was never retired; violations: {:#?}",
+            violations(&system.nats.log())
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let id = booking["id"].as_str().expect("id");
+    system
+        .wait_for_get(&format!("/bookings/{id}"), &[], |status, body| {
+            status == 200 && body["status"] == "confirmed"
+        })
+        .await;
+    let log = system.nats.log();
+    assert_eq!(
+        violations(&log),
+        Vec::<&str>::new(),
+        "the projector needed more rights"
+    );
+    system.stop().await;
+}
+
 /// Connects as `user` with its inbox prefix, as the services do.
 async fn connect_as(url: &str, user: &str) -> async_nats::Client {
     async_nats::ConnectOptions::with_user_and_password(user.to_owned(), password(user).to_owned())
