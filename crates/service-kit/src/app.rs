@@ -210,6 +210,11 @@ impl Spawned {
         format!("http://{}", self.addr)
     }
 
+    /// Whether it still runs: `false` once it has ended, on its own or by a failure.
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     /// Stops it gracefully, as SIGTERM would; its error if it failed.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();

@@ -245,6 +245,30 @@ impl System {
         stop(self.table_manager.take()).await;
     }
 
+    /// The services that have ended (by a failure: none is stopped without the test
+    /// asking), by name.
+    pub fn ended(&self) -> Vec<&'static str> {
+        [
+            ("booker", &self.booker),
+            ("table-manager", &self.table_manager),
+            ("projector", &self.projector),
+        ]
+        .into_iter()
+        .filter(|(_, service)| service.as_ref().is_some_and(|s| !s.is_running()))
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    /// Waits until every running service answers `/readyz` with 200.
+    pub async fn wait_until_ready(&self) {
+        for service in [&self.booker, &self.table_manager, &self.projector]
+            .into_iter()
+            .flatten()
+        {
+            ready(service).await;
+        }
+    }
+
     /// Stops every service gracefully; nats-server stays up.
     pub async fn stop_services(&mut self) {
         self.stop_booker().await;

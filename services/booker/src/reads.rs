@@ -2,6 +2,7 @@
 //! current generation, so a rebuild switches every query over at once (ADR 0009).
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
@@ -9,6 +10,10 @@ use events::read_model::{CONTROL_BUCKET, CURRENT_KEY, Current, Key, generation_b
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
+
+/// Pauses between attempts to watch the generation pointer again.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// A read-model document could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +76,32 @@ impl ReadModels {
         Ok(models)
     }
 
-    /// Follows the pointer until `shutdown`.
+    /// Follows the pointer until `shutdown`. Rides out NATS restarts and leader changes:
+    /// a watch that fails is opened again (it starts with the pointer's current value, so
+    /// no switch is missed), after a pause that grows up to a few seconds.
     pub async fn follow(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut delay = RETRY_FIRST;
+        loop {
+            let error = match self.watch(&shutdown, &mut delay).await {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            tracing::warn!(error = format!("{error:#}"), retry_in = ?delay,
+                "watching the generation pointer failed; watching again");
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// One watch of the pointer, until `shutdown` (`Ok`) or a failure.
+    async fn watch(
+        &self,
+        shutdown: &CancellationToken,
+        delay: &mut Duration,
+    ) -> anyhow::Result<()> {
         let mut watch = self
             .control
             .watch_with_history(CURRENT_KEY)
@@ -86,6 +115,7 @@ impl ReadModels {
                         .context("the watch of the generation pointer ended")?
                         .context("watching the generation pointer failed")?;
                     self.switch(&entry).await?;
+                    *delay = RETRY_FIRST;
                 }
             }
         }

@@ -20,6 +20,9 @@ use crate::projection::{Projection, Source};
 
 /// How long readers may still use a generation after the switch before it is deleted.
 const RETIRE_AFTER: Duration = Duration::from_secs(10);
+/// Pauses between attempts to project again after a failure (NATS down, a leader change).
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// The pointer to the current generation, and the generation buckets.
 #[derive(Debug, Clone)]
@@ -253,35 +256,25 @@ pub async fn keep_current(
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut delay = Duration::from_millis(200);
+    let mut delay = RETRY_FIRST;
     loop {
-        let generation = control.ensure_current().await?;
-        retire_older(&control, generation);
-        let bucket = control.open_generation(generation).await?;
-        metrics.reset_applied();
-        metrics.set_generation(generation);
-        tracing::info!(generation, "projecting into the current generation");
-        let mut running = Running::start(&js, &bucket, &metrics, false);
-        let failure = tokio::select! {
-            () = shutdown.cancelled() => {
-                return running.stop().await;
-            }
-            changed = control.changed_from(generation) => match changed {
-                Ok(next) => {
-                    tracing::info!(from = generation, to = next, "the read models were rebuilt; switching");
-                    None
-                }
-                Err(e) => Some(e),
-            },
-            Some(ended) = running.tasks.join_next() => Some(match ended {
-                Ok(Ok(())) => anyhow::anyhow!("a projection stopped on its own"),
-                Ok(Err(e)) => e,
-                Err(join) => anyhow::Error::from(join),
-            }),
+        let opened = async {
+            let generation = control.ensure_current().await?;
+            let bucket = control.open_generation(generation).await?;
+            anyhow::Ok((generation, bucket))
         };
-        let stopped = running.stop().await;
-        match failure.or(stopped.err()) {
-            None => delay = Duration::from_millis(200),
+        let failure = match opened.await {
+            Ok((generation, bucket)) => {
+                retire_older(&control, generation);
+                project(&js, &control, &metrics, &shutdown, generation, &bucket).await
+            }
+            Err(error) => Some(error),
+        };
+        if shutdown.is_cancelled() {
+            return failure.map_or(Ok(()), Err);
+        }
+        match failure {
+            None => delay = RETRY_FIRST,
             Some(error) => {
                 tracing::warn!(error = format!("{error:#}"), retry_in = ?delay,
                     "projection failed; starting again from the checkpoint");
@@ -289,10 +282,43 @@ pub async fn keep_current(
                     () = shutdown.cancelled() => return Ok(()),
                     () = tokio::time::sleep(delay) => {}
                 }
-                delay = (delay * 2).min(Duration::from_secs(10));
+                delay = (delay * 2).min(RETRY_MAX);
             }
         }
     }
+}
+
+/// Projects into `generation` until the pointer moves (`None`), `shutdown` (`None`), or a
+/// failure.
+async fn project(
+    js: &jetstream::Context,
+    control: &Control,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+    generation: u64,
+    bucket: &kv::Store,
+) -> Option<anyhow::Error> {
+    metrics.reset_applied();
+    metrics.set_generation(generation);
+    tracing::info!(generation, "projecting into the current generation");
+    let mut running = Running::start(js, bucket, metrics, false);
+    let failure = tokio::select! {
+        () = shutdown.cancelled() => None,
+        changed = control.changed_from(generation) => match changed {
+            Ok(next) => {
+                tracing::info!(from = generation, to = next, "the read models were rebuilt; switching");
+                None
+            }
+            Err(e) => Some(e),
+        },
+        Some(ended) = running.tasks.join_next() => Some(match ended {
+            Ok(Ok(())) => anyhow::anyhow!("a projection stopped on its own"),
+            Ok(Err(e)) => e,
+            Err(join) => anyhow::Error::from(join),
+        }),
+    };
+    let stopped = running.stop().await;
+    failure.or(stopped.err())
 }
 
 /// Deletes, a little later, the generations before `current`.

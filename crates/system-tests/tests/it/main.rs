@@ -5,5 +5,6 @@ mod bookings;
 mod permissions;
 mod reads;
 mod rebuild;
+mod restarts;
 mod saga;
 mod tables;
