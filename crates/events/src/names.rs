@@ -65,6 +65,17 @@ pub fn dead_letter_subject(stream: &str, consumer: &str) -> String {
     format!("deadletter.{stream}.{consumer}")
 }
 
+/// Where an operator asks `consumer` to handle one of its dead letters again; the
+/// consumer's instances take these requests through a durable consumer of their own.
+pub fn dead_letter_replay_subject(stream: &str, consumer: &str) -> String {
+    format!("deadletter.{stream}.{consumer}.replay")
+}
+
+/// The durable consumer (on [`DEAD_LETTER_STREAM`]) of `consumer`'s replay requests.
+pub fn dead_letter_replay_consumer(consumer: &str) -> String {
+    format!("{consumer}-replay")
+}
+
 /// Header names of the metadata every event carries.
 pub mod headers {
     /// Unique id of the event (a UUID derived from the causing command).
@@ -92,4 +103,7 @@ pub mod headers {
     pub const DEAD_LETTER_CONSUMER: &str = "Dead-Letter-Consumer";
     /// How many times the message had been delivered.
     pub const DEAD_LETTER_DELIVERIES: &str = "Dead-Letter-Deliveries";
+    /// On a replay request: the sequence of the dead letter (in `DEAD_LETTERS`) to handle
+    /// again; it is deleted once handled.
+    pub const DEAD_LETTER_REPLAY_OF: &str = "Dead-Letter-Replay-Of";
 }

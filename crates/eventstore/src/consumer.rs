@@ -1,5 +1,6 @@
-//! Durable pull consumers with explicit acks, bounded redelivery with backoff, and a
-//! dead-letter stream for messages that can never be processed.
+//! Durable pull consumers with explicit acks, redelivery with a capped backoff for as long
+//! as a failure may pass, and a dead-letter stream for messages that can never be
+//! processed.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -10,12 +11,13 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bytes::Bytes;
 use events::{DecodeError, DomainEvent, names};
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt as _, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::BoxError;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
@@ -68,15 +70,16 @@ impl Delivery {
 /// Why a handler did not finish a delivery.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    /// Might work later (NATS hiccup, conflict storm): redeliver after a backoff, and
-    /// dead-letter once the deliveries run out.
+    /// Might work later (NATS hiccup, leader election, conflict storm): redelivered after
+    /// a backoff, for as long as it takes. Never dead-lettered.
     #[error("transient failure: {0}")]
     Retry(#[source] BoxError),
     /// Not yet: the message is a timer that is due later. Redelivered after the delay;
-    /// not a failure (give the consumer a `max_deliveries` that allows for restarts).
+    /// not a failure.
     #[error("deferred for {0:?}")]
     Defer(Duration),
-    /// Can never work (undecodable, unknown type): dead-letter at once.
+    /// Can never work (undecodable, unknown type, a handler that panics on it):
+    /// dead-lettered at once.
     #[error("cannot ever be processed: {0}")]
     Poison(String),
 }
@@ -112,6 +115,10 @@ pub struct DurableConsumer {
     retried: Counter,
     deferred: Counter,
     dead_lettered: Counter,
+    /// Dead letters of this consumer stored now.
+    dead_letters: Gauge,
+    /// The durable consumer of operators' replay requests for this one.
+    replays: jetstream::consumer::Consumer<pull::Config>,
 }
 
 impl DurableConsumer {
@@ -146,7 +153,17 @@ impl DurableConsumer {
             .get_or_create_consumer(&spec.durable, config)
             .await
             .map_err(|e| error(Box::new(e)))?;
+        // Boxed: JetStream's consumer setup futures are large.
+        let replays = Box::pin(crate::dead_letters::replay_consumer(
+            js,
+            &spec.stream,
+            &spec.durable,
+        ))
+        .await
+        .map_err(error)?;
         Ok(Self {
+            dead_letters: metrics.dead_letters(&spec.durable),
+            replays,
             acked: metrics.outcome(&spec.durable, "acked"),
             retried: metrics.outcome(&spec.durable, "retried"),
             deferred: metrics.outcome(&spec.durable, "deferred"),
@@ -161,6 +178,18 @@ impl DurableConsumer {
         &self.spec
     }
 
+    pub(crate) fn js(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub(crate) fn dead_letter_gauge(&self) -> &Gauge {
+        &self.dead_letters
+    }
+
+    pub(crate) fn replays(&self) -> &jetstream::consumer::Consumer<pull::Config> {
+        &self.replays
+    }
+
     /// Feeds deliveries to `handler` until `shutdown`, then finishes the messages in hand
     /// and returns.
     ///
@@ -170,9 +199,17 @@ impl DurableConsumer {
     /// room for. Stopping waits for the open request to end on the server before
     /// returning: a request left open would still be handed messages that nobody reads,
     /// and they would wait for `ack_wait` before going to another instance. Survives NATS
-    /// outages by asking again with a backoff.
+    /// outages by asking again with a backoff. Serves operators' replays of this
+    /// consumer's dead letters alongside (see [`crate::dead_letters`]).
     pub async fn run<H: Handler>(self, handler: Arc<H>, shutdown: CancellationToken) {
         let handler = handler.as_ref();
+        tokio::join!(
+            self.pull(handler, &shutdown),
+            self.serve_replays(handler, &shutdown),
+        );
+    }
+
+    async fn pull<H: Handler>(&self, handler: &H, shutdown: &CancellationToken) {
         let mut running = FuturesUnordered::new();
         // Subjects with a message being handled, and the messages waiting behind it.
         let mut waiting: HashMap<String, VecDeque<jetstream::Message>> = HashMap::new();
@@ -282,16 +319,9 @@ impl DurableConsumer {
             payload: std::mem::take(&mut message.message.payload),
         };
 
-        // A delivery past the bound means earlier attempts never finished (the process
-        // died while handling it): treat it as poison rather than crash forever.
-        let result = if delivered > self.spec.max_deliveries {
-            Err(HandleError::Poison(format!(
-                "delivered {delivered} times without being settled"
-            )))
-        } else {
-            handler.handle(&delivery).await
-        };
-
+        let result = self
+            .handle_reporting_progress(handler, &message, &delivery)
+            .await;
         let consumer = self.spec.durable.as_str();
         let outcome = match result {
             Ok(()) => {
@@ -306,7 +336,7 @@ impl DurableConsumer {
                 }
                 &self.deferred
             }
-            Err(HandleError::Retry(e)) if delivered < self.spec.max_deliveries => {
+            Err(HandleError::Retry(e)) => {
                 let delay = self.spec.backoff.delay(delivered);
                 tracing::warn!(consumer, stream_sequence, delivered, ?delay, error = %e,
                     "handling failed; will retry");
@@ -315,15 +345,46 @@ impl DurableConsumer {
                 }
                 &self.retried
             }
-            Err(HandleError::Retry(e)) => {
-                let reason = format!("gave up after {delivered} deliveries: {e}");
-                self.dead_letter(&message, &delivery, &reason).await
-            }
             Err(HandleError::Poison(reason)) => {
                 self.dead_letter(&message, &delivery, &reason).await
             }
         };
         outcome.inc();
+    }
+
+    /// Runs the handler on one delivery. While it runs longer than half the ack wait, the
+    /// server is told it is still in progress, so the message does not go to another
+    /// instance meanwhile. A handler that panics has met a message it can never process.
+    pub(crate) async fn handle_reporting_progress<H: Handler>(
+        &self,
+        handler: &H,
+        message: &jetstream::Message,
+        delivery: &Delivery,
+    ) -> Result<(), HandleError> {
+        let handled = std::panic::AssertUnwindSafe(handler.handle(delivery)).catch_unwind();
+        tokio::pin!(handled);
+        let every = (self.spec.ack_wait / 2).max(Duration::from_millis(100));
+        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                result = &mut handled => {
+                    return result.unwrap_or_else(|panic| {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(ToString::to_string)
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        Err(HandleError::Poison(format!("the handler panicked: {what}")))
+                    });
+                }
+                _ = progress.tick() => {
+                    if let Err(e) = message.ack_with(AckKind::Progress).await {
+                        tracing::warn!(consumer = %self.spec.durable, error = %e,
+                            "cannot report progress");
+                    }
+                }
+            }
+        }
     }
 
     /// Stores the message in the dead-letter stream, then terminates its delivery so the
@@ -341,6 +402,7 @@ impl DurableConsumer {
             Ok(()) => {
                 tracing::error!(consumer, stream_sequence = delivery.stream_sequence,
                     subject = %delivery.subject, reason, "message dead-lettered");
+                self.dead_letters.inc();
                 if let Err(e) = message.ack_with(AckKind::Term).await {
                     tracing::warn!(consumer, error = %e, "term after dead-lettering failed");
                 }

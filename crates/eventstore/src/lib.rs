@@ -14,6 +14,7 @@
 //!   [`events::CommandId::event_id`]), so retries and redeliveries are deduplicated.
 
 mod consumer;
+pub mod dead_letters;
 mod log;
 mod memory;
 mod metrics;

@@ -2,6 +2,7 @@
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -19,6 +20,7 @@ pub struct StoreMetrics {
     pub(crate) loads: Family<StreamLabels, Counter>,
     pub(crate) append_seconds: Histogram,
     pub(crate) handled: Family<Labels, Counter>,
+    pub(crate) dead_letters: Family<Labels, Gauge>,
 }
 
 impl Default for StoreMetrics {
@@ -31,6 +33,7 @@ impl Default for StoreMetrics {
             // 100 µs .. ~1.6 s
             append_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
             handled: Family::default(),
+            dead_letters: Family::default(),
         }
     }
 }
@@ -69,6 +72,18 @@ impl StoreMetrics {
              (acked, retried, dead_lettered)",
             self.handled.clone(),
         );
+        registry.register(
+            "consumer_dead_letters",
+            "Messages a durable consumer could never process, stored in DEAD_LETTERS now \
+             (list and replay them with the dead-letters tool; counted every 15 s)",
+            self.dead_letters.clone(),
+        );
+    }
+
+    /// The gauge of one consumer's stored dead letters.
+    pub(crate) fn dead_letters(&self, consumer: &str) -> Gauge {
+        let labels = vec![("consumer", consumer.to_owned())];
+        self.dead_letters.get_or_create(&labels).clone()
     }
 
     pub(crate) fn stream(stream: &'static str) -> StreamLabels {

@@ -1,5 +1,5 @@
-//! What one durable consumer reads and how hard it tries: its stream and name, the
-//! redelivery bound and backoff, batches and the unacked messages it may hold.
+//! What one durable consumer reads and how it retries: its stream and name, the backoff
+//! between redeliveries, batches and the unacked messages it may hold.
 
 use std::time::Duration;
 
@@ -24,7 +24,9 @@ impl Default for Backoff {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(100),
-            max: Duration::from_secs(10),
+            // Short enough that a consumer resumes within seconds of a leader election
+            // or a NATS restart ending.
+            max: Duration::from_secs(5),
         }
     }
 }
@@ -37,11 +39,12 @@ pub struct ConsumerSpec {
     pub durable: String,
     /// Subjects to read; empty means the whole stream.
     pub filter_subjects: Vec<String>,
-    /// Deliveries after which a message that still fails is dead-lettered.
-    pub max_deliveries: i64,
+    /// Delays between redeliveries of a message whose handling failed for a reason that
+    /// may pass (it is retried for as long as it takes; only poison is dead-lettered).
     pub backoff: Backoff,
     /// How long a delivery may stay unacked before JetStream redelivers it: how long the
-    /// messages held by an instance that crashed wait before another one gets them.
+    /// messages held by an instance that crashed wait before another one gets them. A
+    /// handler that runs longer tells the server it is still working, every half of it.
     pub ack_wait: Duration,
     /// Messages fetched and handled together (grouped by subject).
     pub batch: usize,
@@ -50,14 +53,12 @@ pub struct ConsumerSpec {
 }
 
 impl ConsumerSpec {
-    /// A spec with the defaults: 5 deliveries, 100 ms..10 s backoff, 10 s ack wait,
-    /// batches of 256.
+    /// A spec with the defaults: 100 ms..5 s backoff, 10 s ack wait, batches of 256.
     pub fn new(stream: &str, durable: &str) -> Self {
         Self {
             stream: stream.to_owned(),
             durable: durable.to_owned(),
             filter_subjects: Vec::new(),
-            max_deliveries: 5,
             backoff: Backoff::default(),
             ack_wait: Duration::from_secs(10),
             batch: 256,
@@ -66,12 +67,10 @@ impl ConsumerSpec {
     }
 
     /// A consumer whose messages are timers, handed back with a delay until they are due
-    /// ([`crate::HandleError::Defer`]): each pending timer is held unacked (up to a million), and
-    /// deliveries are not failures, so `max_deliveries` only guards against a message
-    /// that loops.
-    pub fn timers(stream: &str, durable: &str, max_deliveries: i64) -> Self {
+    /// ([`crate::HandleError::Defer`]): each pending timer is held unacked (up to a
+    /// million).
+    pub fn timers(stream: &str, durable: &str) -> Self {
         Self {
-            max_deliveries,
             max_ack_pending: 1_000_000,
             ..Self::new(stream, durable)
         }

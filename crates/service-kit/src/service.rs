@@ -154,9 +154,14 @@ impl Started {
     /// service's metrics.
     pub async fn consumer(&self, spec: ConsumerSpec) -> anyhow::Result<DurableConsumer> {
         let durable = spec.durable.clone();
-        DurableConsumer::ensure(self.store.jetstream(), spec, self.store.metrics().clone())
-            .await
-            .with_context(|| format!("cannot set up the consumer {durable}"))
+        // Boxed: setting up a consumer (and its replays) is a large future.
+        Box::pin(DurableConsumer::ensure(
+            self.store.jetstream(),
+            spec,
+            self.store.metrics().clone(),
+        ))
+        .await
+        .with_context(|| format!("cannot set up the consumer {durable}"))
     }
 
     /// Runs `consumer` with `handler` as one of `workers`, until the service stops.

@@ -37,8 +37,6 @@ use crate::table_commands::TableCommands;
 const BOOKING_CACHE: usize = 100_000;
 /// A command meets a newer version at most this many times before giving up.
 const MAX_ATTEMPTS: usize = 16;
-/// Timeouts are deferred deliveries; restarts add deliveries without any failure.
-const TIMEOUT_MAX_DELIVERIES: i64 = 1_000;
 
 /// Configuration of the booker: the common settings and [`Settings`].
 pub type Config = service_kit::Config<Booker>;
@@ -101,7 +99,7 @@ impl Service for Booker {
     }
 
     async fn start(&self, started: Started) -> anyhow::Result<Workers> {
-        setup(started, &self.state, self.timeout).await
+        Box::pin(setup(started, &self.state, self.timeout)).await
     }
 }
 
@@ -122,7 +120,6 @@ async fn setup(started: Started, state: &AppState, timeout: Duration) -> anyhow:
         .consumer(ConsumerSpec::timers(
             names::BOOKINGS_STREAM,
             saga::TIMEOUT_CONSUMER,
-            TIMEOUT_MAX_DELIVERIES,
         ))
         .await?;
     let subscriber = Outcomes::subscribe(&started.client).await?;

@@ -20,10 +20,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use tables::Tables;
 
-/// Timers wait for months and are redelivered across restarts (hourly at least): their
-/// deliveries are not a sign of failure.
-const TIMER_MAX_DELIVERIES: i64 = 100_000;
-
 /// Configuration of table-manager: the common settings only.
 pub type Config = service_kit::Config<TableManager>;
 
@@ -48,8 +44,7 @@ impl Service for TableManager {
         let locking = started
             .consumer(ConsumerSpec::new(names::BOOKINGS_STREAM, locking::CONSUMER))
             .await?;
-        let timers =
-            ConsumerSpec::timers(names::TABLES_STREAM, timers::CONSUMER, TIMER_MAX_DELIVERIES);
+        let timers = ConsumerSpec::timers(names::TABLES_STREAM, timers::CONSUMER);
         let timers = started.consumer(timers).await?;
 
         let tables = Arc::new(Tables::new(started.store.clone()));

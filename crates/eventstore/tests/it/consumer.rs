@@ -10,11 +10,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{added, context, env};
 
-/// Records every delivery; fails the sequences it is told to, a given number of times.
+/// Records every delivery; fails the sequences it is told to, a given number of times,
+/// panics on others, and takes its time on others still.
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<(u64, i64, String)>>,
     fail_times: Mutex<HashMap<u64, i64>>,
+    panic_on: Mutex<Vec<u64>>,
+    slow: Mutex<HashMap<u64, Duration>>,
 }
 
 impl Handler for Recorder {
@@ -34,13 +37,29 @@ impl Handler for Recorder {
         if delivery.delivered <= failures {
             return Err(HandleError::Retry("told to fail".into()));
         }
+        if self
+            .panic_on
+            .lock()
+            .expect("lock")
+            .contains(&delivery.stream_sequence)
+        {
+            panic!("told to panic");
+        }
+        let slow = self
+            .slow
+            .lock()
+            .expect("lock")
+            .get(&delivery.stream_sequence)
+            .copied();
+        if let Some(time) = slow {
+            tokio::time::sleep(time).await;
+        }
         Ok(())
     }
 }
 
 fn spec(durable: &str) -> ConsumerSpec {
     ConsumerSpec {
-        max_deliveries: 3,
         backoff: Backoff {
             initial: Duration::from_millis(20),
             max: Duration::from_millis(100),
@@ -98,13 +117,99 @@ async fn a_nakd_message_is_redelivered_and_then_handled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_handling_keeps_failing_is_retried_as_long_as_it_takes_and_never_dead_lettered()
+ {
+    let env = env().await;
+    let js = env.store.jetstream().clone();
+    let failing = env
+        .store
+        .append("tables.f", 0, &[added("f", 2)], &context("f1"))
+        .await
+        .expect("append");
+    let recorder = Arc::new(Recorder::default());
+    // Far more failures than the five deliveries that used to end in the dead letters
+    // (a leader election, a NATS restart).
+    recorder
+        .fail_times
+        .lock()
+        .expect("lock")
+        .insert(failing.last_sequence, 12);
+    let consumer = DurableConsumer::ensure(&js, spec("retry-test"), Default::default())
+        .await
+        .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
+
+    wait_until("the message is handled on its 13th delivery", || {
+        recorder
+            .seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|(seq, delivered, _)| *seq == failing.last_sequence && *delivered == 13)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        recorder.seen.lock().expect("lock").len(),
+        13,
+        "acked at last"
+    );
+    let mut dead_letters = js.get_stream("DEAD_LETTERS").await.expect("dlq stream");
+    assert_eq!(dead_letters.info().await.expect("info").state.messages, 0);
+    shutdown.cancel();
+    task.await.expect("consumer stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_handler_keeps_its_message_past_the_ack_wait() {
+    let env = env().await;
+    let js = env.store.jetstream().clone();
+    let slow = env
+        .store
+        .append("tables.s", 0, &[added("s", 2)], &context("s1"))
+        .await
+        .expect("append");
+    let recorder = Arc::new(Recorder::default());
+    recorder
+        .slow
+        .lock()
+        .expect("lock")
+        .insert(slow.last_sequence, Duration::from_millis(2500));
+    let spec = ConsumerSpec {
+        ack_wait: Duration::from_millis(800),
+        ..spec("slow-test")
+    };
+    let consumer = DurableConsumer::ensure(&js, spec, Default::default())
+        .await
+        .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let deliveries: Vec<i64> = recorder
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, delivered, _)| *delivered)
+        .collect();
+    assert_eq!(
+        deliveries,
+        [1],
+        "the server redelivered a message still in hand"
+    );
+    shutdown.cancel();
+    task.await.expect("consumer stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_is_still_processed()
 {
     let env = env().await;
     let js = env.store.jetstream().clone();
 
-    // 1: always fails (transient as far as the handler can tell) -> bounded deliveries.
-    let failing = env
+    // 1: the handler panics on it -> it can never be processed.
+    let panicking = env
         .store
         .append("tables.p", 0, &[added("p", 2)], &context("p1"))
         .await
@@ -127,10 +232,10 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
 
     let recorder = Arc::new(Recorder::default());
     recorder
-        .fail_times
+        .panic_on
         .lock()
         .expect("lock")
-        .insert(failing.last_sequence, i64::MAX);
+        .push(panicking.last_sequence);
     let consumer = DurableConsumer::ensure(&js, spec("poison-test"), Default::default())
         .await
         .expect("consumer");
@@ -138,14 +243,9 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
     let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
 
     let mut dead_letters = js.get_stream("DEAD_LETTERS").await.expect("dlq stream");
-    wait_until("both bad messages are dead-lettered", || {
+    wait_until("the good message is handled", || {
         let seen = recorder.seen.lock().expect("lock");
         seen.iter().any(|(seq, _, _)| *seq == good.last_sequence)
-            && seen
-                .iter()
-                .filter(|(seq, _, _)| *seq == failing.last_sequence)
-                .count()
-                == 3
     })
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -157,15 +257,15 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    // Exactly three deliveries of the failing message, and none after dead-lettering.
+    // One delivery of the panicking message, none after dead-lettering.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = recorder.seen.lock().expect("lock").clone();
     let deliveries: Vec<_> = seen
         .iter()
-        .filter(|(seq, _, _)| *seq == failing.last_sequence)
+        .filter(|(seq, _, _)| *seq == panicking.last_sequence)
         .map(|(_, delivered, _)| *delivered)
         .collect();
-    assert_eq!(deliveries, [1, 2, 3]);
+    assert_eq!(deliveries, [1]);
 
     let mut by_sequence = HashMap::new();
     for seq in 1..=2 {
@@ -187,17 +287,13 @@ async fn a_poison_message_lands_on_the_dead_letter_stream_and_the_next_message_i
         );
         by_sequence.insert(original, (message, headers));
     }
-    let (poison, headers) = &by_sequence[&failing.last_sequence];
-    assert_eq!(
-        headers.get("Dead-Letter-Deliveries").map(|v| v.as_str()),
-        Some("3")
-    );
+    let (poison, headers) = &by_sequence[&panicking.last_sequence];
     assert!(
         headers
             .get("Dead-Letter-Reason")
             .expect("reason")
             .as_str()
-            .contains("gave up")
+            .contains("panicked: told to panic")
     );
     assert_eq!(
         headers.get("Event-Type").map(|v| v.as_str()),

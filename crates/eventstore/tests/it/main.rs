@@ -2,6 +2,7 @@
 
 mod append;
 mod consumer;
+mod dead_letters;
 mod repository;
 
 use events::{CausationId, CommandId, CorrelationId, Seats, TableAdded, TableEvent, TableId};
