@@ -44,6 +44,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// A JetStream timestamp as a `jiff` one (the epoch if out of range, which JetStream never
+/// sends).
+pub(crate) fn server_time(unix_nanos: i128) -> jiff::Timestamp {
+    jiff::Timestamp::from_nanosecond(unix_nanos).unwrap_or_default()
+}
+
 /// One delivery of a stored message to a consumer.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -51,11 +57,27 @@ pub struct Delivery {
     pub stream_sequence: u64,
     /// 1 for the first delivery, 2 for the first redelivery, ...
     pub delivered: i64,
+    /// When the server stored the message (its clock, the same for every reader; unlike
+    /// the `occurredAt` of the replica that wrote it).
+    pub stored_at: jiff::Timestamp,
     pub headers: Option<HeaderMap>,
     pub payload: Bytes,
 }
 
 impl Delivery {
+    /// The delivery a JetStream message is (headers and payload shared, not copied).
+    pub fn of(message: &jetstream::Message) -> Result<Self, BoxError> {
+        let info = message.info()?;
+        Ok(Self {
+            subject: message.subject.to_string(),
+            stream_sequence: info.stream_sequence,
+            delivered: info.delivered,
+            stored_at: server_time(info.published.unix_timestamp_nanos()),
+            headers: message.headers.clone(),
+            payload: message.payload.clone(),
+        })
+    }
+
     /// The event in this delivery.
     pub fn decode<E: DomainEvent>(&self) -> Result<Recorded<E>, DecodeError> {
         Recorded::decode(
@@ -302,8 +324,12 @@ impl DurableConsumer {
     }
 
     async fn settle<H: Handler>(&self, handler: &H, mut message: jetstream::Message) {
-        let (stream_sequence, delivered) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.delivered),
+        let (stream_sequence, delivered, stored_at) = match message.info() {
+            Ok(info) => (
+                info.stream_sequence,
+                info.delivered,
+                server_time(info.published.unix_timestamp_nanos()),
+            ),
             Err(e) => {
                 tracing::error!(consumer = %self.spec.durable, error = %e,
                     "delivery without JetStream metadata; skipped");
@@ -315,6 +341,7 @@ impl DurableConsumer {
             subject: message.subject.to_string(),
             stream_sequence,
             delivered,
+            stored_at,
             headers: message.message.headers.take(),
             payload: std::mem::take(&mut message.message.payload),
         };

@@ -186,7 +186,12 @@ impl DurableConsumer {
 
     async fn replay_one<H: Handler>(&self, handler: &H, mut message: jetstream::Message) {
         let consumer = self.spec().durable.as_str();
-        let delivered = message.info().map_or(1, |info| info.delivered);
+        let (delivered, replayed_at) = message.info().map_or((1, jiff::Timestamp::now()), |info| {
+            (
+                info.delivered,
+                crate::consumer::server_time(info.published.unix_timestamp_nanos()),
+            )
+        });
         let headers = message.message.headers.take().unwrap_or_default();
         let number = |name: &str| {
             headers
@@ -220,6 +225,8 @@ impl DurableConsumer {
                 .unwrap_or_default(),
             stream_sequence,
             delivered,
+            // The original's time is not kept; the request's is the nearest there is.
+            stored_at: replayed_at,
             headers: Some(original),
             payload: std::mem::take(&mut message.message.payload),
         };

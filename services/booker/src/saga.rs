@@ -55,10 +55,12 @@ impl<L: EventLog> BookingSaga<L> {
     }
 }
 
-/// Rejects a booking still `initiated` once `timeout` has passed since it was made.
+/// Rejects a booking still `initiated` once `timeout` has passed since it was stored.
 ///
 /// The timer is the `table-booking-initiated` event itself: its delivery is deferred until
-/// the deadline, so it survives restarts of every booker (ADR 0006).
+/// the deadline, so it survives restarts of every booker (ADR 0006). The deadline counts
+/// from when the server stored the event, not from its `occurredAt`, which is the clock of
+/// the replica that wrote it.
 #[derive(Debug)]
 pub struct Timeouts<L: EventLog = EventStore> {
     pub bookings: Arc<Repository<Booking, L>>,
@@ -68,21 +70,24 @@ pub struct Timeouts<L: EventLog = EventStore> {
 impl<L: EventLog> Handler for Timeouts<L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<BookingEvent>()?;
-        self.react(&recorded, Timestamp::now()).await
+        self.react(&recorded, delivery.stored_at, Timestamp::now())
+            .await
     }
 }
 
 impl<L: EventLog> Timeouts<L> {
-    /// The timeout's step for one booking event delivered at `now`.
+    /// The timeout's step for one booking event, stored at `stored_at` and delivered at
+    /// `now`.
     pub async fn react(
         &self,
         recorded: &Recorded<BookingEvent>,
+        stored_at: Timestamp,
         now: Timestamp,
     ) -> Result<(), HandleError> {
         let BookingEvent::Initiated(initiated) = &recorded.event else {
             return Ok(());
         };
-        let elapsed = now.duration_since(recorded.metadata.occurred_at);
+        let elapsed = now.duration_since(stored_at);
         let elapsed = Duration::try_from(elapsed).unwrap_or(Duration::ZERO);
         if elapsed < self.timeout {
             return Err(HandleError::Defer(
@@ -249,8 +254,9 @@ mod tests {
         let id = BookingId::new();
         let mut scenario = Scenario::new();
         let made = scenario.when(&id, initiated(id, 2));
-        let now = made.metadata.occurred_at + Duration::from_secs(10);
-        let outcome = timeouts(&scenario).react(&made, now).await;
+        let stored = made.metadata.occurred_at;
+        let now = stored + Duration::from_secs(10);
+        let outcome = timeouts(&scenario).react(&made, stored, now).await;
         let Err(HandleError::Defer(delay)) = outcome else {
             panic!("expected a deferral, got {outcome:?}");
         };
@@ -262,13 +268,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn given_a_booking_written_by_a_replica_whose_clock_is_behind_when_its_timer_fires_then_the_timeout_counts_from_when_it_was_stored()
+     {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let made = scenario.when(&id, initiated(id, 2));
+        // The writing replica's clock was ten minutes behind the server's.
+        let stored = made.metadata.occurred_at + Duration::from_secs(600);
+        let now = stored + Duration::from_secs(10);
+        let outcome = timeouts(&scenario).react(&made, stored, now).await;
+        assert!(
+            matches!(outcome, Err(HandleError::Defer(_))),
+            "rejected early: {outcome:?}"
+        );
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    #[tokio::test]
     async fn given_a_booking_still_initiated_when_the_timeout_passes_then_it_is_rejected_with_timeout()
      {
         let id = BookingId::new();
         let mut scenario = Scenario::new();
         let made = scenario.when(&id, initiated(id, 2));
-        let now = made.metadata.occurred_at + TIMEOUT;
-        timeouts(&scenario).react(&made, now).await.expect("step");
+        let stored = made.metadata.occurred_at;
+        timeouts(&scenario)
+            .react(&made, stored, stored + TIMEOUT)
+            .await
+            .expect("step");
         assert_eq!(
             scenario.then::<BookingEvent>(),
             vec![rejected(id, RejectionReason::Timeout)]
@@ -290,9 +316,9 @@ mod tests {
         let made = scenario.when(&id, initiated(id, 2));
         scenario = scenario.given(&id, [confirmed(id)]);
         scenario.mark();
-        let now = made.metadata.occurred_at + TIMEOUT * 2;
+        let stored = made.metadata.occurred_at;
         timeouts(&scenario)
-            .react(&made, now)
+            .react(&made, stored, stored + TIMEOUT * 2)
             .await
             .expect("step settles");
         assert_eq!(scenario.then::<BookingEvent>(), vec![]);

@@ -240,13 +240,8 @@ impl Projection {
                 continue;
             }
             last = sequence;
-            let delivery = Delivery {
-                subject: message.subject.to_string(),
-                stream_sequence: sequence,
-                delivered: 1,
-                headers: message.headers.clone(),
-                payload: message.payload.clone(),
-            };
+            let delivery = Delivery::of(message)
+                .map_err(|e| anyhow::anyhow!("delivery without metadata: {e}"))?;
             match self.source.decode(&delivery) {
                 Ok(event) => events.push(event),
                 Err(error) => {
