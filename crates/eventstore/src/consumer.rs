@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bytes::Bytes;
-use events::{DecodeError, DomainEvent, names};
+use events::{DecodeError, DomainEvent};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt as _, StreamExt};
 use tokio_util::sync::CancellationToken;
@@ -373,7 +373,11 @@ impl DurableConsumer {
                 &self.retried
             }
             Err(HandleError::Poison(reason)) => {
-                self.dead_letter(&message, &delivery, &reason).await
+                if self.dead_letter(&message, &delivery, &reason).await {
+                    &self.dead_lettered
+                } else {
+                    &self.retried
+                }
             }
         };
         outcome.inc();
@@ -413,86 +417,4 @@ impl DurableConsumer {
             }
         }
     }
-
-    /// Stores the message in the dead-letter stream, then terminates its delivery so the
-    /// consumer moves on. If the dead-letter stream cannot take it, the message is
-    /// redelivered later instead of being lost.
-    async fn dead_letter(
-        &self,
-        message: &jetstream::Message,
-        delivery: &Delivery,
-        reason: &str,
-    ) -> &Counter {
-        let consumer = self.spec.durable.as_str();
-        let stored = dead_letter(&self.js, &self.spec.stream, consumer, delivery, reason).await;
-        match stored {
-            Ok(()) => {
-                tracing::error!(consumer, stream_sequence = delivery.stream_sequence,
-                    subject = %delivery.subject, reason, "message dead-lettered");
-                self.dead_letters.inc();
-                if let Err(e) = message.ack_with(AckKind::Term).await {
-                    tracing::warn!(consumer, error = %e, "term after dead-lettering failed");
-                }
-                &self.dead_lettered
-            }
-            Err(e) => {
-                tracing::error!(consumer, stream_sequence = delivery.stream_sequence, error = %e,
-                    "cannot dead-letter the message; it will be redelivered");
-                let delay = self.spec.backoff.max;
-                if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
-                    tracing::warn!(consumer, error = %e, "nak failed");
-                }
-                &self.retried
-            }
-        }
-    }
-}
-
-/// Stores a message `consumer` can never process in the dead-letter stream, with its
-/// origin and `reason` in headers. Storing the same delivery twice keeps one copy.
-pub async fn dead_letter(
-    js: &jetstream::Context,
-    stream: &str,
-    consumer: &str,
-    delivery: &Delivery,
-    reason: &str,
-) -> Result<(), BoxError> {
-    use events::names::headers as h;
-    let mut headers = HeaderMap::new();
-    if let Some(original) = &delivery.headers {
-        for (name, values) in original.iter() {
-            // JetStream's own headers would act again on the dead-letter stream.
-            if AsRef::<str>::as_ref(name).starts_with("Nats-") {
-                continue;
-            }
-            for value in values {
-                headers.append(name.clone(), value.clone());
-            }
-        }
-    }
-    let sanitized: String = reason
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(500)
-        .collect();
-    headers.insert(h::DEAD_LETTER_REASON, sanitized);
-    headers.insert(h::DEAD_LETTER_STREAM, stream);
-    headers.insert(h::DEAD_LETTER_SUBJECT, delivery.subject.as_str());
-    headers.insert(
-        h::DEAD_LETTER_SEQUENCE,
-        delivery.stream_sequence.to_string(),
-    );
-    headers.insert(h::DEAD_LETTER_CONSUMER, consumer);
-    headers.insert(h::DEAD_LETTER_DELIVERIES, delivery.delivered.to_string());
-    // Dead-lettering the same message twice (crash before the term) stores it once.
-    headers.insert(
-        "Nats-Msg-Id",
-        format!("dl:{stream}:{}:{consumer}", delivery.stream_sequence),
-    );
-    let subject = names::dead_letter_subject(stream, consumer);
-    let ack = js
-        .publish_with_headers(subject, headers, delivery.payload.clone())
-        .await?;
-    ack.await?;
-    Ok(())
 }

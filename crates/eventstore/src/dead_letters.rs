@@ -1,7 +1,8 @@
-//! Dead letters for operators: list them, and ask their consumer to handle them again
-//! (a replay). A replay is served by the running instances of that consumer (any one of
-//! them, through a durable consumer of replay requests): the message goes through the same
-//! handler as a delivery, and its dead letter is deleted once it is handled.
+//! Dead letters: storing a message a consumer can never process, and for operators,
+//! listing them and asking their consumer to handle them again (a replay). A replay is
+//! served by the running instances of that consumer (any one of them, through a durable
+//! consumer of replay requests): the message goes through the same handler as a delivery,
+//! and its dead letter is deleted once it is handled.
 
 use std::time::Duration;
 
@@ -19,6 +20,54 @@ use crate::consumer::{Delivery, DurableConsumer, HandleError, Handler};
 const COUNT_EVERY: Duration = Duration::from_secs(15);
 /// Replay requests taken at once.
 const REPLAY_BATCH: usize = 16;
+
+/// Stores a message `consumer` can never process in the dead-letter stream, with its
+/// origin and `reason` in headers. Storing the same delivery twice keeps one copy.
+pub async fn dead_letter(
+    js: &jetstream::Context,
+    stream: &str,
+    consumer: &str,
+    delivery: &Delivery,
+    reason: &str,
+) -> Result<(), BoxError> {
+    let mut headers = HeaderMap::new();
+    if let Some(original) = &delivery.headers {
+        for (name, values) in original.iter() {
+            // JetStream's own headers would act again on the dead-letter stream.
+            if AsRef::<str>::as_ref(name).starts_with("Nats-") {
+                continue;
+            }
+            for value in values {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    let sanitized: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(500)
+        .collect();
+    headers.insert(h::DEAD_LETTER_REASON, sanitized);
+    headers.insert(h::DEAD_LETTER_STREAM, stream);
+    headers.insert(h::DEAD_LETTER_SUBJECT, delivery.subject.as_str());
+    headers.insert(
+        h::DEAD_LETTER_SEQUENCE,
+        delivery.stream_sequence.to_string(),
+    );
+    headers.insert(h::DEAD_LETTER_CONSUMER, consumer);
+    headers.insert(h::DEAD_LETTER_DELIVERIES, delivery.delivered.to_string());
+    // Dead-lettering the same message twice (crash before the term) stores it once.
+    headers.insert(
+        "Nats-Msg-Id",
+        format!("dl:{stream}:{}:{consumer}", delivery.stream_sequence),
+    );
+    let subject = names::dead_letter_subject(stream, consumer);
+    let ack = js
+        .publish_with_headers(subject, headers, delivery.payload.clone())
+        .await?;
+    ack.await?;
+    Ok(())
+}
 
 /// One message a consumer could never process, as stored in `DEAD_LETTERS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +188,40 @@ pub(crate) async fn replay_consumer(
 }
 
 impl DurableConsumer {
+    /// Stores the message in the dead-letter stream, then terminates its delivery so the
+    /// consumer moves on (`true`). If the dead-letter stream cannot take it, the message is
+    /// redelivered later instead of being lost (`false`).
+    pub(crate) async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> bool {
+        let spec = self.spec();
+        let consumer = spec.durable.as_str();
+        let stored = dead_letter(self.js(), &spec.stream, consumer, delivery, reason).await;
+        match stored {
+            Ok(()) => {
+                tracing::error!(consumer, stream_sequence = delivery.stream_sequence,
+                    subject = %delivery.subject, reason, "message dead-lettered");
+                self.dead_letter_gauge().inc();
+                if let Err(e) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(consumer, error = %e, "term after dead-lettering failed");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(consumer, stream_sequence = delivery.stream_sequence, error = %e,
+                    "cannot dead-letter the message; it will be redelivered");
+                let delay = spec.backoff.max;
+                if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(consumer, error = %e, "nak failed");
+                }
+                false
+            }
+        }
+    }
+
     /// Serves the replay requests of this consumer until `shutdown`, and keeps the
     /// `consumer_dead_letters` gauge current.
     pub(crate) async fn serve_replays<H: Handler>(

@@ -25,7 +25,8 @@ mod store;
 mod streams;
 pub mod testing;
 
-pub use consumer::{ConsumerError, Delivery, DurableConsumer, HandleError, Handler, dead_letter};
+pub use consumer::{ConsumerError, Delivery, DurableConsumer, HandleError, Handler};
+pub use dead_letters::dead_letter;
 pub use log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 pub use memory::InMemory;
 pub use metrics::StoreMetrics;
