@@ -141,6 +141,18 @@ pub trait EventLog: Clone + Send + Sync + 'static {
         after: u64,
     ) -> impl Future<Output = Result<Loaded<E>, LoadError>> + Send;
 
+    /// Like [`load_after`](Self::load_after), but sure to hold every event the stream had
+    /// stored on `subject` when it was asked (a replicated stream's followers may answer
+    /// plain loads from behind). For a decision that a negative answer makes final: "no
+    /// such aggregate", "nothing to do".
+    fn load_after_consistent<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+    ) -> impl Future<Output = Result<Loaded<E>, LoadError>> + Send {
+        self.load_after(subject, after)
+    }
+
     /// Every event of the aggregate `id`, in order, and its version.
     fn load_aggregate<I: AggregateId>(
         &self,

@@ -26,6 +26,9 @@ struct Streams {
     /// Where each event id was stored, by stream: the dedup window (unbounded here).
     ids: HashMap<(&'static str, EventId), u64>,
     unavailable: bool,
+    /// Plain loads miss this many of the newest messages of each stream, as a follower
+    /// of a replicated stream may; consistent loads see everything.
+    lag: usize,
 }
 
 /// An in-memory [`EventLog`]; clones share the same events.
@@ -48,6 +51,12 @@ impl InMemory {
     /// again, with `false`).
     pub fn set_unavailable(&self, unavailable: bool) {
         self.lock().unavailable = unavailable;
+    }
+
+    /// From now on plain loads answer like a follower that has not yet applied the `lag`
+    /// newest messages of each stream ([`EventLog::load_after_consistent`] sees them).
+    pub fn set_follower_lag(&self, lag: usize) {
+        self.lock().lag = lag;
     }
 
     /// Stores `events` on the aggregate `id` whatever its version: the "given" of a test.
@@ -188,6 +197,25 @@ impl EventLog for InMemory {
         subject: &str,
         after: u64,
     ) -> Result<Loaded<E>, LoadError> {
+        self.load(subject, after, false)
+    }
+
+    async fn load_after_consistent<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+    ) -> Result<Loaded<E>, LoadError> {
+        self.load(subject, after, true)
+    }
+}
+
+impl InMemory {
+    fn load<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+        consistent: bool,
+    ) -> Result<Loaded<E>, LoadError> {
         let streams = self.lock();
         if streams.unavailable {
             return Err(LoadError::Unavailable(
@@ -198,11 +226,13 @@ impl EventLog for InMemory {
             .messages
             .get(E::STREAM)
             .map_or(&[][..], Vec::as_slice);
+        let lag = if consistent { 0 } else { streams.lag };
+        let applied = &messages[..messages.len().saturating_sub(lag)];
         let mut loaded = Loaded {
             events: Vec::new(),
             version: after,
         };
-        for stored in messages
+        for stored in applied
             .iter()
             .filter(|stored| stored.subject == subject && stored.sequence > after)
         {

@@ -177,12 +177,23 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         }
     }
 
-    /// Brings `base` (at version `after`) up to date with what the stream holds.
-    async fn refresh(&self, id: &A::Id, base: A, after: u64) -> Result<(A, u64), LoadError> {
-        let loaded = self
-            .log
-            .load_after::<A::Event>(&id.subject(), after)
-            .await?;
+    /// Brings `base` (at version `after`) up to date with what the stream holds: what a
+    /// replica holds, or with `consistent`, all the stream's leader holds.
+    async fn refresh(
+        &self,
+        id: &A::Id,
+        base: A,
+        after: u64,
+        consistent: bool,
+    ) -> Result<(A, u64), LoadError> {
+        let subject = id.subject();
+        let loaded = if consistent {
+            self.log
+                .load_after_consistent::<A::Event>(&subject, after)
+                .await?
+        } else {
+            self.log.load_after::<A::Event>(&subject, after).await?
+        };
         let state = loaded
             .events
             .iter()
@@ -192,11 +203,12 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         Ok((state, loaded.version))
     }
 
-    /// The current state of the aggregate and its version, from the cache when there.
+    /// The current state of the aggregate and its version, from the cache when there
+    /// (possibly stale: for answers that may lag).
     pub async fn load(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
         match self.cached(id) {
             Some(entry) => Ok(entry),
-            None => self.refresh(id, A::default(), 0).await,
+            None => self.refresh(id, A::default(), 0, false).await,
         }
     }
 
@@ -205,11 +217,12 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         self.cached(id)
     }
 
-    /// The current state read from the stream, bypassing (and updating) the cache.
+    /// The current state as the stream's leader has it, bypassing (and updating) the
+    /// cache: for an answer that must not lag.
     pub async fn load_fresh(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
         match self.cached(id) {
-            Some((state, version)) => self.refresh(id, state, version).await,
-            None => self.refresh(id, A::default(), 0).await,
+            Some((state, version)) => self.refresh(id, state, version, true).await,
+            None => self.refresh(id, A::default(), 0, true).await,
         }
     }
 
@@ -223,8 +236,8 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         let start = match self.cached(id) {
             Some((state, version)) => (state, version, false),
             None => {
-                let (state, version) = self.refresh(id, A::default(), 0).await?;
-                (state, version, true)
+                let (state, version) = self.refresh(id, A::default(), 0, false).await?;
+                (state, version, false)
             }
         };
         self.attempt(id, command, context, start).await
@@ -257,11 +270,11 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         for _attempt in 0..self.max_attempts {
             let decision = state.decide(command);
-            // A refusal or a no-op decided on a cached state is checked against the stream
-            // first: another replica may have changed the aggregate since.
+            // A refusal or a no-op is final only on what the stream's leader holds: the
+            // cache, or a follower read, may lag behind another replica's append.
             let stale_no = !fresh && decision.as_ref().map_or(true, Vec::is_empty);
             if stale_no {
-                (state, version) = self.refresh(id, state, version).await?;
+                (state, version) = self.refresh(id, state, version, true).await?;
                 fresh = true;
                 continue;
             }
@@ -303,7 +316,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                     });
                 }
                 Err(AppendError::Conflict { .. }) => {
-                    (state, version) = self.refresh(id, state, version).await?;
+                    (state, version) = self.refresh(id, state, version, true).await?;
                     fresh = true;
                 }
                 Err(e) => {

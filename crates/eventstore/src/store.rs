@@ -25,6 +25,8 @@ const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
 const BATCH_COMMIT: &str = "Nats-Batch-Commit";
 /// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
 const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
+/// JetStream's error code for a message get that finds nothing.
+const ERR_NO_MESSAGE: u64 = 10037;
 
 /// A handle on the event store; cheap to clone, share one per process.
 #[derive(Debug, Clone)]
@@ -191,12 +193,15 @@ impl EventStore {
         EventLog::load_after(self, subject, 0).await
     }
 
-    /// One batched direct get: up to [`LOAD_PAGE`] messages of `subject` from `from_seq` on.
+    /// One batched direct get: up to [`LOAD_PAGE`] messages of `subject` from `from_seq` on,
+    /// from a replica that has stored at least up to `min_last` (a follower that has not
+    /// hands the request to the leader; ADR-53 of NATS, server 2.12+).
     async fn direct_get_page(
         &self,
         stream: &str,
         subject: &str,
         from_seq: u64,
+        min_last: Option<u64>,
     ) -> Result<Vec<(u64, Option<HeaderMap>, Bytes)>, LoadError> {
         let unavailable = LoadError::Unavailable;
         let inbox = self.client.new_inbox();
@@ -205,11 +210,14 @@ impl EventStore {
             .subscribe(inbox.clone())
             .await
             .map_err(|e| unavailable(Box::new(e)))?;
-        let request = serde_json::json!({
+        let mut request = serde_json::json!({
             "seq": from_seq,
             "next_by_subj": subject,
             "batch": LOAD_PAGE,
         });
+        if let Some(min_last) = min_last {
+            request["min_last_seq"] = min_last.into();
+        }
         self.client
             .publish_with_reply(
                 format!("$JS.API.DIRECT.GET.{stream}"),
@@ -229,6 +237,11 @@ impl EventStore {
                 // End of batch, or nothing (more) stored for this subject.
                 Some(204 | 404) => return Ok(page),
                 Some(503) => return Err(unavailable("JetStream is not available".into())),
+                Some(412) => {
+                    return Err(unavailable(
+                        "no replica has caught up with the stream's leader yet".into(),
+                    ));
+                }
                 Some(code) if code >= 300 => {
                     let why = message.description.unwrap_or_default();
                     return Err(unavailable(
@@ -248,6 +261,83 @@ impl EventStore {
                 // The server still sends its end-of-batch marker; the subscription is
                 // dropped with it, which is harmless.
                 return Ok(page);
+            }
+        }
+    }
+}
+
+impl EventStore {
+    /// The stream sequence of the last message on `subject`, as the stream's leader knows
+    /// it (`None`: no message). A plain message get is answered by the leader only.
+    async fn last_sequence_on(
+        &self,
+        stream: &str,
+        subject: &str,
+    ) -> Result<Option<u64>, LoadError> {
+        #[derive(Deserialize)]
+        struct Stored {
+            seq: u64,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Reply {
+            Err { error: ApiError },
+            Ok { message: Stored },
+        }
+        let unavailable = LoadError::Unavailable;
+        let request = serde_json::json!({ "last_by_subj": subject });
+        let reply = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            self.client.request(
+                format!("$JS.API.STREAM.MSG.GET.{stream}"),
+                Bytes::from(request.to_string()),
+            ),
+        )
+        .await
+        .map_err(|_| unavailable("timed out asking the stream leader".into()))?
+        .map_err(|e| unavailable(Box::new(e)))?;
+        match serde_json::from_slice::<Reply>(&reply.payload) {
+            Ok(Reply::Ok { message }) => Ok(Some(message.seq)),
+            Ok(Reply::Err { error }) if error.err_code == ERR_NO_MESSAGE => Ok(None),
+            Ok(Reply::Err { error }) => Err(unavailable(
+                format!("{} (code {})", error.description, error.err_code).into(),
+            )),
+            Err(e) => Err(unavailable(Box::new(e))),
+        }
+    }
+
+    /// The events of `subject` after `after`, paged, from a replica at `min_last` at least.
+    async fn load_pages<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+        min_last: Option<u64>,
+    ) -> Result<Loaded<E>, LoadError> {
+        self.metrics
+            .loads
+            .get_or_create(&StoreMetrics::stream(E::STREAM))
+            .inc();
+        let mut loaded = Loaded {
+            events: Vec::new(),
+            version: after,
+        };
+        loop {
+            let page = self
+                .direct_get_page(E::STREAM, subject, loaded.version + 1, min_last)
+                .await?;
+            let full = page.len() == LOAD_PAGE;
+            for (sequence, headers, payload) in page {
+                let recorded = Recorded::decode(subject, sequence, headers.as_ref(), &payload)
+                    .map_err(|source| LoadError::Undecodable {
+                        subject: subject.to_owned(),
+                        sequence,
+                        source,
+                    })?;
+                loaded.version = sequence;
+                loaded.events.push(recorded);
+            }
+            if !full {
+                return Ok(loaded);
             }
         }
     }
@@ -311,38 +401,30 @@ impl EventLog for EventStore {
 
     /// The events of the aggregate at `subject` stored after stream sequence `after`, for
     /// refreshing a cached state. Reads with batched direct gets: one request per
-    /// `LOAD_PAGE` (256) events, so a typical aggregate loads in one round trip.
+    /// `LOAD_PAGE` (256) events, so a typical aggregate loads in one round trip. Any
+    /// replica may answer, the leader or a follower a little behind it.
     async fn load_after<E: DomainEvent>(
         &self,
         subject: &str,
         after: u64,
     ) -> Result<Loaded<E>, LoadError> {
-        self.metrics
-            .loads
-            .get_or_create(&StoreMetrics::stream(E::STREAM))
-            .inc();
-        let mut loaded = Loaded {
-            events: Vec::new(),
-            version: after,
-        };
-        loop {
-            let page = self
-                .direct_get_page(E::STREAM, subject, loaded.version + 1)
-                .await?;
-            let full = page.len() == LOAD_PAGE;
-            for (sequence, headers, payload) in page {
-                let recorded = Recorded::decode(subject, sequence, headers.as_ref(), &payload)
-                    .map_err(|source| LoadError::Undecodable {
-                        subject: subject.to_owned(),
-                        sequence,
-                        source,
-                    })?;
-                loaded.version = sequence;
-                loaded.events.push(recorded);
-            }
-            if !full {
-                return Ok(loaded);
-            }
+        self.load_pages(subject, after, None).await
+    }
+
+    /// Asks the stream's leader for the subject's last sequence, then reads up to it from a
+    /// replica that has it: one round trip more than a plain load, none when nothing is
+    /// new.
+    async fn load_after_consistent<E: DomainEvent>(
+        &self,
+        subject: &str,
+        after: u64,
+    ) -> Result<Loaded<E>, LoadError> {
+        match self.last_sequence_on(E::STREAM, subject).await? {
+            Some(last) if last > after => self.load_pages(subject, after, Some(last)).await,
+            _ => Ok(Loaded {
+                events: Vec::new(),
+                version: after,
+            }),
         }
     }
 }

@@ -228,6 +228,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn given_a_booking_a_follower_has_not_seen_yet_when_its_lock_is_placed_then_it_is_confirmed()
+     {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
+        let lock = scenario.when(&t1(), placed(id));
+        // Plain loads come from a replica that has not applied `table-booking-initiated`.
+        scenario.log().set_follower_lag(1);
+        saga(&scenario).react(&lock).await.expect("step");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![confirmed(id)]);
+    }
+
+    #[tokio::test]
     async fn given_no_booking_when_a_lock_names_it_then_the_message_is_poison() {
         let id = BookingId::new();
         let mut scenario = Scenario::new();

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use events::{
-    BookingEvent, BookingId, LockRemovalCause, RejectionReason, ReleasedLock, TableId, TimeSlot,
+    AggregateId as _, BookingEvent, BookingId, LockRemovalCause, RejectionReason, ReleasedLock,
+    TableId, TimeSlot,
 };
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
@@ -84,10 +85,11 @@ impl<L: EventLog> LockingSaga<L> {
     /// The table and slot of a booking whose rejection or cancellation was written before
     /// schema v2 (without its lock): from the booking's first event.
     async fn legacy_lock_of(&self, booking: BookingId) -> Result<(TableId, TimeSlot), HandleError> {
+        // Not finding it is final (poison), so read what the stream's leader holds.
         let loaded = self
             .tables
             .log()
-            .load_aggregate(&booking)
+            .load_after_consistent::<BookingEvent>(&booking.subject(), 0)
             .await
             .map_err(|e| HandleError::Retry(Box::new(e)))?;
         loaded
@@ -337,6 +339,18 @@ mod tests {
         };
         late.react(&initiated).await.expect("step");
         assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_table_a_follower_has_not_seen_yet_when_a_booking_is_initiated_then_the_lock_is_placed()
+     {
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let initiated = scenario.when(&booking, initiated(booking, 2));
+        // Plain loads come from a replica that has not applied `table-added` yet.
+        scenario.log().set_follower_lag(1);
+        saga(&scenario).react(&initiated).await.expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![placed(booking)]);
     }
 
     #[tokio::test]

@@ -237,3 +237,58 @@ async fn events_survive_a_nats_server_restart_on_the_same_store() {
         .await
         .expect("append after restart");
 }
+
+#[tokio::test]
+async fn a_consistent_load_reads_up_to_what_the_stream_leader_holds() {
+    let env = env().await;
+    for (n, event) in [added("c", 2), TableRemoved { id: table("c") }.into()]
+        .iter()
+        .enumerate()
+    {
+        // Sequences: other 1, c 2, other 3, c 4.
+        let (other, expected) = if n == 0 { (0, 0) } else { (1, 2) };
+        // Another subject in between, so the versions are not 1, 2.
+        env.store
+            .append(
+                "tables.other",
+                other,
+                &[added("other", 2)],
+                &context(&format!("o{n}")),
+            )
+            .await
+            .expect("append other");
+        env.store
+            .append(
+                "tables.c",
+                expected,
+                std::slice::from_ref(event),
+                &context(&format!("c{n}")),
+            )
+            .await
+            .expect("append");
+    }
+    let all: Loaded<TableEvent> = env
+        .store
+        .load_after_consistent("tables.c", 0)
+        .await
+        .expect("load");
+    assert_eq!(all.events.len(), 2);
+    assert_eq!(all.version, 4);
+    let plain: Loaded<TableEvent> = env.store.load_after("tables.c", 0).await.expect("load");
+    assert_eq!(plain.version, all.version);
+
+    let nothing_new: Loaded<TableEvent> = env
+        .store
+        .load_after_consistent("tables.c", 4)
+        .await
+        .expect("load");
+    assert!(nothing_new.events.is_empty());
+    assert_eq!(nothing_new.version, 4);
+    let unknown: Loaded<TableEvent> = env
+        .store
+        .load_after_consistent("tables.nobody", 0)
+        .await
+        .expect("load");
+    assert!(unknown.events.is_empty());
+    assert_eq!(unknown.version, 0);
+}
