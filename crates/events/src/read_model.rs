@@ -45,8 +45,13 @@ pub enum Key {
     Booking(BookingId),
     /// [`BookingLocksView`]: the table events of one booking's saga.
     BookingLocks(BookingId),
-    /// [`LocatorView`]: the bookings of one email address, by [`email_digest`].
-    Locator(String),
+    /// [`LocatorEntry`]: one booking made with an email address (by its [`email_digest`]).
+    /// One document per booking, so nothing grows with one address's traffic; a lookup
+    /// lists the entries under [`locator_prefix`].
+    Locator { email: String, booking: BookingId },
+    /// [`LocatorView`]: every booking of one address in one document, as releases before
+    /// the per-booking entries wrote it; still read by lookups, never written.
+    LegacyLocator(String),
     /// [`Checkpoint`] of one stream.
     Checkpoint(&'static str),
 }
@@ -60,7 +65,8 @@ impl Key {
             Self::Day(date) => format!("day.{date}"),
             Self::Booking(id) => format!("booking.{id}"),
             Self::BookingLocks(id) => format!("locks.{id}"),
-            Self::Locator(digest) => format!("locator.{digest}"),
+            Self::Locator { email, booking } => format!("locator.{email}.{booking}"),
+            Self::LegacyLocator(digest) => format!("locator.{digest}"),
             Self::Checkpoint(stream) => format!("checkpoint.{stream}"),
         }
     }
@@ -171,8 +177,22 @@ pub struct HistoryEntry {
     pub sequence: u64,
 }
 
-/// The bookings made with one email address and the digests of their access codes, so
-/// that a lookup by (email, code) finds its booking without the code ever being stored.
+/// The key prefix of the [`LocatorEntry`]s of the address with `email_digest`: each key is
+/// this and a booking id.
+pub fn locator_prefix(email_digest: &str) -> String {
+    format!("locator.{email_digest}.")
+}
+
+/// One booking made with an email address, and the digest of its access code, so that a
+/// lookup by (email, code) finds its booking without the code ever being stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocatorEntry {
+    pub access_code_digest: AccessCodeDigest,
+}
+
+/// The bookings made with one email address and the digests of their access codes (the
+/// document of [`Key::LegacyLocator`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocatorView {
@@ -216,13 +236,30 @@ mod tests {
     }
 
     #[test]
+    fn a_locator_entry_key_is_its_address_prefix_and_its_booking() {
+        let booking = BookingId::new();
+        let email = email_digest("ada@example.com");
+        let name = Key::Locator {
+            email: email.clone(),
+            booking,
+        }
+        .name();
+        let rest = name.strip_prefix(&locator_prefix(&email)).expect("prefix");
+        assert_eq!(rest, booking.to_string());
+    }
+
+    #[test]
     fn keys_are_made_of_characters_kv_allows() {
         let keys = [
             Key::Tables,
             Key::Day(Date::constant(2026, 12, 24)),
             Key::Booking(BookingId::new()),
             Key::BookingLocks(BookingId::new()),
-            Key::Locator(email_digest("ada@example.com")),
+            Key::Locator {
+                email: email_digest("ada@example.com"),
+                booking: BookingId::new(),
+            },
+            Key::LegacyLocator(email_digest("ada@example.com")),
             Key::Checkpoint("BOOKINGS"),
         ];
         for key in keys {

@@ -33,7 +33,7 @@ pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
 pub use repository::{Clock, ExecuteError, Executed, Repository};
 pub use spec::{Backoff, ConsumerSpec};
-pub use store::EventStore;
+pub use store::{EventStore, direct_get_batch};
 pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};
 
 /// Errors from the NATS client, boxed: their types differ per operation.

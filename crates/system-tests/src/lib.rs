@@ -41,6 +41,7 @@ pub struct SystemBuilder {
     horizon_days: u16,
     users: bool,
     projector: bool,
+    max_payload: Option<usize>,
 }
 
 impl Default for SystemBuilder {
@@ -50,6 +51,7 @@ impl Default for SystemBuilder {
             horizon_days: 90,
             users: false,
             projector: true,
+            max_payload: None,
         }
     }
 }
@@ -80,12 +82,21 @@ impl SystemBuilder {
     }
 
     /// A private nats-server and the services, each ready.
+    /// The server's `max_payload`: the largest message (and read-model document) it
+    /// takes, to reach that limit with little traffic.
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = Some(bytes);
+        self
+    }
+
     pub async fn start(self) -> System {
-        let nats = if self.users {
-            nats_with_users().await
+        let mut options = if self.users {
+            users_options()
         } else {
-            NatsServer::start().await
+            ServerOptions::default()
         };
+        options.max_payload = self.max_payload;
+        let nats = NatsServer::start_with(options).await;
         let projector = self.projector;
         let mut system = System {
             nats,
@@ -133,16 +144,21 @@ pub fn password(user: &str) -> &'static str {
 
 /// A nats-server with the per-service users and permissions of deploy/.
 pub async fn nats_with_users() -> NatsServer {
+    NatsServer::start_with(users_options()).await
+}
+
+/// A server with the per-service users of deploy/nats/users.conf.
+fn users_options() -> ServerOptions {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/nats/users.conf");
-    NatsServer::start_with(ServerOptions {
+    ServerOptions {
         config: Some(config.into()),
         env: USERS
             .iter()
             .map(|(_, variable, password)| ((*variable).to_owned(), (*password).to_owned()))
             .collect(),
         user: Some(("ops".to_owned(), password("ops").to_owned())),
-    })
-    .await
+        max_payload: None,
+    }
 }
 
 /// Waits until `running` answers `/readyz` with 200.

@@ -34,6 +34,9 @@ pub struct ServerOptions {
     pub env: Vec<(String, String)>,
     /// User and password the kit itself connects with, when the config requires one.
     pub user: Option<(String, String)>,
+    /// The largest message the server takes (its `max_payload`; 1 MiB by default), to
+    /// reach the limit in a test without megabytes of traffic.
+    pub max_payload: Option<usize>,
 }
 
 impl NatsServer {
@@ -123,6 +126,22 @@ impl NatsServer {
         self.dir.path().join("nats-server.log")
     }
 
+    /// The configuration to start with: the given one, with the kit's limits on top.
+    fn config_file(&self) -> Option<PathBuf> {
+        let Some(max_payload) = self.options.max_payload else {
+            return self.options.config.clone();
+        };
+        let mut text = String::new();
+        if let Some(config) = &self.options.config {
+            text.push_str(&format!("include '{}'\n", config.display()));
+        }
+        text.push_str(&format!("max_payload: {max_payload}\n"));
+        let path = self.dir.path().join("limits.conf");
+        std::fs::write(&path, text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        Some(path)
+    }
+
     async fn spawn(&mut self, port: Option<u16>) {
         let ports_dir = self.dir.path().join("ports");
         // A stale ports file from an earlier run must not be mistaken for this one's.
@@ -138,7 +157,7 @@ impl NatsServer {
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot open the nats-server log: {e}"));
         let mut command = Command::new(&self.binary);
-        if let Some(config) = &self.options.config {
+        if let Some(config) = self.config_file() {
             command.arg("-c").arg(config);
         }
         let child = command

@@ -11,6 +11,8 @@ use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+/// Documents read per request when listing a key prefix.
+const LIST_PAGE: usize = 256;
 /// Pauses between attempts to watch the generation pointer again.
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -26,6 +28,12 @@ pub enum ReadError {
         key: String,
         #[source]
         source: async_nats::jetstream::kv::EntryError,
+    },
+    #[error("cannot list {prefix}* of the read model: {source}")]
+    ListUnavailable {
+        prefix: String,
+        #[source]
+        source: eventstore::LoadError,
     },
     #[error("undecodable read-model document {key}: {source}")]
     Undecodable {
@@ -157,6 +165,63 @@ impl ReadModels {
             .as_ref()
             .map(|(_, bucket)| bucket.clone())
             .ok_or(ReadError::NotReady)
+    }
+
+    /// The documents whose keys start with `prefix`, with the rest of their keys; read in
+    /// pages of [`LIST_PAGE`] with batched direct gets.
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>, ReadError> {
+        let bucket = self.bucket()?;
+        let subjects = format!("{}{prefix}", bucket.prefix);
+        let filter = format!("{subjects}*");
+        let client = self.js.client();
+        let mut found = Vec::new();
+        let mut from = 1;
+        loop {
+            let page = eventstore::direct_get_batch(
+                &client,
+                &bucket.stream_name,
+                &filter,
+                from,
+                LIST_PAGE,
+                None,
+            )
+            .await
+            .map_err(|source| ReadError::ListUnavailable {
+                prefix: prefix.to_owned(),
+                source,
+            })?;
+            let full = page.len() == LIST_PAGE;
+            for (sequence, headers, payload) in page {
+                from = sequence + 1;
+                let header = |name: &str| {
+                    headers
+                        .as_ref()
+                        .and_then(|h| h.get(name))
+                        .map(|v| v.as_str().to_owned())
+                };
+                // A deleted or purged key leaves a marker, not a document.
+                if header("KV-Operation").is_some() {
+                    continue;
+                }
+                let Some(rest) = header("Nats-Subject")
+                    .and_then(|subject| subject.strip_prefix(&subjects).map(str::to_owned))
+                else {
+                    continue;
+                };
+                let document =
+                    serde_json::from_slice(&payload).map_err(|source| ReadError::Undecodable {
+                        key: format!("{prefix}{rest}"),
+                        source,
+                    })?;
+                found.push((rest, document));
+            }
+            if !full {
+                return Ok(found);
+            }
+        }
     }
 
     /// The document stored under `key`, if any.

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use events::read_model::{
-    BookingLocksView, BookingView, DayView, HistoryEntry, Key, LocatorView, LockView, TableView,
+    BookingLocksView, BookingView, DayView, HistoryEntry, Key, LocatorEntry, LockView, TableView,
     TablesView, day_of, email_digest,
 };
 use events::{BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableEvent};
@@ -69,7 +69,7 @@ pub struct Docs {
     days: Shelf<Date, DayView>,
     bookings: Shelf<BookingId, BookingView>,
     locks: Shelf<BookingId, BookingLocksView>,
-    locators: Shelf<String, LocatorView>,
+    locators: Shelf<(String, BookingId), LocatorEntry>,
 }
 
 impl Docs {
@@ -80,7 +80,10 @@ impl Docs {
             Key::Day(date) => self.days.docs.contains_key(date),
             Key::Booking(id) => self.bookings.docs.contains_key(id),
             Key::BookingLocks(id) => self.locks.docs.contains_key(id),
-            Key::Locator(digest) => self.locators.docs.contains_key(digest),
+            Key::Locator { email, booking } => {
+                self.locators.docs.contains_key(&(email.clone(), *booking))
+            }
+            Key::LegacyLocator(_) => true,
             Key::Checkpoint(_) => true,
         }
     }
@@ -105,9 +108,12 @@ impl Docs {
             Key::BookingLocks(id) => {
                 self.locks.docs.insert(*id, decode(stored)?);
             }
-            Key::Locator(digest) => {
-                self.locators.docs.insert(digest.clone(), decode(stored)?);
+            Key::Locator { email, booking } => {
+                self.locators
+                    .docs
+                    .insert((email.clone(), *booking), decode(stored)?);
             }
+            Key::LegacyLocator(_) => {}
             Key::Checkpoint(_) => {}
         }
         Ok(())
@@ -128,8 +134,12 @@ impl Docs {
         for (id, doc) in self.locks.changed() {
             changed.push((Key::BookingLocks(*id), serde_json::to_vec(doc)?));
         }
-        for (digest, doc) in self.locators.changed() {
-            changed.push((Key::Locator(digest.clone()), serde_json::to_vec(doc)?));
+        for ((email, booking), doc) in self.locators.changed() {
+            let key = Key::Locator {
+                email: email.clone(),
+                booking: *booking,
+            };
+            changed.push((key, serde_json::to_vec(doc)?));
         }
         Ok(changed)
     }
@@ -182,8 +192,9 @@ impl Docs {
         self.locks.get(&id)
     }
 
-    pub fn locator(&self, email: &str) -> Option<&LocatorView> {
-        self.locators.get(&email_digest(email))
+    /// The locator entry of a booking made with `email`.
+    pub fn locator(&self, email: &str, booking: BookingId) -> Option<&LocatorEntry> {
+        self.locators.get(&(email_digest(email), booking))
     }
 }
 
@@ -209,7 +220,10 @@ pub fn booking_keys(event: &BookingEvent) -> Vec<Key> {
     if let BookingEvent::Initiated(e) = event
         && let Some(customer) = &e.customer
     {
-        keys.push(Key::Locator(email_digest(&customer.email)));
+        keys.push(Key::Locator {
+            email: email_digest(&customer.email),
+            booking: e.id,
+        });
     }
     keys
 }
@@ -310,10 +324,14 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
             docs.bookings.docs.insert(e.id, Some(view));
         }
         if let Some(customer) = &e.customer {
-            docs.locators
-                .open(email_digest(&customer.email))
-                .bookings
-                .insert(e.id, e.access_code_digest.clone());
+            let key = (email_digest(&customer.email), e.id);
+            let entry = LocatorEntry {
+                access_code_digest: e.access_code_digest.clone(),
+            };
+            if docs.locators.get(&key) != Some(&entry) {
+                docs.locators.dirty.insert(key.clone());
+                docs.locators.docs.insert(key, Some(entry));
+            }
         }
         return;
     }

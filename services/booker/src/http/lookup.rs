@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use events::read_model::{Key, LocatorView, email_digest};
+use events::BookingId;
+use events::read_model::{Key, LocatorEntry, LocatorView, email_digest, locator_prefix};
 use serde::Deserialize;
 
 use super::bookings::find;
@@ -57,15 +58,24 @@ pub async fn lookup(
 ) -> Result<Json<BookingBody>, ApiError> {
     let (email, code) = json_body::<LookupRequest>(&body)?.parse()?;
     let reads = state.reads()?;
-    let locator: LocatorView = reads
-        .get(&Key::Locator(email_digest(&email)))
-        .await?
-        .unwrap_or_default();
-    let found = locator
-        .bookings
-        .iter()
-        .find(|(id, digest)| code.matches(**id, digest))
-        .map(|(id, _)| *id);
+    let email = email_digest(&email);
+    let entries: Vec<(String, LocatorEntry)> = reads.list(&locator_prefix(&email)).await?;
+    let mut found = entries.iter().find_map(|(booking, entry)| {
+        let id = BookingId::parse(booking).ok()?;
+        code.matches(id, &entry.access_code_digest).then_some(id)
+    });
+    if found.is_none() {
+        // Bookings projected by a release before the per-booking entries (ADR 0017).
+        let legacy: LocatorView = reads
+            .get(&Key::LegacyLocator(email))
+            .await?
+            .unwrap_or_default();
+        found = legacy
+            .bookings
+            .iter()
+            .find(|(id, digest)| code.matches(**id, digest))
+            .map(|(id, _)| *id);
+    }
     let no_match = || ApiError::NotFound("no booking for this email and access code");
     let id = found.ok_or_else(no_match)?;
     let booking = find(&state, id).await.map_err(|e| match e {

@@ -56,7 +56,9 @@ impl AppState {
 impl From<ReadError> for ApiError {
     fn from(error: ReadError) -> Self {
         match error {
-            ReadError::NotReady | ReadError::Unavailable { .. } => Self::unavailable(error),
+            ReadError::NotReady
+            | ReadError::Unavailable { .. }
+            | ReadError::ListUnavailable { .. } => Self::unavailable(error),
             ReadError::Undecodable { .. } => Self::internal(error),
         }
     }

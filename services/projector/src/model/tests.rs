@@ -114,15 +114,32 @@ fn given_a_rejected_booking_when_its_initiated_event_is_replayed_then_nothing_ch
 }
 
 #[test]
-fn given_a_booking_with_a_customer_then_the_locator_of_the_email_holds_its_code_digest() {
+fn given_a_booking_with_a_customer_then_a_locator_entry_of_its_own_holds_its_code_digest() {
     let id = BookingId::new();
     let mut docs = Docs::default();
     booking(&mut docs, 1, &initiated(id));
-    let locator = docs.locator(" ada@example.COM").expect("locator");
+    let entry = docs.locator(" ada@example.COM", id).expect("locator entry");
     assert_eq!(
-        locator.bookings.get(&id),
-        Some(&AccessCodeDigest::new("ab".repeat(32)))
+        entry.access_code_digest,
+        AccessCodeDigest::new("ab".repeat(32))
     );
+}
+
+#[test]
+fn given_many_bookings_of_one_email_then_each_has_its_own_small_locator_document() {
+    let mut docs = Docs::default();
+    for sequence in 1..=500 {
+        booking(&mut docs, sequence, &initiated(BookingId::new()));
+    }
+    let locators: Vec<(Key, Vec<u8>)> = docs
+        .changed()
+        .expect("encode")
+        .into_iter()
+        .filter(|(key, _)| matches!(key, Key::Locator { .. }))
+        .collect();
+    assert_eq!(locators.len(), 500);
+    let largest = locators.iter().map(|(_, doc)| doc.len()).max();
+    assert!(largest < Some(200), "{largest:?}");
 }
 
 #[test]
