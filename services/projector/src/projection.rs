@@ -30,6 +30,18 @@ const MAX_BATCH: usize = 1000;
 const CACHE_LIMIT: usize = 50_000;
 /// Name under which undecodable events are dead-lettered.
 pub const CONSUMER_NAME: &str = "projector";
+/// Room left in a message for the subject and headers of a document write.
+const WRITE_OVERHEAD: usize = 1024;
+
+/// A document a batch would write is larger than the server takes: the batch can never be
+/// stored as it is, however often it is retried.
+#[derive(Debug, thiserror::Error)]
+#[error("document {key} would be {size} bytes, more than the {limit} a write may carry")]
+struct TooLarge {
+    key: String,
+    size: usize,
+    limit: usize,
+}
 
 /// Which stream, and how its events change the models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +211,11 @@ impl Projection {
                     }
                     return Some(done);
                 }
+                Err(error) if error.downcast_ref::<TooLarge>().is_some() => {
+                    docs.clear();
+                    *fresh = false;
+                    return self.apply_singly(batch, applied, docs, fresh, stop).await;
+                }
                 Err(error) => {
                     tracing::warn!(stream = self.source.stream(), error = format!("{error:#}"),
                         retry_in = ?delay, "cannot apply events; retrying");
@@ -213,6 +230,89 @@ impl Projection {
                 }
             }
         }
+    }
+
+    /// Applies a batch one event at a time, after one of its writes turned out too large:
+    /// the event that would make a document too large is dead-lettered and skipped, so one
+    /// write that can never succeed does not stall the read side. `None` if told to stop.
+    async fn apply_singly(
+        &self,
+        batch: &[jetstream::Message],
+        applied: u64,
+        docs: &mut Docs,
+        fresh: &mut bool,
+        stop: &CancellationToken,
+    ) -> Option<u64> {
+        let mut done = applied;
+        for message in batch {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let outcome = match self
+                    .apply(std::slice::from_ref(message), done, docs, *fresh)
+                    .await
+                {
+                    Ok(next) => Ok(next),
+                    Err(error) => match error.downcast::<TooLarge>() {
+                        Ok(too_large) => {
+                            docs.clear();
+                            *fresh = false;
+                            self.skip(message, &too_large).await
+                        }
+                        Err(other) => Err(other),
+                    },
+                };
+                match outcome {
+                    Ok(next) => {
+                        done = next;
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::warn!(stream = self.source.stream(), error = format!("{error:#}"),
+                            retry_in = ?delay, "cannot apply an event; retrying");
+                        docs.clear();
+                        *fresh = false;
+                        tokio::select! {
+                            () = stop.cancelled() => return None,
+                            () = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        Some(done)
+    }
+
+    /// Dead-letters an event whose effect cannot be stored, and moves the checkpoint past
+    /// it; the new checkpoint.
+    async fn skip(&self, message: &jetstream::Message, why: &TooLarge) -> anyhow::Result<u64> {
+        let stream_name = self.source.stream();
+        let delivery =
+            Delivery::of(message).map_err(|e| anyhow::anyhow!("delivery without metadata: {e}"))?;
+        let reason = why.to_string();
+        eventstore::dead_letter(&self.js, stream_name, CONSUMER_NAME, &delivery, &reason)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot dead-letter an event: {e}"))?;
+        let sequence = delivery.stream_sequence;
+        let checkpoint = serde_json::to_vec(&Checkpoint { sequence })?;
+        self.bucket
+            .put(Key::Checkpoint(stream_name).name(), checkpoint.into())
+            .await
+            .context("cannot write the checkpoint")?;
+        tracing::error!(stream = stream_name, sequence, subject = %delivery.subject, reason,
+            "an event's effect on the read models cannot be stored; dead-lettered, projection goes on");
+        self.metrics.count(stream_name, 0, 1);
+        Ok(sequence)
+    }
+
+    /// The largest document a write may carry.
+    fn max_document(&self) -> usize {
+        // 0 until the server has said (NATS's default is 1 MiB).
+        let max_payload = match self.js.client().server_info().max_payload {
+            0 => 1024 * 1024,
+            known => known,
+        };
+        max_payload.saturating_sub(WRITE_OVERHEAD)
     }
 
     /// Applies the events of `batch` after `applied` and stores the result; the new
@@ -297,6 +397,15 @@ impl Projection {
             event.apply(docs);
         }
         let changed = docs.changed().context("cannot encode a document")?;
+        let limit = self.max_document();
+        if let Some((key, value)) = changed.iter().find(|(_, value)| value.len() > limit) {
+            return Err(TooLarge {
+                key: key.name(),
+                size: value.len(),
+                limit,
+            }
+            .into());
+        }
         try_join_all(changed.into_iter().map(|(key, value)| async move {
             self.bucket
                 .put(key.name(), value.into())

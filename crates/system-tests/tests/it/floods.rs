@@ -1,5 +1,6 @@
 //! Floods from one client must not stop the read side for everyone: no read-model
-//! document grows with one client's traffic.
+//! document grows with one client's traffic, and a write that can never succeed is
+//! dead-lettered instead of retried for ever.
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -59,5 +60,58 @@ async fn a_flood_of_bookings_with_one_email_leaves_the_read_side_working_for_eve
         assert_eq!(status, 200, "{found}");
         assert_eq!(found["id"], booking["id"]);
     }
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_document_too_large_to_store_is_dead_lettered_and_projection_goes_on() {
+    let system = System::builder().max_payload(8 * 1024).start().await;
+    // Enough tables that one day's locks outgrow what the server takes in one write.
+    let tables: Vec<String> = (0..90).map(|n| format!("t{n:02}")).collect();
+    for table in &tables {
+        system.add_table(table, 4).await;
+    }
+    let sys = &system;
+    let slot = Slot::dinner(2);
+    for chunk in tables.chunks(15) {
+        let answers = join_all(chunk.iter().map(|table| {
+            let slot = &slot;
+            async move { sys.book(table, slot, Some(2)).await }
+        }))
+        .await;
+        for (status, booking) in answers {
+            assert_eq!(status, 201, "{booking}");
+        }
+    }
+
+    // Later events still reach the read side, from both streams.
+    system.add_table("late", 2).await;
+    let (status, later) = system.book("late", &Slot::lunch(5), Some(2)).await;
+    assert_eq!(status, 201, "{later}");
+    let id = later["id"].as_str().expect("id");
+    system
+        .wait_for_get(&format!("/bookings/{id}"), &[], |status, body| {
+            status == 200 && body["status"] == "confirmed"
+        })
+        .await;
+    system
+        .wait_for_get("/tables", &[], |status, body| {
+            status == 200 && body.to_string().contains("\"late\"")
+        })
+        .await;
+    system.wait_until_projected().await;
+    // What could not be stored is counted and kept.
+    let metrics = system.projector_metrics().await;
+    let dead = metrics
+        .lines()
+        .find(|line| line.starts_with("projector_dead_lettered_total{stream=\"TABLES\"}"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_default();
+    assert!(dead > 0, "{metrics}");
+    let ops = async_nats::jetstream::new(system.nats.client().await);
+    let mut dead_letters = ops.get_stream("DEAD_LETTERS").await.expect("stream");
+    let info = dead_letters.info().await.expect("info");
+    assert!(info.state.messages >= dead, "{:?}", info.state);
     system.stop().await;
 }
