@@ -216,8 +216,8 @@ impl DurableConsumer {
     /// and returns.
     ///
     /// Messages are handled as they arrive, up to `batch` at once: in order within a
-    /// subject (a message waits for the one before it on its subject), concurrently across
-    /// subjects. They come from short pull requests, each asking for what the pipeline has
+    /// subject (a message waits for the one before it on its subject; or within the value
+    /// of the header [`ConsumerSpec::order_by_header`] names), concurrently across them. They come from short pull requests, each asking for what the pipeline has
     /// room for. Stopping waits for the open request to end on the server before
     /// returning: a request left open would still be handed messages that nobody reads,
     /// and they would wait for `ack_wait` before going to another instance. Survives NATS
@@ -273,11 +273,11 @@ impl DurableConsumer {
                     Some(Ok(message)) => {
                         failures = 0;
                         held += 1;
-                        let subject = message.subject.to_string();
-                        match waiting.get_mut(&subject) {
+                        let key = self.order_key(&message);
+                        match waiting.get_mut(&key) {
                             Some(queue) => queue.push_back(message),
                             None => {
-                                waiting.insert(subject, VecDeque::new());
+                                waiting.insert(key, VecDeque::new());
                                 running.push(self.handle_one(handler, message));
                             }
                         }
@@ -316,11 +316,22 @@ impl DurableConsumer {
         tokio::time::Instant::now() + delay
     }
 
-    /// Handles and settles one message; gives back its subject.
+    /// What a message is ordered by: its subject, or the header the spec names.
+    fn order_key(&self, message: &jetstream::Message) -> String {
+        self.spec
+            .order_by_header
+            .and_then(|name| message.headers.as_ref()?.get(name))
+            .map_or_else(
+                || message.subject.to_string(),
+                |value| value.as_str().to_owned(),
+            )
+    }
+
+    /// Handles and settles one message; gives back its order key.
     async fn handle_one<H: Handler>(&self, handler: &H, message: jetstream::Message) -> String {
-        let subject = message.subject.to_string();
+        let key = self.order_key(&message);
         self.settle(handler, message).await;
-        subject
+        key
     }
 
     async fn settle<H: Handler>(&self, handler: &H, mut message: jetstream::Message) {

@@ -105,6 +105,12 @@ impl<A: Aggregate> Cache<A> {
     }
 }
 
+/// Commands on one aggregate run one at a time in a process: a queue costs nothing, a
+/// conflict costs a reload and a second decision, and hundreds of them at once (one table,
+/// one slot, a thousand guests) would exhaust their attempts. The locks are striped by the
+/// id's hash: bounded memory, and unrelated aggregates rarely share one.
+const STRIPES: usize = 1024;
+
 /// A repository of one aggregate type on its stream, keyed by the aggregate's id: the id
 /// names the subject ([`AggregateId::subject`]), no caller formats one.
 pub struct Repository<A: Aggregate, L: EventLog = EventStore> {
@@ -112,6 +118,7 @@ pub struct Repository<A: Aggregate, L: EventLog = EventStore> {
     cache: Mutex<Cache<A>>,
     max_attempts: usize,
     clock: Clock,
+    stripes: Box<[tokio::sync::Mutex<()>]>,
 }
 
 impl<A: Aggregate, L: EventLog> std::fmt::Debug for Repository<A, L> {
@@ -136,7 +143,17 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
             }),
             max_attempts: max_attempts.max(1),
             clock: Clock::system(),
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
+    }
+
+    /// Waits until no other command of this process runs on `id` (or on an id sharing
+    /// its stripe), and holds that until the guard is dropped.
+    async fn exclusive(&self, id: &A::Id) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+        let stripe = usize::try_from(hash % STRIPES as u64).unwrap_or(0);
+        self.stripes[stripe].lock().await
     }
 
     /// The same repository pruning its aggregates ([`Aggregate::prune`]) by `clock`.
@@ -233,6 +250,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         command: &A::Command,
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
+        let _turn = self.exclusive(id).await;
         let start = match self.cached(id) {
             Some((state, version)) => (state, version, false),
             None => {
@@ -253,6 +271,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         command: &A::Command,
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
+        let _turn = self.exclusive(id).await;
         let start = self
             .cached(id)
             .map_or((A::default(), 0, false), |(state, version)| {

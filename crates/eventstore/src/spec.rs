@@ -50,6 +50,10 @@ pub struct ConsumerSpec {
     pub batch: usize,
     /// Upper bound of unacked messages handed to this consumer.
     pub max_ack_pending: i64,
+    /// Handle in order the messages with the same value of this header (those without it
+    /// by subject), rather than by subject: for a consumer whose handling touches another
+    /// aggregate than the one whose subject the message is on.
+    pub order_by_header: Option<&'static str>,
 }
 
 impl ConsumerSpec {
@@ -63,6 +67,15 @@ impl ConsumerSpec {
             ack_wait: Duration::from_secs(10),
             batch: 256,
             max_ack_pending: 10_000,
+            order_by_header: None,
+        }
+    }
+
+    /// The same consumer, handling in order by the value of header `name`.
+    pub fn ordered_by_header(self, name: &'static str) -> Self {
+        Self {
+            order_by_header: Some(name),
+            ..self
         }
     }
 

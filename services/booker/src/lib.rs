@@ -114,7 +114,12 @@ async fn setup(started: Started, state: &AppState, timeout: Duration) -> anyhow:
     )
     .await?;
     let saga_consumer = started
-        .consumer(ConsumerSpec::new(names::TABLES_STREAM, saga::SAGA_CONSUMER))
+        // The saga changes bookings: in order per booking (the correlation id), not per
+        // table subject, so the shared subject of unknown tables is no queue of one.
+        .consumer(
+            ConsumerSpec::new(names::TABLES_STREAM, saga::SAGA_CONSUMER)
+                .ordered_by_header(names::headers::CORRELATION_ID),
+        )
         .await?;
     let timeout_consumer = started
         .consumer(ConsumerSpec::timers(

@@ -18,6 +18,7 @@ struct Recorder {
     fail_times: Mutex<HashMap<u64, i64>>,
     panic_on: Mutex<Vec<u64>>,
     slow: Mutex<HashMap<u64, Duration>>,
+    finished: Mutex<Vec<u64>>,
 }
 
 impl Handler for Recorder {
@@ -54,6 +55,10 @@ impl Handler for Recorder {
         if let Some(time) = slow {
             tokio::time::sleep(time).await;
         }
+        self.finished
+            .lock()
+            .expect("lock")
+            .push(delivery.stream_sequence);
         Ok(())
     }
 }
@@ -447,4 +452,45 @@ async fn messages_of_one_subject_are_handled_in_order_and_a_deferred_one_comes_b
     );
     shutdown.cancel();
     task.await.expect("join");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_by_a_header_messages_of_one_subject_with_different_values_do_not_wait_for_each_other()
+ {
+    let env = env().await;
+    let js = env.store.jetstream().clone();
+    // Two events on one subject, of two correlations (the `context` of each is new).
+    let first = env
+        .store
+        .append("tables.shared", 0, &[added("shared", 2)], &context("h1"))
+        .await
+        .expect("append");
+    let second = env
+        .store
+        .append_at("tables.shared", None, &[added("shared", 4)], &context("h2"))
+        .await
+        .expect("append");
+    let recorder = Arc::new(Recorder::default());
+    recorder
+        .slow
+        .lock()
+        .expect("lock")
+        .insert(first.last_sequence, Duration::from_secs(1));
+    let spec = spec("by-header").ordered_by_header(events::names::headers::CORRELATION_ID);
+    let consumer = DurableConsumer::ensure(&js, spec, Default::default())
+        .await
+        .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(recorder.clone(), shutdown.clone()));
+    wait_until("both are handled", || {
+        recorder.finished.lock().expect("lock").len() == 2
+    })
+    .await;
+    assert_eq!(
+        *recorder.finished.lock().expect("lock"),
+        [second.last_sequence, first.last_sequence],
+        "the second waited for the first"
+    );
+    shutdown.cancel();
+    task.await.expect("consumer stops");
 }

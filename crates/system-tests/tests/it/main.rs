@@ -3,6 +3,7 @@
 
 mod bookings;
 mod floods;
+mod hot_spots;
 mod permissions;
 mod reads;
 mod rebuild;
