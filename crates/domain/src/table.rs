@@ -11,6 +11,7 @@ use events::{
     TableId, TableLockPlaced, TableLockPlacementFailed, TableLockRemoved, TableRemoved, TimeSlot,
 };
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use crate::Aggregate;
 
@@ -56,7 +57,8 @@ pub enum TableRejection {
 }
 
 /// Whether the table exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum TableStatus {
     #[default]
     Unknown,
@@ -65,14 +67,17 @@ pub enum TableStatus {
 }
 
 /// A held lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Lock {
     pub time_slot: TimeSlot,
     pub booking_id: BookingId,
 }
 
-/// The state of one table, folded from its events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The state of one table, folded from its events. Serializable: table-manager keeps
+/// snapshots of it, so a cold load reads a snapshot and the events after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Table {
     pub status: TableStatus,
     pub seats: Option<Seats>,

@@ -60,6 +60,10 @@ pub fn booking_subject(id: &BookingId) -> String {
     format!("bookings.{id}")
 }
 
+/// KV bucket of table-manager's snapshots of the Table aggregates (no other service's
+/// user may write it).
+pub const TABLE_SNAPSHOTS_BUCKET: &str = "table_snapshots";
+
 /// Where a consumer puts the messages it can never process.
 pub fn dead_letter_subject(stream: &str, consumer: &str) -> String {
     format!("deadletter.{stream}.{consumer}")

@@ -20,6 +20,7 @@ mod memory;
 mod metrics;
 mod recorded;
 mod repository;
+pub mod snapshots;
 mod spec;
 mod store;
 mod streams;

@@ -29,6 +29,8 @@ struct Streams {
     /// Plain loads miss this many of the newest messages of each stream, as a follower
     /// of a replicated stream may; consistent loads see everything.
     lag: usize,
+    /// Events handed out by loads so far.
+    read: usize,
 }
 
 /// An in-memory [`EventLog`]; clones share the same events.
@@ -51,6 +53,11 @@ impl InMemory {
     /// again, with `false`).
     pub fn set_unavailable(&self, unavailable: bool) {
         self.lock().unavailable = unavailable;
+    }
+
+    /// How many events loads have handed out so far (what a cold load cost).
+    pub fn events_read(&self) -> usize {
+        self.lock().read
     }
 
     /// From now on plain loads answer like a follower that has not yet applied the `lag`
@@ -216,12 +223,13 @@ impl InMemory {
         after: u64,
         consistent: bool,
     ) -> Result<Loaded<E>, LoadError> {
-        let streams = self.lock();
+        let mut streams = self.lock();
         if streams.unavailable {
             return Err(LoadError::Unavailable(
                 "the in-memory log is unavailable".into(),
             ));
         }
+        let streams = &mut *streams;
         let messages = streams
             .messages
             .get(E::STREAM)
@@ -244,6 +252,7 @@ impl InMemory {
             loaded.version = stored.sequence;
             loaded.events.push(recorded);
         }
+        streams.read += loaded.events.len();
         Ok(loaded)
     }
 }

@@ -10,7 +10,10 @@ use events::{AggregateId, DomainEvent};
 
 use crate::log::{AppendContext, EventLog};
 use crate::log::{AppendError, LoadError};
+use crate::snapshots::{SnapshotStore, Snapshotting};
 use crate::store::EventStore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Where a repository (and the commands it runs) takes the time from: the system clock,
 /// or a fixed instant in tests.
@@ -77,13 +80,17 @@ pub enum ExecuteError<R: std::error::Error + 'static> {
 /// becomes `cold` and the old `cold` is dropped. A hit in `cold` moves back to `hot`. A
 /// stale entry is harmless: the append's expected version catches it.
 struct Cache<A: Aggregate> {
-    hot: HashMap<A::Id, (A, u64)>,
-    cold: HashMap<A::Id, (A, u64)>,
+    hot: HashMap<A::Id, Entry<A>>,
+    cold: HashMap<A::Id, Entry<A>>,
     capacity: usize,
 }
 
+/// A cached state, its version, and how many events were folded into it since the
+/// snapshot it started from (or since the start).
+type Entry<A> = (A, u64, u64);
+
 impl<A: Aggregate> Cache<A> {
-    fn get(&mut self, key: &A::Id) -> Option<(A, u64)> {
+    fn get(&mut self, key: &A::Id) -> Option<Entry<A>> {
         if let Some(entry) = self.hot.get(key) {
             return Some(entry.clone());
         }
@@ -92,7 +99,7 @@ impl<A: Aggregate> Cache<A> {
         Some(entry)
     }
 
-    fn put(&mut self, key: A::Id, entry: (A, u64)) {
+    fn put(&mut self, key: A::Id, entry: Entry<A>) {
         if self.hot.len() >= self.capacity && !self.hot.contains_key(&key) {
             self.cold = std::mem::take(&mut self.hot);
         }
@@ -119,6 +126,7 @@ pub struct Repository<A: Aggregate, L: EventLog = EventStore> {
     max_attempts: usize,
     clock: Clock,
     stripes: Box<[tokio::sync::Mutex<()>]>,
+    snapshots: Option<Snapshotting<A>>,
 }
 
 impl<A: Aggregate, L: EventLog> std::fmt::Debug for Repository<A, L> {
@@ -144,7 +152,18 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
             max_attempts: max_attempts.max(1),
             clock: Clock::system(),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            snapshots: None,
         }
+    }
+
+    /// The same repository keeping a snapshot of an aggregate in `store` once `every`
+    /// events were folded since the last one, and starting cold loads from it.
+    pub fn with_snapshots(mut self, store: Arc<dyn SnapshotStore>, every: u64) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+    {
+        self.snapshots = Some(Snapshotting::new(store, every));
+        self
     }
 
     /// Waits until no other command of this process runs on `id` (or on an id sharing
@@ -173,18 +192,30 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
     }
 
     fn cached(&self, id: &A::Id) -> Option<(A, u64)> {
+        self.cached_entry(id)
+            .map(|(state, version, _)| (state, version))
+    }
+
+    fn cached_entry(&self, id: &A::Id) -> Option<Entry<A>> {
         // Never held across an await: taken and released inside this call.
         self.cache.lock().ok()?.get(id)
     }
 
-    /// Keeps a state for the next command. An aggregate with no events is never kept: a
-    /// negative answer about it is read from the stream each time.
-    fn remember(&self, id: &A::Id, state: A, version: u64) {
+    /// Keeps a state for the next command, `tail` events after its snapshot; takes a new
+    /// snapshot once the tail is long enough. An aggregate with no events is never kept:
+    /// a negative answer about it is read from the stream each time.
+    async fn remember(&self, id: &A::Id, state: A, version: u64, mut tail: u64) {
         if version == 0 {
             return;
         }
+        if let Some(snapshots) = &self.snapshots
+            && tail >= snapshots.every
+        {
+            snapshots.save(&id.subject(), &state, version).await;
+            tail = 0;
+        }
         if let Ok(mut cache) = self.cache.lock() {
-            cache.put(id.clone(), (state, version));
+            cache.put(id.clone(), (state, version, tail));
         }
     }
 
@@ -194,30 +225,61 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         }
     }
 
-    /// Brings `base` (at version `after`) up to date with what the stream holds: what a
-    /// replica holds, or with `consistent`, all the stream's leader holds.
+    /// Brings `base` (at version `after`, `tail` events after its snapshot) up to date with
+    /// what the stream holds: what a replica holds, or with `consistent`, all the stream's
+    /// leader holds. From nothing, it starts at the aggregate's snapshot if there is one.
     async fn refresh(
         &self,
         id: &A::Id,
-        base: A,
+        (base, after, tail): Entry<A>,
+        consistent: bool,
+    ) -> Result<Entry<A>, LoadError> {
+        let subject = id.subject();
+        let snapshot = match (&self.snapshots, after) {
+            (Some(snapshots), 0) => snapshots.restore(&subject).await,
+            _ => None,
+        };
+        let (state, version, tail) = match snapshot {
+            Some((state, at)) => {
+                // Read from the snapshot's own event on: if it is not there, the snapshot
+                // is of another history (a stream made anew) and is ignored.
+                let loaded = self.read(&subject, at - 1, consistent).await?;
+                match loaded.events.first() {
+                    Some(first) if first.sequence == at => {
+                        let newer = &loaded.events[1..];
+                        let state = fold(state, newer);
+                        (state, loaded.version, newer.len() as u64)
+                    }
+                    _ => {
+                        tracing::warn!(subject, at, "snapshot of another history ignored");
+                        let loaded = self.read(&subject, 0, consistent).await?;
+                        let count = loaded.events.len() as u64;
+                        (fold(A::default(), &loaded.events), loaded.version, count)
+                    }
+                }
+            }
+            None => {
+                let loaded = self.read(&subject, after, consistent).await?;
+                let count = loaded.events.len() as u64;
+                (fold(base, &loaded.events), loaded.version, tail + count)
+            }
+        };
+        let state = state.prune(self.clock.now());
+        self.remember(id, state.clone(), version, tail).await;
+        Ok((state, version, tail))
+    }
+
+    async fn read(
+        &self,
+        subject: &str,
         after: u64,
         consistent: bool,
-    ) -> Result<(A, u64), LoadError> {
-        let subject = id.subject();
-        let loaded = if consistent {
-            self.log
-                .load_after_consistent::<A::Event>(&subject, after)
-                .await?
+    ) -> Result<crate::log::Loaded<A::Event>, LoadError> {
+        if consistent {
+            self.log.load_after_consistent(subject, after).await
         } else {
-            self.log.load_after::<A::Event>(&subject, after).await?
-        };
-        let state = loaded
-            .events
-            .iter()
-            .fold(base, |state, recorded| state.evolve(&recorded.event))
-            .prune(self.clock.now());
-        self.remember(id, state.clone(), loaded.version);
-        Ok((state, loaded.version))
+            self.log.load_after(subject, after).await
+        }
     }
 
     /// The current state of the aggregate and its version, from the cache when there
@@ -225,7 +287,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
     pub async fn load(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
         match self.cached(id) {
             Some(entry) => Ok(entry),
-            None => self.refresh(id, A::default(), 0, false).await,
+            None => Ok(without_tail(self.refresh(id, fresh_start(), false).await?)),
         }
     }
 
@@ -237,10 +299,8 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
     /// The current state as the stream's leader has it, bypassing (and updating) the
     /// cache: for an answer that must not lag.
     pub async fn load_fresh(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
-        match self.cached(id) {
-            Some((state, version)) => self.refresh(id, state, version, true).await,
-            None => self.refresh(id, A::default(), 0, true).await,
-        }
+        let start = self.cached_entry(id).unwrap_or_else(fresh_start);
+        Ok(without_tail(self.refresh(id, start, true).await?))
     }
 
     /// Decides `command` on the aggregate `id` and appends the outcome.
@@ -251,12 +311,9 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         let _turn = self.exclusive(id).await;
-        let start = match self.cached(id) {
-            Some((state, version)) => (state, version, false),
-            None => {
-                let (state, version) = self.refresh(id, A::default(), 0, false).await?;
-                (state, version, false)
-            }
+        let start = match self.cached_entry(id) {
+            Some(entry) => entry,
+            None => self.refresh(id, fresh_start(), false).await?,
         };
         self.attempt(id, command, context, start).await
     }
@@ -272,11 +329,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         let _turn = self.exclusive(id).await;
-        let start = self
-            .cached(id)
-            .map_or((A::default(), 0, false), |(state, version)| {
-                (state, version, false)
-            });
+        let start = self.cached_entry(id).unwrap_or_else(fresh_start);
         self.attempt(id, command, context, start).await
     }
 
@@ -285,15 +338,17 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         id: &A::Id,
         command: &A::Command,
         context: &AppendContext,
-        (mut state, mut version, mut fresh): (A, u64, bool),
+        (mut state, mut version, mut tail): Entry<A>,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
+        // Whether `state` is known to hold all the stream's leader holds.
+        let mut fresh = false;
         for _attempt in 0..self.max_attempts {
             let decision = state.decide(command);
             // A refusal or a no-op is final only on what the stream's leader holds: the
             // cache, or a follower read, may lag behind another replica's append.
             let stale_no = !fresh && decision.as_ref().map_or(true, Vec::is_empty);
             if stale_no {
-                (state, version) = self.refresh(id, state, version, true).await?;
+                (state, version, tail) = self.refresh(id, (state, version, tail), true).await?;
                 fresh = true;
                 continue;
             }
@@ -326,7 +381,9 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                         .iter()
                         .fold(state, |state, event| state.evolve(event))
                         .prune(self.clock.now());
-                    self.remember(id, state.clone(), appended.last_sequence);
+                    let tail = tail + events.len() as u64;
+                    self.remember(id, state.clone(), appended.last_sequence, tail)
+                        .await;
                     return Ok(Executed {
                         state,
                         version: appended.last_sequence,
@@ -335,7 +392,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                     });
                 }
                 Err(AppendError::Conflict { .. }) => {
-                    (state, version) = self.refresh(id, state, version, true).await?;
+                    (state, version, tail) = self.refresh(id, (state, version, tail), true).await?;
                     fresh = true;
                 }
                 Err(e) => {
@@ -350,4 +407,19 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
             attempts: self.max_attempts,
         })
     }
+}
+
+/// Where a load of an aggregate not in the cache starts: nothing, version 0.
+fn fresh_start<A: Default>() -> (A, u64, u64) {
+    (A::default(), 0, 0)
+}
+
+fn without_tail<A>((state, version, _): (A, u64, u64)) -> (A, u64) {
+    (state, version)
+}
+
+fn fold<A: Aggregate>(state: A, events: &[crate::recorded::Recorded<A::Event>]) -> A {
+    events
+        .iter()
+        .fold(state, |state, recorded| state.evolve(&recorded.event))
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use events::names;
 use eventstore::ConsumerSpec;
+use eventstore::snapshots::KvSnapshots;
 use prometheus_client::registry::Registry;
 use service_kit::{Info, Service, Started, Workers};
 use tokio::task::JoinSet;
@@ -47,7 +48,15 @@ impl Service for TableManager {
         let timers = ConsumerSpec::timers(names::TABLES_STREAM, timers::CONSUMER);
         let timers = started.consumer(timers).await?;
 
-        let tables = Arc::new(Tables::new(started.store.clone()));
+        let snapshots = KvSnapshots::open(
+            started.store.jetstream(),
+            names::TABLE_SNAPSHOTS_BUCKET,
+            started.stream_settings().replicas,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the table snapshots: {e}"))?;
+        let tables =
+            Arc::new(Tables::new(started.store.clone()).with_snapshots(Arc::new(snapshots)));
         let mut workers = JoinSet::new();
         workers.spawn(admin::serve(
             started.client.clone(),

@@ -1,11 +1,14 @@
 //! The Table aggregates as table-manager uses them: one repository, shared by the command
 //! handler, the locking saga and the lock timers.
 
+use std::sync::Arc;
+
 use domain::{Table, TableCommand, TableStatus};
 use events::{
     BookingId, LockFailureReason, PartySize, TableEvent, TableId, TableLockPlacementFailed,
     TimeSlot, names,
 };
+use eventstore::snapshots::SnapshotStore;
 use eventstore::{AppendContext, Clock, EventLog, EventStore, ExecuteError, Executed, Repository};
 use jiff::Timestamp;
 
@@ -13,6 +16,9 @@ use jiff::Timestamp;
 const CACHE_CAPACITY: usize = 10_000;
 /// A command meets a newer version at most this many times before giving up.
 const MAX_ATTEMPTS: usize = 16;
+/// A table's state is snapshotted once this many events were folded since the last
+/// snapshot (ADR 0018).
+pub const SNAPSHOT_EVERY: u64 = 200;
 
 /// The table aggregates on the `TABLES` stream (or on an in-memory log in unit tests).
 #[derive(Debug)]
@@ -38,6 +44,15 @@ impl<L: EventLog> Tables<L> {
     pub fn with_clock(log: L, clock: Clock) -> Self {
         Self {
             repository: Repository::new(log, CACHE_CAPACITY, MAX_ATTEMPTS).with_clock(clock),
+        }
+    }
+
+    /// The same tables, starting cold loads from the snapshots in `store` and keeping one
+    /// every [`SNAPSHOT_EVERY`] events.
+    #[must_use]
+    pub fn with_snapshots(self, store: Arc<dyn SnapshotStore>) -> Self {
+        Self {
+            repository: self.repository.with_snapshots(store, SNAPSHOT_EVERY),
         }
     }
 
@@ -140,5 +155,124 @@ pub fn table_of(command: &TableCommand) -> &TableId {
         | TableCommand::Remove { id, .. }
         | TableCommand::PlaceLock { id, .. }
         | TableCommand::RemoveLock { id, .. } => id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use events::fixtures::{added, dinner, lock_removed_in, placed_in, t1, ts};
+    use events::{AggregateId as _, LockRemovalCause, TimeSlot};
+    use eventstore::InMemory;
+    use eventstore::snapshots::MemorySnapshots;
+    use eventstore::testing::Scenario;
+
+    use super::*;
+
+    fn tables(scenario: &Scenario, snapshots: &MemorySnapshots) -> Tables<InMemory> {
+        Tables::with_clock(scenario.log(), Clock::fixed(ts("2026-12-01T00:00:00Z")))
+            .with_snapshots(Arc::new(snapshots.clone()))
+    }
+
+    /// A table with `bookings` bookings of ended slots behind it (placed, then removed
+    /// at the slot's end): two events each.
+    fn long_history(bookings: usize) -> Vec<TableEvent> {
+        let mut history = vec![added(4)];
+        for day in 0..bookings {
+            let from =
+                ts("2025-01-01T11:00:00Z") + jiff::SignedDuration::from_hours(24 * day as i64);
+            let slot =
+                TimeSlot::new(from, from + jiff::SignedDuration::from_hours(2)).expect("slot");
+            let booking = BookingId::new();
+            history.push(placed_in(slot, booking));
+            history.push(lock_removed_in(slot, booking, LockRemovalCause::SlotEnded));
+        }
+        history
+    }
+
+    async fn place(tables: &Tables<InMemory>, booking: BookingId) -> LockOutcome {
+        let context = AppendContext::for_request(
+            "place-lock",
+            uuid::Uuid::now_v7(),
+            events::CorrelationId::new(),
+        );
+        tables
+            .place_lock(&t1(), dinner(), booking, None, &context)
+            .await
+            .expect("place lock")
+    }
+
+    #[tokio::test]
+    async fn given_a_long_history_when_a_cold_replica_decides_then_it_reads_a_snapshot_and_the_events_after_it()
+     {
+        let scenario = Scenario::new().given(&t1(), long_history(1_000));
+        let snapshots = MemorySnapshots::default();
+        // The first command reads the whole history once, and leaves a snapshot.
+        place(&tables(&scenario, &snapshots), BookingId::new()).await;
+        assert_eq!(snapshots.len(), 1);
+        let first = scenario.log().events_read();
+        assert!(first > 2_000, "{first}");
+
+        // A replica with a cold cache: the snapshot and one event after it.
+        let booking = BookingId::new();
+        let cold = tables(&scenario, &snapshots);
+        let before = scenario.log().events_read();
+        assert_eq!(place(&cold, booking).await, LockOutcome::Decided);
+        let read = scenario.log().events_read() - before;
+        assert!(read <= 3, "read {read} events");
+        let (state, _) = cold.repository.load(&t1()).await.expect("load");
+        assert!(
+            state.lock_of(booking).is_none(),
+            "the slot was taken by the first"
+        );
+        assert_eq!(state.locks().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn given_an_unreadable_snapshot_when_a_replica_loads_the_table_then_it_reads_the_history()
+    {
+        let scenario = Scenario::new().given(&t1(), long_history(300));
+        let snapshots = MemorySnapshots::default();
+        snapshots.overwrite(
+            &t1().subject(),
+            b"{\"format\":1,\"version\":7,\"state\":[]}",
+        );
+        let booking = BookingId::new();
+        assert_eq!(
+            place(&tables(&scenario, &snapshots), booking).await,
+            LockOutcome::Decided
+        );
+        let (state, _) = tables(&scenario, &MemorySnapshots::default())
+            .repository
+            .load(&t1())
+            .await
+            .expect("load");
+        assert!(state.lock_of(booking).is_some());
+    }
+
+    #[tokio::test]
+    async fn given_a_snapshot_of_another_history_when_a_replica_loads_the_table_then_it_is_ignored()
+    {
+        // A snapshot that says "no such table" at a sequence that is not this table's.
+        let scenario = Scenario::new()
+            .given(&TableId::parse("other").expect("id"), long_history(1))
+            .given(&t1(), [added(4)]);
+        let snapshots = MemorySnapshots::default();
+        let foreign = serde_json::json!({"format": 1, "version": 1,
+            "state": serde_json::to_value(Table::default()).expect("state")});
+        snapshots.overwrite(&t1().subject(), foreign.to_string().as_bytes());
+        let booking = BookingId::new();
+        assert_eq!(
+            place(&tables(&scenario, &snapshots), booking).await,
+            LockOutcome::Decided
+        );
+        let (state, _) = tables(&scenario, &snapshots)
+            .repository
+            .load_fresh(&t1())
+            .await
+            .expect("load");
+        assert!(
+            state.lock_of(booking).is_some(),
+            "the table exists and is locked"
+        );
     }
 }

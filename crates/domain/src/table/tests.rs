@@ -329,3 +329,17 @@ fn given_many_decided_bookings_when_their_slots_have_ended_then_the_table_forget
     assert_eq!(table.decide(&place(dinner(), pending, None)), Ok(vec![]));
     assert_eq!(table.lock_of(pending).map(|l| l.time_slot), Some(dinner()));
 }
+
+#[test]
+fn given_a_table_with_locks_and_decisions_when_it_is_snapshotted_then_it_reads_back_the_same() {
+    let (held, released) = (BookingId::new(), BookingId::new());
+    let table = given(&[
+        added(4),
+        placed_in(dinner(), held),
+        lock_removed_in(lunch(), released, LockRemovalCause::BookingCancelled),
+    ]);
+    let json = serde_json::to_string(&table).expect("serialize");
+    let back: Table = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, table);
+    assert_eq!(back.decide(&place(lunch(), released, None)), Ok(vec![]));
+}

@@ -148,6 +148,7 @@ async fn each_nats_user_is_refused_what_its_service_must_never_do() {
                 "tables.t1",
                 "tables.~unknown",
                 "deadletter.BOOKINGS.table-locking",
+                "$KV.table_snapshots.tables.t1",
             ],
         ),
         (
@@ -156,7 +157,12 @@ async fn each_nats_user_is_refused_what_its_service_must_never_do() {
         ),
         (
             "projector",
-            &["tables.t1", "bookings.b1", "$KV.booker_idempotency.key"],
+            &[
+                "tables.t1",
+                "bookings.b1",
+                "$KV.booker_idempotency.key",
+                "$KV.table_snapshots.tables.t1",
+            ],
         ),
     ];
     for (user, subjects) in cases {
