@@ -27,11 +27,37 @@ pub fn generation_bucket(generation: u64) -> String {
     format!("{GENERATION_PREFIX}{generation}")
 }
 
-/// The generation the queries read.
+/// The format of the generations this release writes: 2 adds the [`BusyView`] index.
+pub const FORMAT: u32 = 2;
+
+/// The generation the queries read, and the format it was built in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Current {
     pub generation: u64,
+    /// 1 (absent) for a generation built by a release before [`FORMAT`] 2: it has no
+    /// [`BusyView`]s, readers use the [`DayView`]s.
+    #[serde(default = "first_format")]
+    pub format: u32,
+}
+
+fn first_format() -> u32 {
+    1
+}
+
+impl Current {
+    /// A generation of this release's format.
+    pub fn new(generation: u64) -> Self {
+        Self {
+            generation,
+            format: FORMAT,
+        }
+    }
+
+    /// Whether the generation has the [`BusyView`] index.
+    pub fn has_busy_index(&self) -> bool {
+        self.format >= 2
+    }
 }
 
 /// A document's key in a generation bucket.
@@ -41,6 +67,9 @@ pub enum Key {
     Tables,
     /// [`DayView`]: the locks of slots starting on one UTC date.
     Day(Date),
+    /// [`BusyView`]: which tables are held in the slots starting on one UTC date; derived
+    /// from the [`DayView`] of that date, written with it, for availability queries.
+    Busy(Date),
     /// [`BookingView`].
     Booking(BookingId),
     /// [`BookingLocksView`]: the table events of one booking's saga.
@@ -63,6 +92,7 @@ impl Key {
         match self {
             Self::Tables => "tables".to_owned(),
             Self::Day(date) => format!("day.{date}"),
+            Self::Busy(date) => format!("busy.{date}"),
             Self::Booking(id) => format!("booking.{id}"),
             Self::BookingLocks(id) => format!("locks.{id}"),
             Self::Locator { email, booking } => format!("locator.{email}.{booking}"),
@@ -123,6 +153,53 @@ impl DayView {
     /// The entry name of a lock.
     pub fn lock_name(table: &TableId, slot: &TimeSlot) -> String {
         format!("{table} {}", slot.from())
+    }
+}
+
+/// The availability index of one UTC date: per slot (by its start), its end and the
+/// tables held then. A few bytes per lock, where a [`LockView`] takes a hundred and more:
+/// a query over 15 days reads and parses a fraction of the day documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusyView {
+    pub slots: BTreeMap<Timestamp, BusySlot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusySlot {
+    pub to: Timestamp,
+    pub tables: Vec<TableId>,
+}
+
+impl BusyView {
+    /// The index of a day document.
+    pub fn of(day: &DayView) -> Self {
+        let mut slots: BTreeMap<Timestamp, BusySlot> = BTreeMap::new();
+        for lock in day.locks.values() {
+            slots
+                .entry(lock.time_slot.from())
+                .or_insert_with(|| BusySlot {
+                    to: lock.time_slot.to(),
+                    tables: Vec::new(),
+                })
+                .tables
+                .push(lock.table_id.clone());
+        }
+        for slot in slots.values_mut() {
+            slot.tables.sort();
+        }
+        Self { slots }
+    }
+
+    /// Each held table with its slot.
+    pub fn held(&self) -> impl Iterator<Item = (&TableId, TimeSlot)> {
+        self.slots.iter().flat_map(|(from, slot)| {
+            let time_slot = TimeSlot::new(*from, slot.to).ok();
+            slot.tables
+                .iter()
+                .filter_map(move |table| Some((table, time_slot?)))
+        })
     }
 }
 
@@ -249,10 +326,61 @@ mod tests {
     }
 
     #[test]
+    fn a_pointer_written_before_format_two_reads_as_format_one_without_the_busy_index() {
+        let old: Current = serde_json::from_str(r#"{"generation":3}"#).expect("pointer");
+        assert_eq!(old.format, 1);
+        assert!(!old.has_busy_index());
+        assert!(Current::new(4).has_busy_index());
+    }
+
+    #[test]
+    fn the_busy_index_of_a_day_holds_each_locked_table_with_its_slot() {
+        let slot = |from: &str, to: &str| {
+            TimeSlot::new(from.parse().expect("from"), to.parse().expect("to")).expect("slot")
+        };
+        let (lunch, dinner) = (
+            slot("2026-12-24T11:00:00Z", "2026-12-24T13:00:00Z"),
+            slot("2026-12-24T18:00:00Z", "2026-12-24T20:00:00Z"),
+        );
+        let mut day = DayView::default();
+        for (table, time_slot) in [("t2", dinner), ("t1", dinner), ("t1", lunch)] {
+            let table_id = TableId::parse(table).expect("id");
+            day.locks.insert(
+                DayView::lock_name(&table_id, &time_slot),
+                LockView {
+                    table_id,
+                    time_slot,
+                    booking_id: BookingId::new(),
+                    sequence: 1,
+                },
+            );
+        }
+        let busy = BusyView::of(&day);
+        let held: Vec<(String, TimeSlot)> = busy.held().map(|(t, s)| (t.to_string(), s)).collect();
+        assert_eq!(
+            held,
+            [
+                ("t1".to_owned(), lunch),
+                ("t1".to_owned(), dinner),
+                ("t2".to_owned(), dinner)
+            ]
+        );
+        let json = serde_json::to_vec(&busy).expect("json");
+        let full = serde_json::to_vec(&day).expect("json");
+        assert!(
+            json.len() * 3 < full.len(),
+            "{} vs {}",
+            json.len(),
+            full.len()
+        );
+    }
+
+    #[test]
     fn keys_are_made_of_characters_kv_allows() {
         let keys = [
             Key::Tables,
             Key::Day(Date::constant(2026, 12, 24)),
+            Key::Busy(Date::constant(2026, 12, 24)),
             Key::Booking(BookingId::new()),
             Key::BookingLocks(BookingId::new()),
             Key::Locator {

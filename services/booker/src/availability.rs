@@ -1,10 +1,11 @@
 //! Which tables are free in which slots: a pure function of the slots asked for, the
 //! tables and the locks of the read model, unit-tested without I/O.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use events::read_model::{LockView, TablesView, days_overlapping};
+use events::read_model::{TablesView, days_overlapping};
 use events::{PartySize, TableId, TimeSlot};
+use jiff::Timestamp;
 use jiff::civil::Date;
 
 /// One local day of the range asked for, with its bookable slots.
@@ -40,17 +41,34 @@ pub fn day_documents(days: &[Day]) -> BTreeSet<Date> {
 }
 
 /// For each day, the slots where a table that is not removed, seats `people` and holds
-/// no lock overlapping the slot is free, with those tables.
+/// no lock overlapping the slot is free, with those tables. `held` are the locks as
+/// (table, slot) pairs.
+///
+/// The locks are indexed by table and then by start: the locks of one table never
+/// overlap each other, so the only one that can overlap a slot is the last one starting
+/// before the slot ends. Each (slot, table) is one ordered-map lookup, whatever the
+/// number of locks.
 pub fn availability<'a>(
     days: &[Day],
     tables: &TablesView,
-    locks: impl IntoIterator<Item = &'a LockView>,
+    held: impl IntoIterator<Item = (&'a TableId, TimeSlot)>,
     people: PartySize,
 ) -> Vec<DayAvailability> {
-    let mut held: HashMap<&TableId, Vec<TimeSlot>> = HashMap::new();
-    for lock in locks {
-        held.entry(&lock.table_id).or_default().push(lock.time_slot);
+    let mut index: HashMap<&TableId, BTreeMap<Timestamp, Timestamp>> = HashMap::new();
+    for (table, slot) in held {
+        index
+            .entry(table)
+            .or_default()
+            .insert(slot.from(), slot.to());
     }
+    let is_free = |table: &TableId, slot: &TimeSlot| {
+        index.get(table).is_none_or(|locks| {
+            locks
+                .range(..slot.to())
+                .next_back()
+                .is_none_or(|(_, ends)| *ends <= slot.from())
+        })
+    };
     // BTreeMap order: sorted by id.
     let seated: Vec<&TableId> = tables
         .tables
@@ -67,10 +85,7 @@ pub fn availability<'a>(
                 .filter_map(|slot| {
                     let free: Vec<TableId> = seated
                         .iter()
-                        .filter(|id| {
-                            held.get(**id)
-                                .is_none_or(|slots| !slots.iter().any(|s| s.overlaps(slot)))
-                        })
+                        .filter(|id| is_free(id, slot))
                         .map(|id| (*id).clone())
                         .collect();
                     (!free.is_empty()).then_some(FreeSlot {
@@ -85,7 +100,6 @@ pub fn availability<'a>(
 
 #[cfg(test)]
 mod tests {
-    use events::BookingId;
     use events::read_model::{TableView, day_of};
 
     use super::*;
@@ -129,13 +143,12 @@ mod tests {
         }
     }
 
-    fn lock(table: &str, time_slot: TimeSlot) -> LockView {
-        LockView {
-            table_id: id(table),
-            time_slot,
-            booking_id: BookingId::new(),
-            sequence: 2,
-        }
+    fn lock(table: &str, time_slot: TimeSlot) -> (TableId, TimeSlot) {
+        (id(table), time_slot)
+    }
+
+    fn held(locks: &[(TableId, TimeSlot)]) -> impl Iterator<Item = (&TableId, TimeSlot)> {
+        locks.iter().map(|(table, slot)| (table, *slot))
     }
 
     fn people(n: u64) -> PartySize {
@@ -164,7 +177,7 @@ mod tests {
     fn given_a_lock_on_dinner_when_asking_then_the_table_is_offered_for_lunch_only() {
         let tables = tables(&[("t1", 4, false), ("t2", 4, false)]);
         let locks = [lock("t1", dinner())];
-        let offered = availability(&christmas_eve(), &tables, &locks, people(2));
+        let offered = availability(&christmas_eve(), &tables, held(&locks), people(2));
         assert_eq!(
             free(&offered),
             [(lunch(), vec!["t1", "t2"]), (dinner(), vec!["t2"])]
@@ -176,7 +189,7 @@ mod tests {
     {
         let tables = tables(&[("t1", 4, false)]);
         let locks = [lock("t1", dinner())];
-        let offered = availability(&christmas_eve(), &tables, &locks, people(2));
+        let offered = availability(&christmas_eve(), &tables, held(&locks), people(2));
         assert_eq!(offered.len(), 1, "the day is listed");
         assert_eq!(free(&offered), [(lunch(), vec!["t1"])]);
     }
@@ -198,8 +211,52 @@ mod tests {
             "t1",
             slot("2026-12-24T19:00:00Z", "2026-12-24T21:00:00Z"),
         )];
-        let offered = availability(&christmas_eve(), &tables, &locks, people(2));
+        let offered = availability(&christmas_eve(), &tables, held(&locks), people(2));
         assert_eq!(free(&offered), [(lunch(), vec!["t1"])]);
+    }
+
+    #[test]
+    fn given_a_lock_that_ends_as_the_slot_starts_when_asking_then_the_table_is_free() {
+        let tables = tables(&[("t1", 4, false)]);
+        let locks = [lock(
+            "t1",
+            slot("2026-12-24T16:00:00Z", "2026-12-24T18:00:00Z"),
+        )];
+        let offered = availability(&christmas_eve(), &tables, held(&locks), people(2));
+        assert_eq!(
+            free(&offered),
+            [(lunch(), vec!["t1"]), (dinner(), vec!["t1"])]
+        );
+    }
+
+    #[test]
+    fn given_a_table_booked_in_every_slot_of_a_fortnight_but_one_when_asking_then_only_that_one_is_offered()
+     {
+        let tables = tables(&[("t1", 4, false)]);
+        let mut days = Vec::new();
+        let mut locks = Vec::new();
+        let free_one = (7, 1);
+        for day in 0..15_i64 {
+            let shift = jiff::SignedDuration::from_hours(24 * day);
+            let slots = vec![lunch(), dinner()]
+                .into_iter()
+                .map(|s| TimeSlot::new(s.from() + shift, s.to() + shift).expect("slot"))
+                .collect::<Vec<_>>();
+            for (n, slot) in slots.iter().enumerate() {
+                if (day, n) != free_one {
+                    locks.push(lock("t1", *slot));
+                }
+            }
+            days.push(Day {
+                date: day_of(&slots[0]),
+                slots,
+            });
+        }
+        let offered = availability(&days, &tables, held(&locks), people(2));
+        let shift = jiff::SignedDuration::from_hours(24 * 7);
+        let expected = TimeSlot::new(dinner().from() + shift, dinner().to() + shift).expect("slot");
+        assert_eq!(free(&offered), [(expected, vec!["t1"])]);
+        assert_eq!(offered.len(), 15);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub enum ReadError {
 pub struct ReadModels {
     js: jetstream::Context,
     control: kv::Store,
-    current: RwLock<Option<(u64, kv::Store)>>,
+    current: RwLock<Option<(Current, kv::Store)>>,
 }
 
 impl ReadModels {
@@ -133,8 +133,9 @@ impl ReadModels {
         if entry.operation != kv::Operation::Put {
             return Ok(());
         }
-        let Current { generation } =
+        let pointer: Current =
             serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
+        let generation = pointer.generation;
         let known = self.generation();
         if known == Some(generation) {
             return Ok(());
@@ -145,7 +146,7 @@ impl ReadModels {
             .await
             .with_context(|| format!("cannot open read-model generation {generation}"))?;
         if let Ok(mut current) = self.current.write() {
-            *current = Some((generation, bucket));
+            *current = Some((pointer, bucket));
         }
         tracing::info!(generation, "reading the read models of a new generation");
         Ok(())
@@ -155,7 +156,21 @@ impl ReadModels {
         self.current
             .read()
             .ok()
-            .and_then(|current| current.as_ref().map(|(generation, _)| *generation))
+            .and_then(|current| current.as_ref().map(|(pointer, _)| pointer.generation))
+    }
+
+    /// Whether the generation read now has the availability index ([`Key::Busy`]); one
+    /// built by an earlier release has only the day documents.
+    pub fn has_busy_index(&self) -> bool {
+        self.current
+            .read()
+            .ok()
+            .and_then(|current| {
+                current
+                    .as_ref()
+                    .map(|(pointer, _)| pointer.has_busy_index())
+            })
+            .unwrap_or(false)
     }
 
     fn bucket(&self) -> Result<kv::Store, ReadError> {

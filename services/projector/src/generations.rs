@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
 use events::read_model::{
-    CONTROL_BUCKET, CURRENT_KEY, Current, GENERATION_PREFIX, generation_bucket,
+    CONTROL_BUCKET, CURRENT_KEY, Current, FORMAT, GENERATION_PREFIX, generation_bucket,
 };
 use futures_util::StreamExt as _;
 use tokio::task::JoinSet;
@@ -63,13 +63,29 @@ impl Control {
         Ok(Some((current.generation, entry.revision)))
     }
 
+    /// Whether the current generation was built in a format older than this release's
+    /// ([`events::read_model::FORMAT`]): then it is rebuilt before it is projected into.
+    pub async fn outdated(&self) -> anyhow::Result<bool> {
+        let Some(entry) = self
+            .kv
+            .entry(CURRENT_KEY)
+            .await
+            .context("cannot read the current generation")?
+        else {
+            return Ok(false);
+        };
+        let current: Current =
+            serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
+        Ok(entry.operation == kv::Operation::Put && current.format < FORMAT)
+    }
+
     /// The current generation, making generation 1 current on the very first start.
     pub async fn ensure_current(&self) -> anyhow::Result<u64> {
         if let Some((generation, _)) = self.current().await? {
             return Ok(generation);
         }
         self.create_generation(1, false).await?;
-        let value = serde_json::to_vec(&Current { generation: 1 })?;
+        let value = serde_json::to_vec(&Current::new(1))?;
         match self.kv.create(CURRENT_KEY, value.into()).await {
             Ok(_) => Ok(1),
             // Another projector came first; its choice stands.
@@ -147,7 +163,7 @@ impl Control {
 
     /// Points the queries at `generation`, if the pointer is still at `revision`.
     pub async fn switch(&self, revision: u64, generation: u64) -> anyhow::Result<()> {
-        let value = serde_json::to_vec(&Current { generation })?;
+        let value = serde_json::to_vec(&Current::new(generation))?;
         self.kv
             .update(CURRENT_KEY, value.into(), revision)
             .await
@@ -259,7 +275,14 @@ pub async fn keep_current(
     let mut delay = RETRY_FIRST;
     loop {
         let opened = async {
-            let generation = control.ensure_current().await?;
+            let mut generation = control.ensure_current().await?;
+            if control.outdated().await? {
+                tracing::info!(
+                    generation,
+                    "the read models are of an older format; rebuilding"
+                );
+                generation = rebuild(&js, &control).await?.generation;
+            }
             let bucket = control.open_generation(generation).await?;
             anyhow::Ok((generation, bucket))
         };

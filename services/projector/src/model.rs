@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use events::read_model::{
-    BookingLocksView, BookingView, DayView, HistoryEntry, Key, LocatorEntry, LockView, TableView,
-    TablesView, day_of, email_digest,
+    BookingLocksView, BookingView, BusyView, DayView, HistoryEntry, Key, LocatorEntry, LockView,
+    TableView, TablesView, day_of, email_digest,
 };
 use events::{BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableEvent};
 use jiff::civil::Date;
@@ -84,7 +84,7 @@ impl Docs {
                 self.locators.docs.contains_key(&(email.clone(), *booking))
             }
             Key::LegacyLocator(_) => true,
-            Key::Checkpoint(_) => true,
+            Key::Busy(_) | Key::Checkpoint(_) => true,
         }
     }
 
@@ -113,8 +113,7 @@ impl Docs {
                     .docs
                     .insert((email.clone(), *booking), decode(stored)?);
             }
-            Key::LegacyLocator(_) => {}
-            Key::Checkpoint(_) => {}
+            Key::LegacyLocator(_) | Key::Busy(_) | Key::Checkpoint(_) => {}
         }
         Ok(())
     }
@@ -127,6 +126,8 @@ impl Docs {
         }
         for (date, doc) in self.days.changed() {
             changed.push((Key::Day(*date), serde_json::to_vec(doc)?));
+            // The availability index of the day, derived from it (never loaded back).
+            changed.push((Key::Busy(*date), serde_json::to_vec(&BusyView::of(doc))?));
         }
         for (id, doc) in self.bookings.changed() {
             changed.push((Key::Booking(*id), serde_json::to_vec(doc)?));

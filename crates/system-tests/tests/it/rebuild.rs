@@ -234,3 +234,72 @@ async fn metrics_show_each_streams_last_and_applied_sequence_and_readiness_holds
     }
     system.stop().await;
 }
+
+#[tokio::test]
+async fn read_models_of_an_earlier_format_are_rebuilt_when_the_projector_starts() {
+    let mut system = System::start().await;
+    system.add_table("t1", 4).await;
+    system.add_table("t2", 4).await;
+    let slot = Slot::dinner(3);
+    let (status, _) = system.book("t1", &slot, Some(2)).await;
+    assert_eq!(status, 201);
+    system.wait_until_projected().await;
+
+    // As an earlier release left them: a pointer without a format, no availability index.
+    system.stop_projector().await;
+    let ops = async_nats::jetstream::new(system.nats.client().await);
+    let control = ops.get_key_value("read_models").await.expect("control");
+    let old = control.get("current").await.expect("get").expect("pointer");
+    let old: Value = serde_json::from_slice(&old).expect("json");
+    let generation = old["generation"].as_u64().expect("generation");
+    control
+        .put(
+            "current",
+            format!(r#"{{"generation":{generation}}}"#).into(),
+        )
+        .await
+        .expect("put");
+    let bucket = system.current_bucket().await;
+    let keys: Vec<String> =
+        futures_util::TryStreamExt::try_collect(bucket.keys().await.expect("keys"))
+            .await
+            .expect("keys");
+    for key in keys.iter().filter(|k| k.starts_with("busy.")) {
+        bucket.purge(key).await.expect("purge");
+    }
+
+    system.start_projector().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = control.get("current").await.expect("get").expect("pointer");
+        let now: Value = serde_json::from_slice(&now).expect("json");
+        if now["generation"].as_u64() != Some(generation) {
+            assert_eq!(now["format"], 2, "{now}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never rebuilt");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let date = slot.json()["from"].as_str().expect("from")[..10].to_owned();
+    let (status, offered) = system
+        .get(
+            &format!("/booking-slots?startDate={date}&endDate={date}&people=2"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{offered}");
+    let from = slot.json()["from"].as_str().expect("from")[..19].to_owned();
+    let dinner = offered["availabilities"][0]["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .find(|s| s["startTime"].as_str().is_some_and(|t| t.starts_with(&from)))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        dinner["availableTables"],
+        serde_json::json!(["t2"]),
+        "{offered}"
+    );
+    system.stop().await;
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use events::read_model::{DayView, Key, TablesView};
+use events::read_model::{BusyView, DayView, Key, TablesView};
 use events::{PartySize, TableId};
 use futures_util::future::try_join_all;
 use jiff::Timestamp;
@@ -96,18 +96,32 @@ pub async fn list(
         };
     }
     let tables = reads.get::<TablesView>(&Key::Tables);
-    let day_docs = try_join_all(availability::day_documents(&days).into_iter().map(
-        |date| async move {
+    let dates = availability::day_documents(&days);
+    let offered = if reads.has_busy_index() {
+        let busy = try_join_all(dates.into_iter().map(|date| async move {
+            reads
+                .get::<BusyView>(&Key::Busy(date))
+                .await
+                .map(Option::unwrap_or_default)
+        }));
+        let (tables, busy) = tokio::try_join!(tables, busy)?;
+        let held = busy.iter().flat_map(BusyView::held);
+        availability::availability(&days, &tables.unwrap_or_default(), held, wanted.people)
+    } else {
+        // A generation of an earlier release, until the projector has rebuilt it.
+        let day_docs = try_join_all(dates.into_iter().map(|date| async move {
             reads
                 .get::<DayView>(&Key::Day(date))
                 .await
                 .map(Option::unwrap_or_default)
-        },
-    ));
-    let (tables, day_docs) = tokio::try_join!(tables, day_docs)?;
-    let locks = day_docs.iter().flat_map(|doc| doc.locks.values());
-    let offered =
-        availability::availability(&days, &tables.unwrap_or_default(), locks, wanted.people);
+        }));
+        let (tables, day_docs) = tokio::try_join!(tables, day_docs)?;
+        let held = day_docs
+            .iter()
+            .flat_map(|doc| doc.locks.values())
+            .map(|lock| (&lock.table_id, lock.time_slot));
+        availability::availability(&days, &tables.unwrap_or_default(), held, wanted.people)
+    };
     Ok(Json(SlotsBody {
         start_date: wanted.start,
         end_date: wanted.end,
