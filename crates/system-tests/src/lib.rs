@@ -158,6 +158,7 @@ fn users_options() -> ServerOptions {
             .collect(),
         user: Some(("ops".to_owned(), password("ops").to_owned())),
         max_payload: None,
+        cluster: None,
     }
 }
 

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod cluster;
 pub mod process;
+
+pub use cluster::NatsCluster;
 
 /// How long a server may take to come up before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -37,6 +40,22 @@ pub struct ServerOptions {
     /// The largest message the server takes (its `max_payload`; 1 MiB by default), to
     /// reach the limit in a test without megabytes of traffic.
     pub max_payload: Option<usize>,
+    /// Start as one node of a JetStream cluster ([`NatsCluster`]): then starting does not
+    /// wait for JetStream, which needs a quorum of nodes.
+    pub cluster: Option<ClusterNode>,
+}
+
+/// One node's place in a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterNode {
+    /// The cluster's name.
+    pub cluster: String,
+    /// This server's name (JetStream needs one per node).
+    pub name: String,
+    /// The port the node listens on for routes.
+    pub route_port: u16,
+    /// The route ports of the other nodes.
+    pub routes: Vec<u16>,
 }
 
 impl NatsServer {
@@ -160,6 +179,19 @@ impl NatsServer {
         if let Some(config) = self.config_file() {
             command.arg("-c").arg(config);
         }
+        if let Some(node) = &self.options.cluster {
+            let routes: Vec<String> = node
+                .routes
+                .iter()
+                .map(|port| format!("nats://127.0.0.1:{port}"))
+                .collect();
+            command
+                .args(["--cluster_name", &node.cluster, "-n", &node.name])
+                .arg("--cluster")
+                .arg(format!("nats://127.0.0.1:{}", node.route_port))
+                .arg("--routes")
+                .arg(routes.join(","));
+        }
         let child = command
             .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
@@ -184,6 +216,10 @@ impl NatsServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
 
+        // A cluster node's JetStream needs a quorum: the cluster waits for it.
+        if self.options.cluster.is_some() {
+            return;
+        }
         // The listener is up; wait until JetStream answers too (it recovers the store first).
         loop {
             if let Ok(client) = self.connect().await {

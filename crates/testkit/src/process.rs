@@ -139,6 +139,49 @@ impl ServiceProcess {
         Self { child }
     }
 
+    /// Starts `program` with `args` and exactly `env` (plus PATH and RUST_LOG), its output
+    /// appended to `log`.
+    pub fn start_logged(
+        program: &std::path::Path,
+        env: &[(&str, String)],
+        log: &std::path::Path,
+    ) -> Self {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
+        let err = out
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
+        let mut command = Command::new(program);
+        command.env_clear();
+        for name in ["PATH", "RUST_LOG"] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        Self { child }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether it has exited (on its own: nothing here stops it but `kill` and drop).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Sends SIGTERM, as a container runtime does on stop.
     pub fn terminate(&self) {
         let status = Command::new("kill")

@@ -293,7 +293,11 @@ async fn read_models_of_an_earlier_format_are_rebuilt_when_the_projector_starts(
         .as_array()
         .expect("slots")
         .iter()
-        .find(|s| s["startTime"].as_str().is_some_and(|t| t.starts_with(&from)))
+        .find(|s| {
+            s["startTime"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&from))
+        })
         .cloned()
         .unwrap_or_default();
     assert_eq!(

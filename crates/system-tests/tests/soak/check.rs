@@ -1,0 +1,226 @@
+//! What must hold once the system is quiet, read from the event streams themselves (and
+//! the read side through the API).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use events::{
+    BookingEvent, BookingId, BookingStatus, RejectionReason, TableEvent, TableId, TimeSlot,
+};
+use eventstore::Delivery;
+use futures_util::StreamExt as _;
+use jiff::Timestamp;
+
+/// The final state of every booking and every table lock, folded from the streams.
+#[derive(Debug, Default)]
+pub struct Folded {
+    pub bookings: HashMap<BookingId, Booking>,
+    /// (table, slot start) -> the booking whose lock is held.
+    pub locks: BTreeMap<(TableId, Timestamp), BookingId>,
+    /// A lock placed while another booking held the same table and slot.
+    pub double_locks: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Booking {
+    pub table: TableId,
+    pub slot: TimeSlot,
+    pub status: BookingStatus,
+    pub reason: Option<RejectionReason>,
+}
+
+/// Every message of `stream`, in order; retried while the cluster settles (a node just
+/// restarted, a leader being elected).
+async fn read_all(js: &jetstream::Context, stream: &str) -> Vec<Delivery> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match try_read_all(js, stream).await {
+            Ok(read) => return read,
+            Err(error) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "cannot read {stream}: {error}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+async fn try_read_all(js: &jetstream::Context, stream: &str) -> Result<Vec<Delivery>, String> {
+    let mut source = js.get_stream(stream).await.map_err(|e| e.to_string())?;
+    let last = source
+        .info()
+        .await
+        .map_err(|e| e.to_string())?
+        .state
+        .last_sequence;
+    if last == 0 {
+        return Ok(Vec::new());
+    }
+    let consumer = source
+        .create_consumer(OrderedConfig::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+    let mut read = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), messages.next()).await;
+        let message = match next {
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(e))) => return Err(e.to_string()),
+            Ok(None) | Err(_) => return Err(format!("{stream} ended before {last}")),
+        };
+        let delivery = Delivery::of(&message).map_err(|e| e.to_string())?;
+        let done = delivery.stream_sequence >= last;
+        read.push(delivery);
+        if done {
+            return Ok(read);
+        }
+    }
+}
+
+pub async fn fold(js: &jetstream::Context) -> Folded {
+    let mut folded = Folded::default();
+    for delivery in read_all(js, "BOOKINGS").await {
+        let event = delivery
+            .decode::<BookingEvent>()
+            .expect("a booking event")
+            .event;
+        match event {
+            BookingEvent::Initiated(e) => {
+                folded.bookings.insert(
+                    e.id,
+                    Booking {
+                        table: e.table_id,
+                        slot: e.time_slot,
+                        status: BookingStatus::Initiated,
+                        reason: None,
+                    },
+                );
+            }
+            BookingEvent::Confirmed(e) => set(&mut folded, e.id, BookingStatus::Confirmed, None),
+            BookingEvent::Rejected(e) => {
+                set(&mut folded, e.id, BookingStatus::Rejected, Some(e.reason));
+            }
+            BookingEvent::Cancelled(e) => set(&mut folded, e.id, BookingStatus::Cancelled, None),
+        }
+    }
+    for delivery in read_all(js, "TABLES").await {
+        let event = delivery
+            .decode::<TableEvent>()
+            .expect("a table event")
+            .event;
+        match event {
+            TableEvent::LockPlaced(e) => {
+                let key = (e.id.clone(), e.time_slot.from());
+                if let Some(holder) = folded.locks.insert(key, e.booking_id)
+                    && holder != e.booking_id
+                {
+                    folded.double_locks.push(format!(
+                        "{} at {}: {holder} and {}",
+                        e.id,
+                        e.time_slot.from(),
+                        e.booking_id
+                    ));
+                }
+            }
+            TableEvent::LockRemoved(e) => {
+                let key = (e.id.clone(), e.time_slot.from());
+                if folded.locks.get(&key) == Some(&e.booking_id) {
+                    folded.locks.remove(&key);
+                }
+            }
+            _ => {}
+        }
+    }
+    folded
+}
+
+fn set(folded: &mut Folded, id: BookingId, status: BookingStatus, reason: Option<RejectionReason>) {
+    if let Some(booking) = folded.bookings.get_mut(&id) {
+        booking.status = status;
+        booking.reason = reason;
+    }
+}
+
+impl Folded {
+    /// Bookings still `initiated`.
+    pub fn pending(&self) -> usize {
+        self.bookings
+            .values()
+            .filter(|b| b.status == BookingStatus::Initiated)
+            .count()
+    }
+
+    /// Confirmed bookings that stand, by (table, slot start); more than one is a double
+    /// booking.
+    pub fn confirmed(&self) -> BTreeMap<(TableId, Timestamp), Vec<BookingId>> {
+        let mut confirmed: BTreeMap<_, Vec<BookingId>> = BTreeMap::new();
+        for (id, booking) in &self.bookings {
+            if booking.status == BookingStatus::Confirmed {
+                confirmed
+                    .entry((booking.table.clone(), booking.slot.from()))
+                    .or_default()
+                    .push(*id);
+            }
+        }
+        confirmed
+    }
+
+    /// What went wrong, one line each; empty when every invariant holds.
+    pub fn violations(&self, dead_letters: u64) -> Vec<String> {
+        let mut found = self.double_locks.clone();
+        let confirmed = self.confirmed();
+        for ((table, from), ids) in &confirmed {
+            if ids.len() > 1 {
+                found.push(format!("double booking of {table} at {from}: {ids:?}"));
+            }
+            if self.locks.get(&(table.clone(), *from)) != ids.first() {
+                found.push(format!(
+                    "{table} at {from}: confirmed {ids:?} but lock {:?}",
+                    self.locks.get(&(table.clone(), *from))
+                ));
+            }
+        }
+        for ((table, from), holder) in &self.locks {
+            if !confirmed.contains_key(&(table.clone(), *from)) {
+                let status = self.bookings.get(holder).map(|b| b.status);
+                found.push(format!(
+                    "{table} at {from} is locked for {holder} ({status:?}), no confirmed booking"
+                ));
+            }
+        }
+        let pending = self.pending();
+        if pending > 0 {
+            found.push(format!("{pending} bookings never reached a final status"));
+        }
+        let timeouts = self
+            .bookings
+            .values()
+            .filter(|b| b.reason == Some(RejectionReason::Timeout))
+            .count();
+        if timeouts > 0 {
+            found.push(format!("{timeouts} bookings rejected with timeout"));
+        }
+        if dead_letters > 0 {
+            found.push(format!("{dead_letters} dead letters"));
+        }
+        found
+    }
+
+    /// How the bookings ended, by status and reason.
+    pub fn outcomes(&self) -> BTreeMap<String, usize> {
+        let mut outcomes = BTreeMap::new();
+        for booking in self.bookings.values() {
+            let name = match booking.reason {
+                Some(reason) => format!("{} {}", booking.status.name(), reason.name()),
+                None => booking.status.name().to_owned(),
+            };
+            *outcomes.entry(name).or_default() += 1;
+        }
+        outcomes
+    }
+}

@@ -1,0 +1,157 @@
+//! The mixed load of the soak: bookings with and without waiting, cancelled at once or
+//! later, against either booker; errors (a booker or NATS being down) are counted, not
+//! fatal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use system_tests::Slot;
+use tokio::sync::Mutex;
+
+pub const TABLES: [&str; 6] = ["t1", "t2", "t3", "t4", "t5", "t6"];
+/// Days ahead whose lunch and dinner are booked.
+pub const DAYS: std::ops::RangeInclusive<i64> = 1..=4;
+
+/// A small, seedable random source (no dependency for a test).
+#[derive(Debug, Clone)]
+pub struct Random(u64);
+
+impl Random {
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub answered: AtomicU64,
+    pub failed: AtomicU64,
+    pub cancelled: AtomicU64,
+}
+
+/// Runs `workers` loops against `bookers` until `stop`.
+pub async fn run(bookers: Vec<String>, workers: usize, stop: Arc<AtomicBool>) -> Arc<Counts> {
+    let counts = Arc::new(Counts::default());
+    let made: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let tasks: Vec<_> = (0..workers)
+        .map(|worker| {
+            let (bookers, stop, counts, made, http) = (
+                bookers.clone(),
+                stop.clone(),
+                counts.clone(),
+                made.clone(),
+                http.clone(),
+            );
+            tokio::spawn(async move {
+                let mut random = Random::new(0x9e37_79b9_7f4a_7c15 ^ (worker as u64 + 1));
+                while !stop.load(Ordering::Relaxed) {
+                    let base = &bookers[random.below(bookers.len() as u64) as usize];
+                    step(&http, base, &mut random, &counts, &made).await;
+                    tokio::time::sleep(Duration::from_millis(random.below(40))).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+    counts
+}
+
+async fn step(
+    http: &reqwest::Client,
+    base: &str,
+    random: &mut Random,
+    counts: &Counts,
+    made: &Mutex<Vec<(String, String)>>,
+) {
+    let roll = random.below(10);
+    if roll < 2 {
+        // Cancel one made earlier.
+        let earlier = {
+            let mut made = made.lock().await;
+            let len = made.len() as u64;
+            (len > 0).then(|| made.swap_remove(random.below(len) as usize))
+        };
+        if let Some((id, code)) = earlier {
+            cancel(http, base, &id, &code, counts).await;
+        }
+        return;
+    }
+    let days = *DAYS.start() + random.below(DAYS.count() as u64) as i64;
+    let slot = if random.below(2) == 0 {
+        Slot::lunch(days)
+    } else {
+        Slot::dinner(days)
+    };
+    let table = TABLES[random.below(TABLES.len() as u64) as usize];
+    let wait = if roll < 6 { 0 } else { 2 };
+    let body = json!({"tableId": table, "timeSlot": slot.json(), "people": 2});
+    let Some(booking) = post(http, &format!("{base}/bookings?wait={wait}"), &body, counts).await
+    else {
+        return;
+    };
+    let (Some(id), Some(code)) = (booking["id"].as_str(), booking["accessCode"].as_str()) else {
+        return;
+    };
+    if random.below(3) == 0 {
+        cancel(http, base, id, code, counts).await;
+    } else {
+        made.lock().await.push((id.to_owned(), code.to_owned()));
+    }
+}
+
+/// The booking a POST answered with (201, 202, or inside a 409), if any.
+async fn post(http: &reqwest::Client, url: &str, body: &Value, counts: &Counts) -> Option<Value> {
+    let response = match http.post(url).json(body).send().await {
+        Ok(response) => response,
+        Err(_) => {
+            counts.failed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+    };
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    counts.answered.fetch_add(1, Ordering::Relaxed);
+    match status {
+        201 | 202 => Some(body),
+        _ => None,
+    }
+}
+
+async fn cancel(http: &reqwest::Client, base: &str, id: &str, code: &str, counts: &Counts) {
+    let url = format!("{base}/bookings/{id}/cancel");
+    match http
+        .post(url)
+        .json(&json!({"accessCode": code}))
+        .send()
+        .await
+    {
+        Ok(response) => {
+            counts.answered.fetch_add(1, Ordering::Relaxed);
+            if response.status().as_u16() == 200 {
+                counts.cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Err(_) => {
+            counts.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
