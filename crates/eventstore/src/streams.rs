@@ -5,6 +5,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 use events::names;
 
+/// The most the dead-letter stream holds (1 GiB).
+pub const DEAD_LETTERS_MAX_BYTES: i64 = 1024 * 1024 * 1024;
+
 /// Settings shared by every stream a service creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamSettings {
@@ -78,11 +81,18 @@ pub fn stream_config(name: &str, settings: StreamSettings) -> Option<stream::Con
         allow_direct: true,
         // Several events of one command are appended all-or-nothing.
         allow_atomic_publish: is_event_log,
-        // Dead letters are kept for inspection, not forever.
+        // Dead letters are kept for inspection, not forever, and within a size: at the
+        // limit a message that cannot be processed is redelivered later instead (nothing
+        // is lost), and the consumer logs that it cannot dead-letter it.
         max_age: if is_event_log {
             Duration::ZERO
         } else {
             Duration::from_secs(30 * 24 * 3600)
+        },
+        max_bytes: if is_event_log {
+            -1
+        } else {
+            DEAD_LETTERS_MAX_BYTES
         },
         // Booking events are republished once stored, so a gateway waiting for a booking's
         // outcome hears it from any replica and never hears an append that failed.
@@ -127,10 +137,14 @@ pub async fn ensure_streams(
                 expected,
             });
         }
-        // A stream made by an older version lacks the republish: add it in place.
-        if info.config.republish != republish {
+        // A stream made by an older version lacks the republish or the limits: set them.
+        let limits = (config.max_bytes, config.max_age);
+        if info.config.republish != republish
+            || (info.config.max_bytes, info.config.max_age) != limits
+        {
             let mut updated = info.config.clone();
             updated.republish = republish;
+            (updated.max_bytes, updated.max_age) = limits;
             js.update_stream(updated)
                 .await
                 .map_err(|e| StreamError::Unavailable {

@@ -42,6 +42,7 @@ pub struct SystemBuilder {
     users: bool,
     projector: bool,
     max_payload: Option<usize>,
+    idempotency_max_bytes: Option<i64>,
 }
 
 impl Default for SystemBuilder {
@@ -52,6 +53,7 @@ impl Default for SystemBuilder {
             users: false,
             projector: true,
             max_payload: None,
+            idempotency_max_bytes: None,
         }
     }
 }
@@ -82,6 +84,12 @@ impl SystemBuilder {
     }
 
     /// A private nats-server and the services, each ready.
+    /// The booker's `IDEMPOTENCY_MAX_BYTES`.
+    pub fn idempotency_max_bytes(mut self, bytes: i64) -> Self {
+        self.idempotency_max_bytes = Some(bytes);
+        self
+    }
+
     /// The server's `max_payload`: the largest message (and read-model document) it
     /// takes, to reach that limit with little traffic.
     pub fn max_payload(mut self, bytes: usize) -> Self {
@@ -223,14 +231,18 @@ impl System {
     pub fn booker_config(&self) -> booker::Config {
         let timeout = format!("{}ms", self.settings.booking_timeout.as_millis());
         let horizon = self.settings.horizon_days.to_string();
-        let extra = [
-            "--admin-token",
-            ADMIN,
-            "--booking-timeout",
-            &timeout,
-            "--booking-horizon-days",
-            &horizon,
+        let mut extra = vec![
+            "--admin-token".to_owned(),
+            ADMIN.to_owned(),
+            "--booking-timeout".to_owned(),
+            timeout,
+            "--booking-horizon-days".to_owned(),
+            horizon,
         ];
+        if let Some(bytes) = self.settings.idempotency_max_bytes {
+            extra.extend(["--idempotency-max-bytes".to_owned(), bytes.to_string()]);
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         booker::Config::parse_from(self.args("booker", &extra))
     }
 

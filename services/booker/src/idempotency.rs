@@ -42,6 +42,9 @@ pub enum IdempotencyError {
     /// The key was used for another request.
     #[error("the Idempotency-Key was used with a different request")]
     Mismatch,
+    /// The bucket has reached its limit (`IDEMPOTENCY_MAX_BYTES`): nothing was written.
+    #[error("the idempotency bucket is full: {0}")]
+    Full(#[source] BoxError),
     /// The bucket cannot be reached (or the key expired between two calls): retry.
     #[error("the idempotency bucket is unavailable: {0}")]
     Unavailable(#[source] BoxError),
@@ -61,6 +64,26 @@ struct Record {
     access_code: String,
 }
 
+/// Whether a write failed because the bucket reached its limit (JetStream says so in
+/// words only: "maximum bytes exceeded", "maximum messages exceeded", or for the account
+/// "insufficient resources").
+fn is_full(error: &dyn std::error::Error) -> bool {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let text = text.to_lowercase();
+    [
+        "maximum bytes",
+        "maximum messages",
+        "insufficient resources",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
+}
+
 /// Claimed idempotency keys.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKeys {
@@ -68,8 +91,13 @@ pub struct IdempotencyKeys {
 }
 
 impl IdempotencyKeys {
-    /// Opens the bucket, creating it if missing (any replica may come first).
-    pub async fn open(js: &jetstream::Context, replicas: usize) -> anyhow::Result<Self> {
+    /// Opens the bucket, creating it if missing (any replica may come first), with at most
+    /// `max_bytes` of records (an existing bucket takes the new limit).
+    pub async fn open(
+        js: &jetstream::Context,
+        replicas: usize,
+        max_bytes: i64,
+    ) -> anyhow::Result<Self> {
         let kv = eventstore::key_value(
             js,
             kv::Config {
@@ -77,6 +105,7 @@ impl IdempotencyKeys {
                 description: "Idempotency-Key claims of booking requests".to_owned(),
                 history: 1,
                 max_age: KEY_TTL,
+                max_bytes,
                 storage: jetstream::stream::StorageType::File,
                 num_replicas: replicas,
                 ..Default::default()
@@ -84,6 +113,18 @@ impl IdempotencyKeys {
         )
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the {BUCKET} bucket: {e}"))?;
+        let mut stream = kv.stream.clone();
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the {BUCKET} bucket: {e}"))?;
+        if info.config.max_bytes != max_bytes {
+            let mut config = info.config.clone();
+            config.max_bytes = max_bytes;
+            js.update_stream(config)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot set the {BUCKET} bucket's limit: {e}"))?;
+        }
         Ok(Self { kv })
     }
 
@@ -102,6 +143,7 @@ impl IdempotencyKeys {
         match self.kv.create(&entry, value.into()).await {
             Ok(_) => return Ok(fresh),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) if is_full(&e) => return Err(IdempotencyError::Full(Box::new(e))),
             Err(e) => return Err(IdempotencyError::Unavailable(Box::new(e))),
         }
         let stored = self

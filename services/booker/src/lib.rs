@@ -67,6 +67,12 @@ pub struct Settings {
     #[arg(long, env = "BOOKING_TIMEOUT", default_value = "30s",
           value_parser = service_kit::parse_duration)]
     pub booking_timeout: Duration,
+
+    /// The most the Idempotency-Key records may take on the server, in bytes; a keyed
+    /// request that would go over answers 503 and writes nothing.
+    #[arg(long, env = "IDEMPOTENCY_MAX_BYTES", default_value_t = 256 * 1024 * 1024,
+          value_parser = clap::value_parser!(i64).range(1024..))]
+    pub idempotency_max_bytes: i64,
 }
 
 /// The booker on the service scaffold: the API's routes, and once NATS is there the
@@ -75,22 +81,30 @@ pub struct Settings {
 pub struct Booker {
     state: Arc<AppState>,
     timeout: Duration,
+    idempotency_max_bytes: i64,
 }
 
 impl Service for Booker {
     const INFO: Info = Info::new("booker", 8080, "HTTP gateway of the booking system");
     type Settings = Settings;
 
-    fn new(config: &Config, _registry: &mut Registry) -> Self {
+    fn new(config: &Config, registry: &mut Registry) -> Self {
         let own = &config.own;
         let rules = SlotRules {
             schedule: own.slots.clone(),
             zone: own.timezone.clone(),
             horizon_days: own.booking_horizon_days,
         };
+        let state = AppState::new(own.admin_token.clone(), rules);
+        registry.register(
+            "booker_limit_refusals",
+            "Requests answered 503 because a store reached its limit, by store",
+            state.limit_refusals.clone(),
+        );
         Self {
-            state: Arc::new(AppState::new(own.admin_token.clone(), rules)),
+            state: Arc::new(state),
             timeout: own.booking_timeout,
+            idempotency_max_bytes: own.idempotency_max_bytes,
         }
     }
 
@@ -99,7 +113,7 @@ impl Service for Booker {
     }
 
     async fn start(&self, started: Started) -> anyhow::Result<Workers> {
-        Box::pin(setup(started, &self.state, self.timeout)).await
+        Box::pin(setup(started, self)).await
     }
 }
 
@@ -107,10 +121,12 @@ impl Service for Booker {
 pub type App = service_kit::App<Booker>;
 
 /// Creates what the booker needs on NATS (idempotently) and starts its workers.
-async fn setup(started: Started, state: &AppState, timeout: Duration) -> anyhow::Result<Workers> {
+async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
+    let (state, timeout) = (&booker.state, booker.timeout);
     let idempotency = idempotency::IdempotencyKeys::open(
         started.store.jetstream(),
         started.stream_settings().replicas,
+        booker.idempotency_max_bytes,
     )
     .await?;
     let saga_consumer = started

@@ -20,6 +20,10 @@ use crate::projection::{Projection, Source};
 
 /// How long readers may still use a generation after the switch before it is deleted.
 const RETIRE_AFTER: Duration = Duration::from_secs(10);
+/// The most one read-model bucket may hold on the server. At the limit writes are refused,
+/// the projection waits and retries (`projector_store_full` says so), and the events stay
+/// in their streams; a rebuild into a fresh generation starts small again.
+pub const READ_MODEL_MAX_BYTES: i64 = 8 * 1024 * 1024 * 1024;
 /// Pauses between attempts to project again after a failure (NATS down, a leader change).
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(10);
@@ -205,6 +209,7 @@ async fn open_or_create(
             bucket: bucket.to_owned(),
             description: description.to_owned(),
             history: 1,
+            max_bytes: READ_MODEL_MAX_BYTES,
             storage: jetstream::stream::StorageType::File,
             num_replicas: replicas,
             ..Default::default()

@@ -17,6 +17,7 @@ pub struct Metrics {
     events: Family<Labels, Counter>,
     dead_lettered: Family<Labels, Counter>,
     generation: Gauge,
+    store_full: Gauge,
 }
 
 fn labels(stream: &'static str) -> Labels {
@@ -55,10 +56,21 @@ impl Metrics {
             self.dead_lettered.clone(),
         );
         registry.register(
+            "projector_store_full",
+            "1 while the read-model bucket is at its limit and writes are refused (the \
+             projection waits and retries), else 0",
+            self.store_full.clone(),
+        );
+        registry.register(
             "projector_generation",
             "Generation of the read models being kept up to date",
             self.generation.clone(),
         );
+    }
+
+    /// Whether the last write into the read models was refused for want of room.
+    pub fn set_store_full(&self, full: bool) {
+        self.store_full.set(i64::from(full));
     }
 
     pub fn set_last(&self, stream: &'static str, sequence: u64) {

@@ -205,6 +205,7 @@ impl Projection {
         loop {
             match self.apply(batch, applied, docs, *fresh).await {
                 Ok(done) => {
+                    self.metrics.set_store_full(false);
                     if docs.len() > CACHE_LIMIT {
                         docs.clear();
                         *fresh = false;
@@ -217,7 +218,11 @@ impl Projection {
                     return self.apply_singly(batch, applied, docs, fresh, stop).await;
                 }
                 Err(error) => {
-                    tracing::warn!(stream = self.source.stream(), error = format!("{error:#}"),
+                    let text = format!("{error:#}");
+                    let full =
+                        text.contains("maximum bytes") || text.contains("insufficient resources");
+                    self.metrics.set_store_full(full);
+                    tracing::warn!(stream = self.source.stream(), error = text, full,
                         retry_in = ?delay, "cannot apply events; retrying");
                     // What is in memory may be ahead of the store: read it back.
                     docs.clear();

@@ -4,6 +4,7 @@
 mod bookings;
 mod floods;
 mod hot_spots;
+mod limits;
 mod permissions;
 mod reads;
 mod rebuild;

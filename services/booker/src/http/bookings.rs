@@ -58,6 +58,10 @@ pub async fn create(
     }
     .map_err(|error| match error {
         IdempotencyError::Mismatch => ApiError::IdempotencyMismatch,
+        IdempotencyError::Full(_) => {
+            state.refused_full("idempotency");
+            ApiError::full("the Idempotency-Key store", error)
+        }
         IdempotencyError::Unavailable(_) => ApiError::unavailable(error),
         IdempotencyError::Corrupt(_) | IdempotencyError::Random(_) => ApiError::internal(error),
     })?;

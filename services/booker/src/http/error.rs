@@ -52,6 +52,11 @@ pub enum ApiError {
     IdempotencyMismatch,
     /// NATS or table-manager cannot be reached; nothing was written.
     Unavailable(anyhow::Error),
+    /// A store the request must write to has reached its limit; nothing was written.
+    Full {
+        store: &'static str,
+        cause: anyhow::Error,
+    },
     /// A bug or an unexpected answer.
     Internal(anyhow::Error),
 }
@@ -63,6 +68,13 @@ impl ApiError {
 
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
         Self::Unavailable(cause.into())
+    }
+
+    pub fn full(store: &'static str, cause: impl Into<anyhow::Error>) -> Self {
+        Self::Full {
+            store,
+            cause: cause.into(),
+        }
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
@@ -175,6 +187,20 @@ impl IntoResponse for ApiError {
                 .into_response();
                 let headers = response.headers_mut();
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response.extensions_mut().insert(Failure {
+                    unavailable: true,
+                    cause: Arc::new(cause),
+                });
+                return response;
+            }
+            Self::Full { store, cause } => {
+                let mut response = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{store} is full; nothing was written, retry later"),
+                )
+                .into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
                 response.extensions_mut().insert(Failure {
                     unavailable: true,
                     cause: Arc::new(cause),

@@ -5,6 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use domain::Booking;
 use eventstore::Repository;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use service_kit::Secret;
 
 use super::error::ApiError;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub backend: OnceLock<Backend>,
     pub admin_token: Secret,
     pub rules: SlotRules,
+    /// Requests refused because a store is full, by store.
+    pub limit_refusals: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl AppState {
@@ -39,7 +43,15 @@ impl AppState {
             backend: OnceLock::new(),
             admin_token,
             rules,
+            limit_refusals: Family::default(),
         }
+    }
+
+    /// Counts a refusal because `store` is full.
+    pub(crate) fn refused_full(&self, store: &'static str) {
+        self.limit_refusals
+            .get_or_create(&vec![("store", store)])
+            .inc();
     }
 
     pub(crate) fn backend(&self) -> Result<&Backend, ApiError> {
