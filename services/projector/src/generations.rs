@@ -3,8 +3,8 @@
 //! moving the pointer readers watch (ADR 0009).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::projection::{Projection, Source};
+
+mod rebuild;
+
+pub use rebuild::{Rebuilt, rebuild};
 
 /// How long readers may still use a generation after the switch before it is deleted.
 const RETIRE_AFTER: Duration = Duration::from_secs(10);
@@ -369,95 +373,4 @@ fn retire_older(control: &Control, current: u64) {
             }
         }
     });
-}
-
-/// What a rebuild did.
-#[derive(Debug, Clone, Copy)]
-pub struct Rebuilt {
-    pub generation: u64,
-    pub events: u64,
-    pub elapsed: Duration,
-}
-
-impl Rebuilt {
-    pub fn events_per_second(&self) -> f64 {
-        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-/// Replays both streams from sequence 1 into a fresh generation until it has caught up,
-/// then points the queries at it. The running projector follows the pointer and deletes
-/// the old generation a little later; readers never see a half-built model.
-pub async fn rebuild(js: &jetstream::Context, control: &Control) -> anyhow::Result<Rebuilt> {
-    control.ensure_current().await?;
-    let (current, revision) = control.current().await?.context("no current generation")?;
-    let newest = control.generations().await?.into_iter().max().unwrap_or(0);
-    let generation = newest.max(current) + 1;
-    let bucket = control.create_generation(generation, true).await?;
-    tracing::info!(
-        from = current,
-        to = generation,
-        "rebuilding the read models"
-    );
-
-    let started = Instant::now();
-    let mut running = Running::start(js, &bucket, &Metrics::default(), true);
-    let caught_up = wait_until_caught_up(js, &mut running).await;
-    let events = running.events.load(Ordering::Relaxed);
-    let stopped = running.stop().await;
-    let switched = match caught_up.and(stopped) {
-        Ok(()) => control.switch(revision, generation).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = switched {
-        if let Err(cleanup) = control.delete_generation(generation).await {
-            tracing::warn!(
-                error = format!("{cleanup:#}"),
-                "cannot delete the abandoned generation"
-            );
-        }
-        return Err(e);
-    }
-    let rebuilt = Rebuilt {
-        generation,
-        events,
-        elapsed: started.elapsed(),
-    };
-    tracing::info!(
-        generation,
-        events,
-        seconds = rebuilt.elapsed.as_secs_f64(),
-        events_per_second = rebuilt.events_per_second(),
-        "rebuilt the read models"
-    );
-    Ok(rebuilt)
-}
-
-/// Waits until both streams are applied up to their last sequence.
-async fn wait_until_caught_up(
-    js: &jetstream::Context,
-    running: &mut Running,
-) -> anyhow::Result<()> {
-    loop {
-        let mut behind = false;
-        for (source, applied) in &running.applied {
-            let mut stream = js
-                .get_stream(source.stream())
-                .await
-                .with_context(|| format!("cannot open stream {}", source.stream()))?;
-            let last = stream.info().await?.state.last_sequence;
-            behind |= applied.load(Ordering::Acquire) < last;
-        }
-        if !behind {
-            return Ok(());
-        }
-        if let Some(ended) = running.tasks.try_join_next() {
-            return Err(match ended {
-                Ok(Ok(())) => anyhow::anyhow!("a projection of the rebuild stopped"),
-                Ok(Err(e)) => e,
-                Err(join) => anyhow::Error::from(join),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
