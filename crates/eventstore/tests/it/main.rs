@@ -3,6 +3,7 @@
 mod append;
 mod consumer;
 mod dead_letters;
+mod failures;
 mod repository;
 
 use events::{CausationId, CommandId, CorrelationId, Seats, TableAdded, TableEvent, TableId};
