@@ -114,6 +114,21 @@ pub async fn check_binary_waits_for_nats(binary: &str, env: &[(&str, String)]) {
     );
 }
 
+/// `program` with exactly `env`, plus PATH and RUST_LOG from the test, and no stdin.
+fn command(program: &std::path::Path, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(program);
+    command.env_clear();
+    for name in ["PATH", "RUST_LOG"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null());
+    command
+}
+
 /// A service binary started by a test; killed on drop if still running.
 #[derive(Debug)]
 pub struct ServiceProcess {
@@ -124,23 +139,14 @@ impl ServiceProcess {
     /// Starts `binary` with exactly `env` (plus PATH and RUST_LOG), output inherited so it
     /// shows up in the test's captured output.
     pub fn start(binary: &str, env: &[(&str, String)]) -> Self {
-        let mut command = Command::new(binary);
-        command.env_clear();
-        for name in ["PATH", "RUST_LOG"] {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
-        command.envs(env.iter().map(|(k, v)| (k, v)));
-        let child = command
-            .stdin(Stdio::null())
+        let child = command(std::path::Path::new(binary), env)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
         Self { child }
     }
 
-    /// Starts `program` with `args` and exactly `env` (plus PATH and RUST_LOG), its output
-    /// appended to `log`.
+    /// Starts `program` with exactly `env` (plus PATH and RUST_LOG), its output appended
+    /// to `log`.
     pub fn start_logged(
         program: &std::path::Path,
         env: &[(&str, String)],
@@ -154,16 +160,7 @@ impl ServiceProcess {
         let err = out
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
-        let mut command = Command::new(program);
-        command.env_clear();
-        for name in ["PATH", "RUST_LOG"] {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
-        command.envs(env.iter().map(|(k, v)| (k, v)));
-        let child = command
-            .stdin(Stdio::null())
+        let child = command(program, env)
             .stdout(out)
             .stderr(err)
             .spawn()
