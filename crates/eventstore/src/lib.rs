@@ -39,3 +39,17 @@ pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream
 
 /// Errors from the NATS client, boxed: their types differ per operation.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Whether an error's text (with its causes) says a stream or bucket reached its limit:
+/// JetStream says so in words only ("maximum bytes exceeded", "maximum messages exceeded",
+/// or for the account "insufficient resources").
+pub fn limit_reached(text: &str) -> bool {
+    let text = text.to_lowercase();
+    [
+        "maximum bytes",
+        "maximum messages",
+        "insufficient resources",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
+}

@@ -64,9 +64,7 @@ struct Record {
     access_code: String,
 }
 
-/// Whether a write failed because the bucket reached its limit (JetStream says so in
-/// words only: "maximum bytes exceeded", "maximum messages exceeded", or for the account
-/// "insufficient resources").
+/// Whether a write failed because the bucket reached its limit.
 fn is_full(error: &dyn std::error::Error) -> bool {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -74,14 +72,7 @@ fn is_full(error: &dyn std::error::Error) -> bool {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    let text = text.to_lowercase();
-    [
-        "maximum bytes",
-        "maximum messages",
-        "insufficient resources",
-    ]
-    .iter()
-    .any(|words| text.contains(words))
+    eventstore::limit_reached(&text)
 }
 
 /// Claimed idempotency keys.

@@ -218,23 +218,38 @@ impl Projection {
                     return self.apply_singly(batch, applied, docs, fresh, stop).await;
                 }
                 Err(error) => {
-                    let text = format!("{error:#}");
-                    let full =
-                        text.contains("maximum bytes") || text.contains("insufficient resources");
-                    self.metrics.set_store_full(full);
-                    tracing::warn!(stream = self.source.stream(), error = text, full,
-                        retry_in = ?delay, "cannot apply events; retrying");
-                    // What is in memory may be ahead of the store: read it back.
-                    docs.clear();
-                    *fresh = false;
-                    tokio::select! {
-                        () = stop.cancelled() => return None,
-                        () = tokio::time::sleep(delay) => {}
+                    if !self.back_off(&error, &mut delay, docs, fresh, stop).await {
+                        return None;
                     }
-                    delay = (delay * 2).min(Duration::from_secs(5));
                 }
             }
         }
+    }
+
+    /// After a failed write: logs it (and whether the bucket is full), forgets what is in
+    /// memory (it may be ahead of the store), waits `delay` and doubles it up to 5 s.
+    /// `false` if told to stop meanwhile.
+    async fn back_off(
+        &self,
+        error: &anyhow::Error,
+        delay: &mut Duration,
+        docs: &mut Docs,
+        fresh: &mut bool,
+        stop: &CancellationToken,
+    ) -> bool {
+        let text = format!("{error:#}");
+        let full = eventstore::limit_reached(&text);
+        self.metrics.set_store_full(full);
+        tracing::warn!(stream = self.source.stream(), error = text, full,
+            retry_in = ?*delay, "cannot apply events; retrying");
+        docs.clear();
+        *fresh = false;
+        tokio::select! {
+            () = stop.cancelled() => return false,
+            () = tokio::time::sleep(*delay) => {}
+        }
+        *delay = (*delay * 2).min(Duration::from_secs(5));
+        true
     }
 
     /// Applies a batch one event at a time, after one of its writes turned out too large:
@@ -272,15 +287,9 @@ impl Projection {
                         break;
                     }
                     Err(error) => {
-                        tracing::warn!(stream = self.source.stream(), error = format!("{error:#}"),
-                            retry_in = ?delay, "cannot apply an event; retrying");
-                        docs.clear();
-                        *fresh = false;
-                        tokio::select! {
-                            () = stop.cancelled() => return None,
-                            () = tokio::time::sleep(delay) => {}
+                        if !self.back_off(&error, &mut delay, docs, fresh, stop).await {
+                            return None;
                         }
-                        delay = (delay * 2).min(Duration::from_secs(5));
                     }
                 }
             }
