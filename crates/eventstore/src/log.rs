@@ -26,10 +26,16 @@ impl AppendContext {
     /// gives the same command id (so JetStream drops the second append), the correlation
     /// id carries over and the event is the cause.
     pub fn caused_by(step: &str, cause: &Metadata) -> Self {
+        Self::caused_by_event(step, cause.event_id, cause.correlation_id)
+    }
+
+    /// [`caused_by`](Self::caused_by) for a step that knows only the id of the event it
+    /// follows (the one it appended itself a moment ago).
+    pub fn caused_by_event(step: &str, cause: EventId, correlation: CorrelationId) -> Self {
         Self {
-            command_id: CommandId::caused_by(step, cause.event_id),
-            correlation_id: cause.correlation_id,
-            causation_id: cause.event_id.into(),
+            command_id: CommandId::caused_by(step, cause),
+            correlation_id: correlation,
+            causation_id: cause.into(),
         }
     }
 
@@ -151,6 +157,18 @@ pub trait EventLog: Clone + Send + Sync + 'static {
         after: u64,
     ) -> impl Future<Output = Result<Loaded<E>, LoadError>> + Send {
         self.load_after(subject, after)
+    }
+
+    /// The version of `subject` (the stream sequence of its last event, 0 if it has none)
+    /// as the stream's leader knows it: whether an aggregate exists, without loading it.
+    fn version_consistent<E: DomainEvent>(
+        &self,
+        subject: &str,
+    ) -> impl Future<Output = Result<u64, LoadError>> + Send {
+        async move {
+            let loaded = self.load_after_consistent::<E>(subject, 0).await?;
+            Ok(loaded.version)
+        }
     }
 
     /// Every event of the aggregate `id`, in order, and its version.

@@ -425,6 +425,14 @@ impl EventLog for EventStore {
         self.load_pages(subject, after, None).await
     }
 
+    /// One request to the stream's leader; nothing is loaded.
+    async fn version_consistent<E: DomainEvent>(&self, subject: &str) -> Result<u64, LoadError> {
+        Ok(self
+            .last_sequence_on(E::STREAM, subject)
+            .await?
+            .unwrap_or(0))
+    }
+
     /// Asks the stream's leader for the subject's last sequence, then reads up to it from a
     /// replica that has it: one round trip more than a plain load, none when nothing is
     /// new.

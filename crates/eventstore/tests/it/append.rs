@@ -291,4 +291,9 @@ async fn a_consistent_load_reads_up_to_what_the_stream_leader_holds() {
         .expect("load");
     assert!(unknown.events.is_empty());
     assert_eq!(unknown.version, 0);
+
+    // The version alone, from the leader, loading nothing.
+    let version = |subject: &'static str| env.store.version_consistent::<TableEvent>(subject);
+    assert_eq!(version("tables.c").await.expect("version"), 4);
+    assert_eq!(version("tables.nobody").await.expect("version"), 0);
 }
