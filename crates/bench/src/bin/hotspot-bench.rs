@@ -114,11 +114,17 @@ async fn main() -> anyhow::Result<()> {
                 let (http, url) = (http.clone(), flood_url.clone());
                 let body = serde_json::json!({"tableId": format!("ghost-{i}"),
                     "timeSlot": ghost.clone(), "people": 2});
-                async move { http.post(&url).json(&body).send().await.map(drop) }
+                async move { http.post(&url).json(&body).send().await.map(|r| r.status()) }
             }))
             .await;
-            let failed = sent.iter().filter(|r| r.is_err()).count();
-            (started.elapsed(), failed)
+            let mut answers: BTreeMap<String, usize> = BTreeMap::new();
+            for answer in &sent {
+                let key = answer
+                    .as_ref()
+                    .map_or("not sent".to_owned(), ToString::to_string);
+                *answers.entry(key).or_default() += 1;
+            }
+            (started.elapsed(), answers)
         }
     });
     // Let the flood reach the streams first.
@@ -130,10 +136,10 @@ async fn main() -> anyhow::Result<()> {
         book(args.bookings),
     )
     .await?;
-    let (flood_sent, flood_failed) = flooding.await?;
+    let (flood_sent, flood_answers) = flooding.await?;
     print(&[contention, alone, during]);
     println!(
-        "flood: {} made-up-table bookings sent in {:.2} s ({flood_failed} failed to send)",
+        "flood: {} made-up-table bookings answered in {:.2} s: {flood_answers:?}",
         args.flood,
         flood_sent.as_secs_f64()
     );
