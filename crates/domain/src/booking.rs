@@ -78,8 +78,9 @@ impl Aggregate for Booking {
             };
         };
         match command {
-            // The same request again (a retry with the same Idempotency-Key) is a no-op.
-            BookingCommand::Initiate(initiated) if initiated == request => Ok(vec![]),
+            // The same request again (a retry with the same Idempotency-Key) is a no-op,
+            // whatever the edge found about the table this time.
+            BookingCommand::Initiate(initiated) if initiated.same_request(request) => Ok(vec![]),
             BookingCommand::Initiate(_) => Err(BookingRejection::AlreadyExists),
 
             BookingCommand::Confirm {
@@ -198,6 +199,22 @@ mod tests {
     fn given_an_initiated_booking_when_the_same_request_comes_again_then_nothing_changes() {
         let id = BookingId::new();
         let booking = given(&[initiated(id, 2)]);
+        assert_eq!(
+            booking.decide(&BookingCommand::Initiate(request(id))),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn given_a_booking_rejected_for_an_unknown_table_when_the_request_is_retried_then_nothing_changes()
+     {
+        // The table may have been added since: the retry is still the same request.
+        let id = BookingId::new();
+        let unknown = TableBookingInitiated {
+            unknown_table: true,
+            ..request(id)
+        };
+        let booking = given(&[unknown.into(), rejected(id, RejectionReason::TableNotFound)]);
         assert_eq!(
             booking.decide(&BookingCommand::Initiate(request(id))),
             Ok(vec![])

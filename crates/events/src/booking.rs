@@ -92,6 +92,10 @@ pub enum CancellationCause {
 }
 
 /// `table-booking-initiated`: a customer asked for a table in a slot.
+///
+/// Schema v2 adds `unknownTable`: the gateway found that no table of this id was ever
+/// added (from the `TABLES` stream's leader) and rejects the booking right after writing
+/// it, so table-manager has nothing to decide (ADR 0020). v1 events have it `false`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingInitiated {
@@ -103,6 +107,19 @@ pub struct TableBookingInitiated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
     pub access_code_digest: AccessCodeDigest,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unknown_table: bool,
+}
+
+impl TableBookingInitiated {
+    /// Whether `other` asks for the same thing (what the gateway found about the table
+    /// aside): a retried request is the same request even if the table was added since.
+    pub fn same_request(&self, other: &Self) -> bool {
+        Self {
+            unknown_table: other.unknown_table,
+            ..self.clone()
+        } == *other
+    }
 }
 
 /// `table-booking-confirmed`: the table is locked for the booking.
@@ -166,7 +183,7 @@ impl ReleasedLock for TableBookingCancelled {
 event_family! {
     /// Every event of the Booking aggregate.
     BookingEvent in BOOKINGS_STREAM, keyed by BookingId at booking_subject => {
-        Initiated(TableBookingInitiated) = "table-booking-initiated" v 1,
+        Initiated(TableBookingInitiated) = "table-booking-initiated" v 2,
         Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 1,
         Rejected(TableBookingRejected) = "table-booking-rejected" v 2,
         Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 2,
@@ -189,14 +206,17 @@ impl BookingEvent {
 ///
 /// `table-booking-rejected` and `-cancelled` v1 (`{id, reason}`, `{id, cause}`) are v2
 /// without the optional `tableId` and `timeSlot`: the payload is kept as it is, and the
-/// event says it does not know its lock (see [`ReleasedLock`]).
+/// event says it does not know its lock (see [`ReleasedLock`]). `table-booking-initiated`
+/// v1 is v2 without `unknownTable` (the table was left to table-manager).
 fn upcast(
     event_type: &str,
     version: u32,
     old: serde_json::Value,
 ) -> Result<serde_json::Value, DecodeError> {
     match (event_type, version) {
-        ("table-booking-rejected" | "table-booking-cancelled", 1) => Ok(old),
+        ("table-booking-rejected" | "table-booking-cancelled" | "table-booking-initiated", 1) => {
+            Ok(old)
+        }
         _ => Err(DecodeError::UnsupportedSchemaVersion {
             event_type: event_type.to_owned(),
             version,

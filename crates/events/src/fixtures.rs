@@ -95,6 +95,7 @@ pub fn request_for(table: &TableId, booking: BookingId, party: u64) -> TableBook
         people: Some(people(party)),
         customer: None,
         access_code_digest: AccessCodeDigest::new("digest"),
+        unknown_table: false,
     }
 }
 

@@ -63,6 +63,7 @@ fn booking_events() -> Vec<BookingEvent> {
                 email: "ada@example.com".into(),
             }),
             access_code_digest: AccessCodeDigest::new("ab12"),
+            unknown_table: false,
         }
         .into(),
         TableBookingInitiated {
@@ -72,6 +73,7 @@ fn booking_events() -> Vec<BookingEvent> {
             people: None,
             customer: None,
             access_code_digest: AccessCodeDigest::new("ab12"),
+            unknown_table: true,
         }
         .into(),
         TableBookingConfirmed {
@@ -125,6 +127,13 @@ fn booking_events_written_as_v1_are_read_as_the_current_version() {
         })
         .collect();
     assert_eq!(decoded.len(), 4);
+    let BookingEvent::Initiated(initiated) = &decoded[0] else {
+        panic!("not an initiation: {:?}", decoded[0]);
+    };
+    assert!(
+        !initiated.unknown_table,
+        "a v1 booking's table was left to table-manager"
+    );
     let BookingEvent::Rejected(rejected) = &decoded[2] else {
         panic!("not a rejection: {:?}", decoded[2]);
     };
@@ -229,6 +238,11 @@ fn payloads_have_the_camel_case_wire_shape() {
     assert_eq!(value["tableId"], "t1");
     assert_eq!(value["accessCodeDigest"], "ab12");
     assert_eq!(value["customer"]["email"], "ada@example.com");
+    assert_eq!(value.get("unknownTable"), None, "left out when false");
+    let unknown = &booking_events()[1];
+    let value: serde_json::Value =
+        serde_json::from_slice(&unknown.encode().expect("encode")).expect("json");
+    assert_eq!(value["unknownTable"], true);
 }
 
 #[test]

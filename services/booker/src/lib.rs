@@ -8,6 +8,7 @@ mod access;
 mod availability;
 mod http;
 mod idempotency;
+mod known_tables;
 mod outcomes;
 mod reads;
 mod rules;
@@ -28,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::{AppState, Backend};
+use crate::known_tables::KnownTables;
 use crate::outcomes::Outcomes;
 use crate::reads::ReadModels;
 use crate::rules::SlotRules;
@@ -175,6 +177,7 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
     // Set once: a setup that failed earlier never got this far.
     let _ = state.backend.set(Backend {
         tables: TableCommands::new(started.client.clone()),
+        known_tables: KnownTables::new(started.store.clone()),
         bookings,
         outcomes,
         idempotency,

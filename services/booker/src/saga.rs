@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{Booking, BookingCommand, BookingRejection};
-use events::{BookingEvent, BookingId, RejectionReason, TableEvent};
+use events::{BookingEvent, BookingId, EventId, RejectionReason, TableEvent};
 use eventstore::{
-    AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
-    Repository,
+    AppendContext, Delivery, EventLog, EventStore, ExecuteError, Executed, HandleError, Handler,
+    Recorded, Repository,
 };
 use jiff::Timestamp;
 
@@ -87,6 +87,19 @@ impl<L: EventLog> Timeouts<L> {
         let BookingEvent::Initiated(initiated) = &recorded.event else {
             return Ok(());
         };
+        if initiated.unknown_table {
+            // Normally rejected already by the request that made it; if that request died
+            // in between, now (the same append either way: deduplicated).
+            let command = reject_unknown_table();
+            return execute(
+                &self.bookings,
+                initiated.id,
+                &command,
+                UNKNOWN_TABLE,
+                recorded,
+            )
+            .await;
+        }
         let elapsed = now.duration_since(stored_at);
         let elapsed = Duration::try_from(elapsed).unwrap_or(Duration::ZERO);
         if elapsed < self.timeout {
@@ -99,6 +112,29 @@ impl<L: EventLog> Timeouts<L> {
         };
         execute(&self.bookings, initiated.id, &command, "timeout", recorded).await
     }
+}
+
+/// The step that rejects a booking of a table that was never added (ADR 0020).
+pub const UNKNOWN_TABLE: &str = "reject-unknown-table";
+
+pub fn reject_unknown_table() -> BookingCommand {
+    BookingCommand::Reject {
+        reason: RejectionReason::TableNotFound,
+    }
+}
+
+/// Rejects the booking `id`, just made by its initiated event `initiated` for a table that
+/// was never added: what the request that made it does at once, with the command id the
+/// timeouts consumer would use.
+pub async fn refuse_unknown_table<L: EventLog>(
+    bookings: &Repository<Booking, L>,
+    id: BookingId,
+    initiated: EventId,
+) -> Result<Executed<Booking>, ExecuteError<BookingRejection>> {
+    let context = AppendContext::caused_by_event(UNKNOWN_TABLE, initiated, id.into());
+    bookings
+        .execute(&id, &reject_unknown_table(), &context)
+        .await
 }
 
 /// Runs a saga step on a booking. A refusal means the step no longer applies (the booking
@@ -130,7 +166,7 @@ async fn execute<E, L: EventLog>(
 mod tests {
     use domain::Aggregate as _;
     use events::fixtures::*;
-    use events::{BookingStatus, LockFailureReason};
+    use events::{BookingStatus, LockFailureReason, TableBookingInitiated};
     use eventstore::InMemory;
     use eventstore::testing::Scenario;
 
@@ -334,5 +370,48 @@ mod tests {
             .await
             .expect("step settles");
         assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn given_a_booking_of_an_unknown_table_left_initiated_when_the_timeouts_see_it_then_it_is_rejected_at_once()
+     {
+        // The request that made it died before rejecting it.
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let made = scenario.when(&id, unknown_table(id));
+        let stored = made.metadata.occurred_at;
+        timeouts(&scenario)
+            .react(&made, stored, stored)
+            .await
+            .expect("step");
+        let then = scenario.then_recorded::<BookingEvent>();
+        assert_eq!(then.len(), 1);
+        assert_eq!(then[0].event, rejected(id, RejectionReason::TableNotFound));
+        assert_eq!(then[0].metadata.causation_id, made.metadata.event_id.into());
+    }
+
+    #[tokio::test]
+    async fn given_a_booking_of_an_unknown_table_its_request_rejected_when_the_timeouts_see_it_then_nothing_is_appended()
+     {
+        let id = BookingId::new();
+        let mut scenario = Scenario::new();
+        let made = scenario.when(&id, unknown_table(id));
+        let bookings = bookings(&scenario);
+        refuse_unknown_table(&bookings, id, made.metadata.event_id)
+            .await
+            .expect("refused by the request");
+        scenario.mark();
+        let stored = made.metadata.occurred_at;
+        let outcome = timeouts(&scenario).react(&made, stored, stored).await;
+        assert!(outcome.is_ok(), "no timer kept: {outcome:?}");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
+
+    fn unknown_table(id: BookingId) -> BookingEvent {
+        TableBookingInitiated {
+            unknown_table: true,
+            ..request_for(&t1(), id, 2)
+        }
+        .into()
     }
 }

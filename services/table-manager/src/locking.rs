@@ -39,6 +39,8 @@ impl<L: EventLog> LockingSaga<L> {
     pub async fn react(&self, recorded: &Recorded<BookingEvent>) -> Result<(), HandleError> {
         let context = |step: &str| AppendContext::caused_by(step, &recorded.metadata);
         match &recorded.event {
+            // Rejected by the gateway as it was made (ADR 0020): there is no table to lock.
+            BookingEvent::Initiated(e) if e.unknown_table => Ok(()),
             BookingEvent::Initiated(e) => self
                 .tables
                 .place_lock(
@@ -224,6 +226,19 @@ mod tests {
             failed(&ghost, booking, LockFailureReason::TableNotFound)
         );
         assert_eq!(then[0].subject, names::UNKNOWN_TABLES_SUBJECT);
+    }
+
+    #[tokio::test]
+    async fn given_a_booking_the_gateway_rejected_for_an_unknown_table_when_it_is_initiated_then_nothing_is_appended()
+     {
+        // Even if the table exists by now: the booking was decided when it was made.
+        let booking = BookingId::new();
+        let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+        let mut request = request_for(&t1(), booking, 2);
+        request.unknown_table = true;
+        let initiated = scenario.when(&booking, BookingEvent::from(request));
+        saga(&scenario).react(&initiated).await.expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::access::AccessCode;
 use crate::idempotency::{Claim, IdempotencyError};
+use crate::saga;
 
 /// Parses the `wait` query parameter: whole seconds, 0 to 30, default 5.
 fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
@@ -67,6 +68,13 @@ pub async fn create(
     })?;
     let id = claim.booking_id;
     tracing::Span::current().record("booking_id", tracing::field::display(id));
+    // A table that was never added is refused here, in the booking's first write, rather
+    // than by table-manager: made-up ids never queue ahead of real bookings (ADR 0020).
+    let unknown_table = !backend
+        .known_tables
+        .exists(&request.table_id)
+        .await
+        .map_err(ApiError::unavailable)?;
     let initiated = TableBookingInitiated {
         id,
         table_id: request.table_id,
@@ -74,6 +82,7 @@ pub async fn create(
         people: request.people,
         customer: request.customer,
         access_code_digest: claim.access_code.digest(id),
+        unknown_table,
     };
     // Registered before the append, so the outcome cannot pass unseen.
     let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
@@ -85,6 +94,18 @@ pub async fn create(
         backend.bookings.execute_new(&id, &command, &context).await
     };
     let mut booking = match executed {
+        Ok(executed) if unknown_table => {
+            // Decided already: rejected now rather than by a consumer (ADR 0020). Should
+            // this append fail, the timeouts consumer rejects it and the answer is 202.
+            let initiated = context.command_id.event_id(0);
+            match saga::refuse_unknown_table(&backend.bookings, id, initiated).await {
+                Ok(rejected) => rejected.state,
+                Err(error) => {
+                    tracing::warn!(%error, "the booking of an unknown table is left to the timeouts consumer");
+                    executed.state
+                }
+            }
+        }
         Ok(executed) => executed.state,
         // Only an idempotent replay can meet an existing booking id.
         Err(ExecuteError::Rejected(_)) => return Err(ApiError::IdempotencyMismatch),

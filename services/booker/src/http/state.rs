@@ -11,6 +11,7 @@ use service_kit::Secret;
 
 use super::error::ApiError;
 use crate::idempotency::IdempotencyKeys;
+use crate::known_tables::KnownTables;
 use crate::outcomes::Outcomes;
 use crate::reads::{ReadError, ReadModels};
 use crate::rules::SlotRules;
@@ -20,6 +21,7 @@ use crate::table_commands::TableCommands;
 #[derive(Debug)]
 pub struct Backend {
     pub tables: TableCommands,
+    pub known_tables: KnownTables,
     pub bookings: Arc<Repository<Booking>>,
     pub outcomes: Arc<Outcomes>,
     pub idempotency: IdempotencyKeys,

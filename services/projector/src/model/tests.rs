@@ -43,6 +43,7 @@ fn initiated(id: BookingId) -> BookingEvent {
             email: "Ada@Example.com".to_owned(),
         }),
         access_code_digest: AccessCodeDigest::new("ab".repeat(32)),
+        unknown_table: false,
     })
 }
 
