@@ -88,9 +88,13 @@ impl<S: Service> App<S> {
         let app = service.routes().merge(ops.router());
         let http_stop = CancellationToken::new();
         let http = tokio::spawn(
-            axum::serve(self.listener, app)
-                .with_graceful_shutdown(http_stop.clone().cancelled_owned())
-                .into_future(),
+            // The peer address reaches handlers (the booker's guessing limits count by it).
+            axum::serve(
+                self.listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(http_stop.clone().cancelled_owned())
+            .into_future(),
         );
         tracing::info!(service = name, "HTTP listening");
 
