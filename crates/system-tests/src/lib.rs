@@ -18,6 +18,9 @@ pub use api::{Slot, fields, read};
 pub use inspect::types;
 
 pub const ADMIN: &str = "test-admin-token";
+/// The booker's `ACCESS_CODE_KEY` in tests.
+pub const ACCESS_CODE_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// How long a service may take to turn ready.
 const READY: Duration = Duration::from_secs(30);
@@ -43,6 +46,7 @@ pub struct SystemBuilder {
     projector: bool,
     max_payload: Option<usize>,
     idempotency_max_bytes: Option<i64>,
+    trusted_proxies: Option<String>,
 }
 
 impl Default for SystemBuilder {
@@ -54,6 +58,7 @@ impl Default for SystemBuilder {
             projector: true,
             max_payload: None,
             idempotency_max_bytes: None,
+            trusted_proxies: None,
         }
     }
 }
@@ -83,7 +88,13 @@ impl SystemBuilder {
         self
     }
 
-    /// A private nats-server and the services, each ready.
+    /// The booker's `TRUSTED_PROXIES` (`"127.0.0.1"`: the test's `X-Forwarded-For` names
+    /// the client).
+    pub fn trusted_proxies(mut self, proxies: &str) -> Self {
+        self.trusted_proxies = Some(proxies.to_owned());
+        self
+    }
+
     /// The booker's `IDEMPOTENCY_MAX_BYTES`.
     pub fn idempotency_max_bytes(mut self, bytes: i64) -> Self {
         self.idempotency_max_bytes = Some(bytes);
@@ -97,6 +108,7 @@ impl SystemBuilder {
         self
     }
 
+    /// A private nats-server and the services, each ready.
     pub async fn start(self) -> System {
         let mut options = if self.users {
             users_options()
@@ -234,6 +246,8 @@ impl System {
         let mut extra = vec![
             "--admin-token".to_owned(),
             ADMIN.to_owned(),
+            "--access-code-key".to_owned(),
+            ACCESS_CODE_KEY.to_owned(),
             "--booking-timeout".to_owned(),
             timeout,
             "--booking-horizon-days".to_owned(),
@@ -241,6 +255,9 @@ impl System {
         ];
         if let Some(bytes) = self.settings.idempotency_max_bytes {
             extra.extend(["--idempotency-max-bytes".to_owned(), bytes.to_string()]);
+        }
+        if let Some(proxies) = &self.settings.trusted_proxies {
+            extra.extend(["--trusted-proxies".to_owned(), proxies.clone()]);
         }
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         booker::Config::parse_from(self.args("booker", &extra))

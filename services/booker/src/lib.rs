@@ -6,8 +6,11 @@
 
 mod access;
 mod availability;
+mod client_address;
+mod guard;
 mod http;
 mod idempotency;
+mod keys;
 mod known_tables;
 mod outcomes;
 mod reads;
@@ -28,7 +31,10 @@ use service_kit::{Info, Secret, Service, Started, Workers};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::client_address::TrustedProxies;
+use crate::guard::Guard;
 use crate::http::{AppState, Backend};
+use crate::keys::ServerKey;
 use crate::known_tables::KnownTables;
 use crate::outcomes::Outcomes;
 use crate::reads::ReadModels;
@@ -60,6 +66,17 @@ pub struct Settings {
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = Secret::parse)]
     pub admin_token: Secret,
 
+    /// Server secret for keyed digests (at least 32 bytes, hex or base64). Required: the
+    /// booker refuses to start without it.
+    #[arg(long, env = "ACCESS_CODE_KEY", hide_env_values = true, value_parser = ServerKey::parse)]
+    pub access_code_key: ServerKey,
+
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR networks,
+    /// comma-separated); empty: the peer address is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "",
+          value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
+
     /// How many days ahead a booking may be made.
     #[arg(long, env = "BOOKING_HORIZON_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u16).range(1..=3650))]
@@ -84,6 +101,7 @@ pub struct Booker {
     state: Arc<AppState>,
     timeout: Duration,
     idempotency_max_bytes: i64,
+    key: ServerKey,
 }
 
 impl Service for Booker {
@@ -97,7 +115,7 @@ impl Service for Booker {
             zone: own.timezone.clone(),
             horizon_days: own.booking_horizon_days,
         };
-        let state = AppState::new(own.admin_token.clone(), rules);
+        let state = AppState::new(own.admin_token.clone(), rules, own.trusted_proxies.clone());
         registry.register(
             "booker_limit_refusals",
             "Requests answered 503 because a store reached its limit, by store",
@@ -107,6 +125,7 @@ impl Service for Booker {
             state: Arc::new(state),
             timeout: own.booking_timeout,
             idempotency_max_bytes: own.idempotency_max_bytes,
+            key: own.access_code_key.clone(),
         }
     }
 
@@ -129,6 +148,13 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
         started.store.jetstream(),
         started.stream_settings().replicas,
         booker.idempotency_max_bytes,
+    )
+    .await?;
+    let guard = Guard::open(
+        started.client.clone(),
+        started.store.jetstream().clone(),
+        booker.key.clone(),
+        started.stream_settings().replicas,
     )
     .await?;
     let saga_consumer = started
@@ -178,6 +204,7 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
     let _ = state.backend.set(Backend {
         tables: TableCommands::new(started.client.clone()),
         known_tables: KnownTables::new(started.store.clone()),
+        guard,
         bookings,
         outcomes,
         idempotency,

@@ -3,6 +3,7 @@
 
 mod bookings;
 mod floods;
+mod guessing;
 mod hot_spots;
 mod limits;
 mod permissions;

@@ -114,6 +114,7 @@ impl Services {
                 ];
                 if role == "booker" {
                     env.push(("ADMIN_TOKEN", ADMIN.to_owned()));
+                    env.push(("ACCESS_CODE_KEY", system_tests::ACCESS_CODE_KEY.to_owned()));
                 }
                 let log = logs.path().join(format!("{name}.log"));
                 let mut instance = Instance {

@@ -9,7 +9,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection};
 use events::read_model::{BookingView, Key};
-use events::{BookingId, BookingStatus, CancellationCause, RejectionReason, TableBookingInitiated};
+use events::{
+    AccessCodeDigest, BookingId, BookingStatus, CancellationCause, RejectionReason,
+    TableBookingInitiated,
+};
 use eventstore::{AppendContext, ExecuteError};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -21,6 +24,7 @@ use super::fields::{Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::access::AccessCode;
+use crate::guard::{Guard, Scope};
 use crate::idempotency::{Claim, IdempotencyError};
 use crate::saga;
 
@@ -158,7 +162,11 @@ pub async fn get(
 ) -> Result<Json<BookingBody>, ApiError> {
     let id = booking_id(&raw_id)?;
     let booking = find(&state, id).await?;
-    let viewer = if caller.may_see(&booking) {
+    let guard = &state.backend()?.guard;
+    let viewer = if caller
+        .authorized(guard, id, &booking.access_code_digest)
+        .await?
+    {
         Viewer::Authorized
     } else {
         Viewer::Public
@@ -190,7 +198,10 @@ pub async fn cancel(
             Field::Present(code) => Some(AccessCode::from_input(&code)),
         }
     };
-    let code = body_code.or(caller.code.clone());
+    let caller = Caller {
+        code: body_code.or(caller.code),
+        ..caller
+    };
     let id = booking_id(&raw_id)?;
     let backend = state.backend()?;
     let (booking, _) = backend
@@ -203,7 +214,10 @@ pub async fn cancel(
     };
     let cause = if caller.admin {
         CancellationCause::Admin
-    } else if code.is_some_and(|code| code.matches(id, &request.access_code_digest)) {
+    } else if caller
+        .authorized(&backend.guard, id, &request.access_code_digest)
+        .await?
+    {
         CancellationCause::Customer
     } else {
         return Err(ApiError::Forbidden);
@@ -267,13 +281,24 @@ fn store_failure<R: std::error::Error + Send + Sync + 'static>(error: ExecuteErr
 }
 
 impl Caller {
-    /// The admin, or the holder of the booking's access code.
-    pub fn may_see(&self, booking: &BookingView) -> bool {
-        self.admin
-            || self
-                .code
-                .as_ref()
-                .is_some_and(|code| code.matches(booking.id, &booking.access_code_digest))
+    /// Whether the caller may act on the booking `id` whose code digest is `digest`: the
+    /// admin, or the holder of its access code. A code is checked only while the client
+    /// and the booking are under their guessing limits (429 otherwise), and a wrong one
+    /// counts against both.
+    pub async fn authorized(
+        &self,
+        guard: &Guard,
+        id: BookingId,
+        digest: &AccessCodeDigest,
+    ) -> Result<bool, ApiError> {
+        if self.admin {
+            return Ok(true);
+        }
+        let Some(code) = &self.code else {
+            return Ok(false);
+        };
+        let scopes = [Scope::Client(self.client), Scope::Booking(id)];
+        Ok(guard.attempt(&scopes, || code.matches(id, digest)).await?)
     }
 }
 

@@ -50,6 +50,9 @@ pub enum ApiError {
     },
     /// The same Idempotency-Key with a different request.
     IdempotencyMismatch,
+    /// Too many wrong access codes for this client, booking or email: try again after
+    /// this long; the code was not checked.
+    TooManyAttempts(std::time::Duration),
     /// NATS or table-manager cannot be reached; nothing was written.
     Unavailable(anyhow::Error),
     /// A store the request must write to has reached its limit; nothing was written.
@@ -179,6 +182,20 @@ impl IntoResponse for ApiError {
                 "Idempotency-Key",
                 "already used with a different request",
             )]),
+            Self::TooManyAttempts(wait) => {
+                let seconds = wait.as_secs().max(1);
+                let mut response = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "too many wrong access codes; the code was not checked, try again in {seconds} s"
+                    ),
+                )
+                .into_response();
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
             Self::Unavailable(cause) => {
                 let mut response = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -1,10 +1,11 @@
 //! Extractors: what a handler needs from the request besides its body's fields, with the
 //! rejections mapped to [`ApiError`] once, here.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::access::{self, AccessCode};
+use crate::client_address::client_address;
 
 /// The request body (at most 64 KiB); a larger one answers 413.
 #[derive(Debug)]
@@ -86,12 +88,14 @@ impl FromRequestParts<Arc<AppState>> for Admin {
     }
 }
 
-/// Who calls a booking route: the admin, and the access code of `X-Access-Code`, if any.
-/// Never refuses; the route decides what the caller may do.
+/// Who calls a booking route: the admin, the access code of `X-Access-Code` if any, and
+/// the client's address (for the guessing limits). Never refuses; the route decides what
+/// the caller may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub admin: bool,
     pub code: Option<AccessCode>,
+    pub client: IpAddr,
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -101,6 +105,16 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
+        // Served without connection info only in router tests.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok());
         Ok(Self {
             admin: is_admin(&parts.headers, state),
             code: parts
@@ -108,6 +122,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 .get("x-access-code")
                 .and_then(|value| value.to_str().ok())
                 .map(AccessCode::from_input),
+            client: client_address(peer, forwarded, &state.trusted_proxies),
         })
     }
 }

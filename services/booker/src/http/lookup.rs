@@ -11,11 +11,12 @@ use serde::Deserialize;
 
 use super::bookings::find;
 use super::error::ApiError;
-use super::extract::Body;
+use super::extract::{Body, Caller};
 use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::access::AccessCode;
+use crate::guard::Scope;
 use crate::http::booking_request::MAX_EMAIL;
 
 /// Longest access code looked at (a real one has 5 characters).
@@ -54,9 +55,14 @@ impl LookupRequest {
 /// code and an unknown email get the same 404, after the same work.
 pub async fn lookup(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Body(body): Body,
 ) -> Result<Json<BookingBody>, ApiError> {
     let (email, code) = json_body::<LookupRequest>(&body)?.parse()?;
+    let backend = state.backend()?;
+    // Limited per client and per email; the code is not checked while either is.
+    let scopes = [Scope::Client(caller.client), Scope::Email(&email)];
+    backend.guard.check(&scopes).await?;
     let reads = state.reads()?;
     let email = email_digest(&email);
     let entries: Vec<(String, LocatorEntry)> = reads.list(&locator_prefix(&email)).await?;
@@ -77,7 +83,10 @@ pub async fn lookup(
             .map(|(id, _)| *id);
     }
     let no_match = || ApiError::NotFound("no booking for this email and access code");
-    let id = found.ok_or_else(no_match)?;
+    let Some(id) = found else {
+        backend.guard.failed(&scopes).await?;
+        return Err(no_match());
+    };
     let booking = find(&state, id).await.map_err(|e| match e {
         ApiError::NotFound(_) => no_match(),
         other => other,

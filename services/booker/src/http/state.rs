@@ -10,6 +10,8 @@ use prometheus_client::metrics::family::Family;
 use service_kit::Secret;
 
 use super::error::ApiError;
+use crate::client_address::TrustedProxies;
+use crate::guard::{Guard, GuardError};
 use crate::idempotency::IdempotencyKeys;
 use crate::known_tables::KnownTables;
 use crate::outcomes::Outcomes;
@@ -22,6 +24,7 @@ use crate::table_commands::TableCommands;
 pub struct Backend {
     pub tables: TableCommands,
     pub known_tables: KnownTables,
+    pub guard: Guard,
     pub bookings: Arc<Repository<Booking>>,
     pub outcomes: Arc<Outcomes>,
     pub idempotency: IdempotencyKeys,
@@ -35,16 +38,19 @@ pub struct AppState {
     pub backend: OnceLock<Backend>,
     pub admin_token: Secret,
     pub rules: SlotRules,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// Requests refused because a store is full, by store.
     pub limit_refusals: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl AppState {
-    pub fn new(admin_token: Secret, rules: SlotRules) -> Self {
+    pub fn new(admin_token: Secret, rules: SlotRules, trusted_proxies: TrustedProxies) -> Self {
         Self {
             backend: OnceLock::new(),
             admin_token,
             rules,
+            trusted_proxies,
             limit_refusals: Family::default(),
         }
     }
@@ -64,6 +70,15 @@ impl AppState {
 
     pub(crate) fn reads(&self) -> Result<&ReadModels, ApiError> {
         self.backend().map(|backend| backend.reads.as_ref())
+    }
+}
+
+impl From<GuardError> for ApiError {
+    fn from(error: GuardError) -> Self {
+        match error {
+            GuardError::Limited(wait) => Self::TooManyAttempts(wait),
+            GuardError::Unavailable(_) => Self::unavailable(error),
+        }
     }
 }
 

@@ -13,6 +13,12 @@ fn token() -> (&'static str, String) {
     ("ADMIN_TOKEN", "test-admin-token".to_owned())
 }
 
+const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn key() -> (&'static str, String) {
+    ("ACCESS_CODE_KEY", KEY.to_owned())
+}
+
 /// Starts the booker in-process on a free port.
 async fn spawn_app(nats_url: &str) -> Spawned {
     let config = booker::Config::parse_from([
@@ -23,6 +29,8 @@ async fn spawn_app(nats_url: &str) -> Spawned {
         "127.0.0.1:0",
         "--admin-token",
         "test-admin-token",
+        "--access-code-key",
+        KEY,
     ]);
     booker::App::build(config).await.expect("build").spawn()
 }
@@ -79,6 +87,7 @@ async fn the_booker_binary_reads_its_environment_serves_readyz_and_stops_on_sigt
         &nats.url(),
         &[
             token(),
+            key(),
             ("LOG_FORMAT", "json".into()),
             ("BOOKING_TIMEOUT", "10s".into()),
         ],
@@ -88,15 +97,28 @@ async fn the_booker_binary_reads_its_environment_serves_readyz_and_stops_on_sigt
 
 #[tokio::test]
 async fn the_booker_binary_waits_for_nats_without_being_ready() {
-    process::check_binary_waits_for_nats(BINARY, &[token()]).await;
+    process::check_binary_waits_for_nats(BINARY, &[token(), key()]).await;
 }
 
 #[tokio::test]
 async fn the_booker_refuses_to_start_without_an_admin_token() {
-    for env in [vec![], vec![("ADMIN_TOKEN", "   ".to_owned())]] {
+    for env in [vec![key()], vec![key(), ("ADMIN_TOKEN", "   ".to_owned())]] {
         let mut process = ServiceProcess::start(BINARY, &env);
         let status = process.wait_exit(Duration::from_secs(10)).await;
         assert!(!status.success(), "started without a usable ADMIN_TOKEN");
+    }
+}
+
+#[tokio::test]
+async fn the_booker_refuses_to_start_without_an_access_code_key_of_32_bytes() {
+    let short = ("ACCESS_CODE_KEY", "00ff00ff".to_owned());
+    for env in [vec![token()], vec![token(), short]] {
+        let mut process = ServiceProcess::start(BINARY, &env);
+        let status = process.wait_exit(Duration::from_secs(10)).await;
+        assert!(
+            !status.success(),
+            "started without a usable ACCESS_CODE_KEY"
+        );
     }
 }
 
@@ -114,7 +136,7 @@ async fn the_booker_refuses_to_start_with_invalid_configuration() {
         ("NATS_USER", "booker"),
         ("NATS_PASSWORD", "secret"),
     ] {
-        let env = [token(), (bad.0, bad.1.to_owned())];
+        let env = [token(), key(), (bad.0, bad.1.to_owned())];
         let mut process = ServiceProcess::start(BINARY, &env);
         let status = process.wait_exit(Duration::from_secs(10)).await;
         assert!(!status.success(), "started with {}={}", bad.0, bad.1);

@@ -1,0 +1,114 @@
+//! The server secret `ACCESS_CODE_KEY` and the keyed digests made with it (HMAC-SHA256):
+//! what must be compared or used as a key without being kept in clear (client addresses,
+//! emails) is kept only as such a digest, which nobody without the key can reverse or test
+//! guesses against.
+
+use std::fmt;
+
+use base64::Engine as _;
+use ring::hmac;
+
+/// Fewest bytes of key material accepted.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// The booker's server key.
+#[derive(Clone)]
+pub struct ServerKey(hmac::Key);
+
+impl fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerKey(***)")
+    }
+}
+
+impl ServerKey {
+    /// A key given as hex or base64 (standard or URL-safe, padding optional) of at least
+    /// [`MIN_KEY_BYTES`] bytes.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let bytes = decode_hex(raw)
+            .or_else(|| base64::engine::general_purpose::STANDARD.decode(raw).ok())
+            .or_else(|| {
+                base64::engine::general_purpose::STANDARD_NO_PAD
+                    .decode(raw)
+                    .ok()
+            })
+            .or_else(|| base64::engine::general_purpose::URL_SAFE.decode(raw).ok())
+            .or_else(|| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(raw)
+                    .ok()
+            })
+            .ok_or_else(|| "must be hex or base64".to_owned())?;
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "must hold at least {MIN_KEY_BYTES} bytes (it holds {}); make one with `openssl rand -hex 32`",
+                bytes.len()
+            ));
+        }
+        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
+    }
+
+    /// The keyed digest of `data` for the purpose `label` (different purposes never give
+    /// the same digest for the same data), as 64 hex digits.
+    pub fn digest(&self, label: &str, data: &[u8]) -> String {
+        let mut context = hmac::Context::with_key(&self.0);
+        context.update(label.as_bytes());
+        context.update(b"\n");
+        context.update(data);
+        crate::access::hex(context.sign().as_ref())
+    }
+}
+
+fn decode_hex(raw: &str) -> Option<Vec<u8>> {
+    if !raw.len().is_multiple_of(2) || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..raw.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&raw[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    #[test]
+    fn a_key_of_32_bytes_is_taken_as_hex_or_base64_and_both_are_the_same_key() {
+        let from_hex = ServerKey::parse(HEX).expect("hex");
+        let from_base64 =
+            ServerKey::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").expect("base64");
+        let unpadded =
+            ServerKey::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").expect("no padding");
+        let digest = from_hex.digest("t", b"data");
+        assert_eq!(from_base64.digest("t", b"data"), digest);
+        assert_eq!(unpadded.digest("t", b"data"), digest);
+        assert_eq!(digest.len(), 64);
+    }
+
+    #[test]
+    fn a_short_or_garbled_key_is_refused_saying_why() {
+        let short = ServerKey::parse("00ff").expect_err("2 bytes");
+        assert!(short.contains("at least 32 bytes"), "{short}");
+        assert!(ServerKey::parse("not a key!").is_err());
+        assert!(ServerKey::parse("").is_err());
+    }
+
+    #[test]
+    fn digests_depend_on_the_key_and_the_purpose() {
+        let key = ServerKey::parse(HEX).expect("key");
+        let other = ServerKey::parse(&HEX.replace("00", "ff")).expect("other key");
+        assert_ne!(key.digest("a", b"x"), key.digest("b", b"x"));
+        assert_ne!(key.digest("a", b"x"), other.digest("a", b"x"));
+        assert_eq!(key.digest("a", b"x"), key.digest("a", b"x"));
+    }
+
+    #[test]
+    fn a_key_never_shows_in_debug_output() {
+        let key = ServerKey::parse(HEX).expect("key");
+        assert_eq!(format!("{key:?}"), "ServerKey(***)");
+    }
+}
