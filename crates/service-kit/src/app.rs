@@ -87,15 +87,15 @@ impl<S: Service> App<S> {
         let ops = Ops::new(self.registry);
         let app = service.routes().merge(ops.router());
         let http_stop = CancellationToken::new();
-        let http = tokio::spawn(
-            // The peer address reaches handlers (the booker's guessing limits count by it).
-            axum::serve(
-                self.listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(http_stop.clone().cancelled_owned())
-            .into_future(),
-        );
+        let http = tokio::spawn(crate::http::serve(
+            self.listener,
+            app,
+            crate::http::Limits {
+                max_connections: common.http_max_connections,
+                header_timeout: common.http_header_timeout,
+            },
+            http_stop.clone(),
+        ));
         tracing::info!(service = name, "HTTP listening");
 
         let Some(client) = crate::nats::connect(&common, name, &shutdown).await else {

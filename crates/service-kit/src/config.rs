@@ -44,6 +44,16 @@ pub struct CommonConfig {
     /// table-manager 0.0.0.0:8081, projector 0.0.0.0:8082.
     #[arg(long, env = "HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
+
+    /// HTTP connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = crate::http::MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub http_max_connections: u32,
+
+    /// How long a client may take to send a request's headers (and a kept-alive
+    /// connection may sit idle) before the connection is closed.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_header_timeout: Duration,
 }
 
 /// A checked `NATS_URL`: one server URL or a comma-separated seed list (`nats://a:4222,

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod config;
 pub mod healthcheck;
+pub mod http;
 pub mod nats;
 pub mod ops;
 pub mod service;

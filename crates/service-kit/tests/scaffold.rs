@@ -112,3 +112,79 @@ async fn a_service_whose_worker_ends_on_its_own_stops_with_an_error() {
     let error = outcome.expect_err("a failure");
     assert!(format!("{error:#}").contains("gave up"), "{error:#}");
 }
+
+/// A raw connection to a running service.
+async fn connect(running: &service_kit::Spawned) -> tokio::net::TcpStream {
+    let address = running.base_url().trim_start_matches("http://").to_owned();
+    tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect")
+}
+
+/// Everything the server sends until it closes the connection or `within` passes.
+async fn read_answer(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    let mut buffer = [0_u8; 1024];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buffer)).await {
+            Err(_) => return (!answer.is_empty()).then(|| String::from_utf8_lossy(&answer).into()),
+            Ok(Ok(0) | Err(_)) => return Some(String::from_utf8_lossy(&answer).into()),
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_too_slowly_is_disconnected() {
+    use tokio::io::AsyncWriteExt as _;
+    let nats = NatsServer::start().await;
+    let mut config = config(&nats);
+    config.common.http_header_timeout = Duration::from_millis(500);
+    let running = App::<Idle>::build(config).await.expect("build").spawn();
+    let mut slow = connect(&running).await;
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("first header");
+    // The rest never comes: the server closes the connection after the timeout.
+    let answer = read_answer(&mut slow, Duration::from_secs(5)).await;
+    assert!(
+        answer.is_some_and(|a| !a.contains("200 OK")),
+        "the connection stayed open or was served"
+    );
+    // A prompt client is served as usual.
+    let mut prompt = connect(&running).await;
+    prompt
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let answer = read_answer(&mut prompt, Duration::from_secs(5)).await;
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+    running.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    use tokio::io::AsyncWriteExt as _;
+    let nats = NatsServer::start().await;
+    let mut config = config(&nats);
+    config.common.http_max_connections = 1;
+    let running = App::<Idle>::build(config).await.expect("build").spawn();
+    let holder = connect(&running).await;
+    // Let the server take the first connection before the second comes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut waiting = connect(&running).await;
+    waiting
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    assert_eq!(
+        read_answer(&mut waiting, Duration::from_millis(500)).await,
+        None,
+        "served beyond the cap"
+    );
+    drop(holder);
+    let answer = read_answer(&mut waiting, Duration::from_secs(5)).await;
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+    running.stop().await.expect("clean shutdown");
+}
