@@ -159,13 +159,33 @@ fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .is_some_and(|token| access::secrets_equal(token.trim(), state.admin_token.expose()))
+        .and_then(bearer_token)
+        .is_some_and(|token| access::secrets_equal(token, state.admin_token.expose()))
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme's case does not
+/// matter (RFC 9110).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_whatever_its_case() {
+        for value in ["Bearer t0k", "bearer t0k", "BEARER  t0k ", " Bearer t0k"] {
+            assert_eq!(bearer_token(value), Some("t0k"), "{value:?}");
+        }
+        for value in ["Basic t0k", "Bearer", "Bearer  ", "Bearert0k"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+    }
 
     #[test]
     fn an_idempotency_key_is_one_to_255_visible_ascii_characters() {

@@ -27,21 +27,34 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 /// Every route of API.md.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/tables", post(tables::add).get(tables::list))
-        .route("/tables/{id}", delete(tables::remove))
-        .route("/booking-slots", get(slots::list))
+    // Answers that may carry an access code or a customer's details are never stored by a
+    // cache (API.md): every answer of the booking routes, whoever asks.
+    let bookings = Router::new()
         .route("/bookings", post(bookings::create))
         .route("/booking/initiate", post(bookings::create))
         .route("/bookings/lookup", post(lookup::lookup))
         .route("/bookings/{id}", get(bookings::get))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
         .route("/bookings/{id}/history", get(history::history))
+        .route_layer(axum::middleware::map_response(no_store));
+    Router::new()
+        .route("/tables", post(tables::add).get(tables::list))
+        .route("/tables/{id}", delete(tables::remove))
+        .route("/booking-slots", get(slots::list))
+        .merge(bookings)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(error::log_failures))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 #[cfg(test)]
