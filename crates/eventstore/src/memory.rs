@@ -31,6 +31,8 @@ struct Streams {
     lag: usize,
     /// Events handed out by loads so far.
     read: usize,
+    /// Appends still to store whose ack is then lost (answered as unavailable).
+    lost_acks: usize,
 }
 
 /// An in-memory [`EventLog`]; clones share the same events.
@@ -53,6 +55,12 @@ impl InMemory {
     /// again, with `false`).
     pub fn set_unavailable(&self, unavailable: bool) {
         self.lock().unavailable = unavailable;
+    }
+
+    /// The next `appends` appends are stored, but answered as if NATS had not acked them
+    /// in time (the writer cannot tell whether they were stored).
+    pub fn lose_acks(&self, appends: usize) {
+        self.lock().lost_acks = appends;
     }
 
     /// How many events loads have handed out so far (what a cold load cost).
@@ -196,7 +204,13 @@ impl EventLog for InMemory {
         events: &[E],
         context: &AppendContext,
     ) -> Result<Appended, AppendError> {
-        self.store(subject, expected, events, context)
+        let appended = self.store(subject, expected, events, context)?;
+        let mut streams = self.lock();
+        if streams.lost_acks > 0 {
+            streams.lost_acks -= 1;
+            return Err(AppendError::Unavailable("the ack was lost".into()));
+        }
+        Ok(appended)
     }
 
     async fn load_after<E: DomainEvent>(

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use domain::Aggregate;
 use events::{AggregateId, DomainEvent};
@@ -395,8 +396,16 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                     (state, version, tail) = self.refresh(id, (state, version, tail), true).await?;
                     fresh = true;
                 }
+                Err(AppendError::Unavailable(cause)) => {
+                    // The ack was lost: whether the events were stored is read back.
+                    self.forget(id);
+                    let entry = (state, version, tail);
+                    return match self.settle(id, entry, &events, context).await {
+                        Some(executed) => Ok(executed),
+                        None => Err(ExecuteError::Append(AppendError::Unavailable(cause))),
+                    };
+                }
                 Err(e) => {
-                    // Unknown whether it was stored: read the stream next time.
                     self.forget(id);
                     return Err(ExecuteError::Append(e));
                 }
@@ -408,6 +417,55 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         })
     }
 }
+
+impl<A: Aggregate, L: EventLog> Repository<A, L> {
+    /// After an append whose outcome is unknown (its ack was lost), whether it was stored,
+    /// from the stream's leader: the command's first event after `version`, or not there
+    /// at all. `None` when it is not there, or the leader cannot be asked within a few
+    /// seconds: then nothing can be said to have been written.
+    async fn settle(
+        &self,
+        id: &A::Id,
+        (state, version, tail): Entry<A>,
+        events: &[A::Event],
+        context: &AppendContext,
+    ) -> Option<Executed<A>> {
+        let first = context.command_id.event_id(0);
+        for pause in SETTLE_PAUSES {
+            let loaded = match self.log.load_after_consistent(&id.subject(), version).await {
+                Ok(loaded) => loaded,
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+            };
+            let ours = loaded.events.first()?;
+            if ours.metadata.event_id != first {
+                // Another command got in first: ours met a conflict and was not stored.
+                return None;
+            }
+            let count = loaded.events.len() as u64;
+            let state = fold(state, &loaded.events).prune(self.clock.now());
+            self.remember(id, state.clone(), loaded.version, tail + count)
+                .await;
+            return Some(Executed {
+                state,
+                version: loaded.version,
+                events: events.to_vec(),
+                duplicate: false,
+            });
+        }
+        None
+    }
+}
+
+/// Pauses between attempts to read back an append whose ack was lost.
+const SETTLE_PAUSES: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(300),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
 
 /// Where a load of an aggregate not in the cache starts: nothing, version 0.
 fn fresh_start<A: Default>() -> (A, u64, u64) {

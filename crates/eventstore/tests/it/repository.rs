@@ -1,5 +1,6 @@
 use domain::Aggregate;
 use events::{Seats, TableAdded, TableEvent, TableId, TableRemoved};
+use eventstore::EventLog as _;
 use eventstore::{ExecuteError, Repository};
 
 use crate::{context, env};
@@ -221,4 +222,54 @@ async fn executing_as_new_on_an_aggregate_that_exists_decides_again_on_the_store
         .await
         .expect("add new");
     assert_eq!(fresh.events.len(), 1);
+}
+
+#[tokio::test]
+async fn an_append_whose_ack_is_lost_but_was_stored_is_reported_done() {
+    let log = eventstore::InMemory::new();
+    let repository = Repository::<Table, _>::new(log.clone(), 100, 3);
+    log.lose_acks(1);
+    let executed = repository
+        .execute(&id(), &Command::Add(id(), seats(4)), &context("add"))
+        .await
+        .expect("the append was stored: the command is done");
+    assert_eq!(executed.state.seats, Some(4));
+    assert_eq!(executed.events.len(), 1);
+    let stored = log.load_aggregate(&id()).await.expect("load");
+    assert_eq!(stored.events.len(), 1);
+    assert_eq!(executed.version, stored.version);
+}
+
+#[tokio::test]
+async fn an_append_that_fails_with_nothing_stored_is_reported_unavailable() {
+    let log = eventstore::InMemory::new();
+    let repository = Repository::<Table, _>::new(log.clone(), 100, 3);
+    repository
+        .execute(&id(), &Command::Add(id(), seats(4)), &context("add"))
+        .await
+        .expect("add");
+    // The store is back after the append failed, in time to be asked: nothing is there.
+    log.set_unavailable(true);
+    let back = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            log.set_unavailable(false);
+        })
+    };
+    let outcome = repository
+        .execute(&id(), &Command::Remove(id()), &context("remove"))
+        .await;
+    back.await.expect("store back");
+    assert!(
+        matches!(
+            outcome,
+            Err(ExecuteError::Append(eventstore::AppendError::Unavailable(
+                _
+            )))
+        ),
+        "{outcome:?}"
+    );
+    let stored = log.load_aggregate(&id()).await.expect("load");
+    assert_eq!(stored.events.len(), 1, "the removal was not stored");
 }
