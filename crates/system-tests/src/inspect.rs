@@ -132,6 +132,25 @@ impl System {
         stream.info().await.expect("info").state.messages
     }
 
+    /// Every payload a stream holds now, as (lossy) text, one per line: to look for what
+    /// must not be stored in clear.
+    pub async fn stream_text(&self, stream: &str) -> String {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut stream = js.get_stream(stream).await.expect("stream");
+        let (first, last) = {
+            let state = &stream.info().await.expect("info").state;
+            (state.first_sequence, state.last_sequence)
+        };
+        let mut text = String::new();
+        for sequence in first..=last {
+            if let Ok(message) = stream.get_raw_message(sequence).await {
+                text.push_str(&String::from_utf8_lossy(&message.payload));
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// The subjects a stream holds messages on.
     pub async fn stream_subjects(&self, stream: &str) -> Vec<String> {
         let js = async_nats::jetstream::new(self.nats.client().await);

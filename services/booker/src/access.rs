@@ -1,10 +1,17 @@
 //! Secrets compared and made here: the admin token check and the booking access codes.
 //!
 //! An access code is 5 characters from an alphabet without look-alikes (no 0/O, 1/I/L),
-//! drawn from the OS random generator. Events keep only its digest, salted with the
-//! booking id, so two bookings with the same code have different digests (ADR 0007).
+//! drawn from the OS random generator. Events keep only its digest: an HMAC with the
+//! server key `ACCESS_CODE_KEY` over the booking id and the code, naming the key so that
+//! keys can be rotated (ADR 0023). Bookings of earlier releases keep their SHA-256 digest
+//! salted with the booking id (ADR 0007), which is still checked.
 
 use events::{AccessCodeDigest, BookingId};
+
+use crate::keys::{Keys, ServerKey};
+
+/// How a keyed access-code digest begins; the key id and the HMAC follow.
+const KEYED: &str = "hmac-sha256:";
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -63,22 +70,46 @@ impl AccessCode {
         &self.0
     }
 
-    /// The digest kept in the booking's events.
-    pub fn digest(&self, booking: BookingId) -> AccessCodeDigest {
+    /// The digest kept in the booking's events: `hmac-sha256:<key id>:<hex>`, keyed with
+    /// the current server key, so that nobody without it can test guesses offline.
+    pub fn digest(&self, keys: &Keys, booking: BookingId) -> AccessCodeDigest {
+        let key = keys.current();
+        AccessCodeDigest::new(format!("{KEYED}{}:{}", key.id(), self.keyed(key, booking)))
+    }
+
+    fn keyed(&self, key: &ServerKey, booking: BookingId) -> String {
+        let input = format!("{booking}\n{}", self.0);
+        key.digest("access-code/v2", input.as_bytes())
+    }
+
+    /// Whether this code is the one whose digest a booking keeps (constant time): a keyed
+    /// digest with the key it names (current or earlier), or the salted SHA-256 of
+    /// releases before keyed digests.
+    pub fn matches(&self, keys: &Keys, booking: BookingId, stored: &AccessCodeDigest) -> bool {
+        let Some(keyed) = stored.as_str().strip_prefix(KEYED) else {
+            return constant_time_eq(
+                self.legacy_digest(booking).as_bytes(),
+                stored.as_str().as_bytes(),
+            );
+        };
+        let Some((id, expected)) = keyed.split_once(':') else {
+            return false;
+        };
+        let Some(key) = keys.by_id(id) else {
+            tracing::warn!(key_id = id, %booking, "an access-code digest names a key this booker does not have (ACCESS_CODE_PREVIOUS_KEYS)");
+            return false;
+        };
+        constant_time_eq(self.keyed(key, booking).as_bytes(), expected.as_bytes())
+    }
+
+    /// The digest of releases before keyed digests: SHA-256 salted with the booking id.
+    fn legacy_digest(&self, booking: BookingId) -> String {
         let mut input = Vec::with_capacity(80);
         input.extend_from_slice(b"restaurant-booking/access-code/v1\n");
         input.extend_from_slice(booking.to_string().as_bytes());
         input.push(b'\n');
         input.extend_from_slice(self.0.as_bytes());
-        AccessCodeDigest::new(hex(digest(&SHA256, &input).as_ref()))
-    }
-
-    /// Whether this code is the one whose digest a booking keeps (constant time).
-    pub fn matches(&self, booking: BookingId, stored: &AccessCodeDigest) -> bool {
-        constant_time_eq(
-            self.digest(booking).as_str().as_bytes(),
-            stored.as_str().as_bytes(),
-        )
+        hex(digest(&SHA256, &input).as_ref())
     }
 }
 
@@ -139,18 +170,65 @@ mod tests {
         assert!(codes.len() >= 998, "{} distinct", codes.len());
     }
 
+    fn key(hex: &str) -> ServerKey {
+        ServerKey::parse(&hex.repeat(32)).expect("key")
+    }
+
+    fn keys() -> Keys {
+        Keys::new(key("01"), vec![])
+    }
+
     #[test]
     fn a_code_matches_its_own_digest_whatever_the_case_typed_and_nothing_else() {
-        let booking = BookingId::new();
+        let (keys, booking) = (keys(), BookingId::new());
         let code = AccessCode::generate().expect("rng");
-        let stored = code.digest(booking);
+        let stored = code.digest(&keys, booking);
         assert!(!stored.as_str().contains(code.expose()));
         let typed = AccessCode::from_input(&format!(" {} ", code.expose().to_lowercase()));
-        assert!(typed.matches(booking, &stored));
-        assert!(!code.matches(BookingId::new(), &stored));
+        assert!(typed.matches(&keys, booking, &stored));
+        assert!(!code.matches(&keys, BookingId::new(), &stored));
         assert!(
-            !AccessCode::from_input("22222").matches(booking, &stored) || code.expose() == "22222"
+            !AccessCode::from_input("22222").matches(&keys, booking, &stored)
+                || code.expose() == "22222"
         );
+    }
+
+    #[test]
+    fn a_digest_is_keyed_and_names_its_key() {
+        let (keys, booking) = (keys(), BookingId::new());
+        let code = AccessCode::from_input("K7QX2");
+        let stored = code.digest(&keys, booking);
+        let expected_prefix = format!("hmac-sha256:{}:", keys.current().id());
+        assert!(stored.as_str().starts_with(&expected_prefix), "{stored:?}");
+        // Without the key, the code does not match: another key cannot check it.
+        let other = Keys::new(key("02"), vec![]);
+        assert!(!code.matches(&other, booking, &stored));
+    }
+
+    #[test]
+    fn after_a_rotation_codes_digested_with_the_earlier_key_still_match() {
+        let booking = BookingId::new();
+        let code = AccessCode::from_input("K7QX2");
+        let before = code.digest(&Keys::new(key("01"), vec![]), booking);
+        let rotated = Keys::new(key("02"), vec![key("01")]);
+        assert!(code.matches(&rotated, booking, &before));
+        let after = code.digest(&rotated, booking);
+        assert_ne!(before, after, "new digests use the new key");
+        assert!(code.matches(&rotated, booking, &after));
+        // Once the earlier key is dropped, its digests no longer match.
+        assert!(!code.matches(&Keys::new(key("02"), vec![]), booking, &before));
+    }
+
+    #[test]
+    fn a_code_of_a_booking_made_before_keyed_digests_still_matches() {
+        // The digest release 203c1c3 wrote for this booking and code.
+        let booking = BookingId::parse("0193f0b4-7c1e-7000-8000-000000000001").expect("id");
+        let code = AccessCode::from_input("K7QX2");
+        let legacy = AccessCodeDigest::new(
+            "5ae6db7373a776db9c3e6d73de558036f5395a762f7867c4cbca3a85ea4a70f5",
+        );
+        assert!(code.matches(&keys(), booking, &legacy));
+        assert!(!AccessCode::from_input("K7QX3").matches(&keys(), booking, &legacy));
     }
 
     #[test]

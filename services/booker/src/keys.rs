@@ -13,11 +13,14 @@ pub const MIN_KEY_BYTES: usize = 32;
 
 /// The booker's server key.
 #[derive(Clone)]
-pub struct ServerKey(hmac::Key);
+pub struct ServerKey {
+    key: hmac::Key,
+    id: String,
+}
 
 impl fmt::Debug for ServerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ServerKey(***)")
+        write!(f, "ServerKey({}, ***)", self.id)
     }
 }
 
@@ -46,17 +49,58 @@ impl ServerKey {
                 bytes.len()
             ));
         }
-        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        let id = crate::access::hex(&hmac::sign(&key, b"restaurant-booking/key-id").as_ref()[..4]);
+        Ok(Self { key, id })
+    }
+
+    /// A short name of the key (8 hex digits), kept beside what it made, so that a digest
+    /// made with an earlier key is checked with that key (rotation). It tells nothing
+    /// about the key.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The keyed digest of `data` for the purpose `label` (different purposes never give
     /// the same digest for the same data), as 64 hex digits.
     pub fn digest(&self, label: &str, data: &[u8]) -> String {
-        let mut context = hmac::Context::with_key(&self.0);
+        crate::access::hex(&self.derive(label, data))
+    }
+
+    /// The same digest as 32 bytes: key material derived for `label` and `data`.
+    pub fn derive(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut context = hmac::Context::with_key(&self.key);
         context.update(label.as_bytes());
         context.update(b"\n");
         context.update(data);
-        crate::access::hex(context.sign().as_ref())
+        let mut out = [0_u8; 32];
+        out.copy_from_slice(context.sign().as_ref());
+        out
+    }
+}
+
+/// The current key, which makes every new digest, and the earlier ones still accepted
+/// when checking (`ACCESS_CODE_PREVIOUS_KEYS`).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    current: ServerKey,
+    previous: Vec<ServerKey>,
+}
+
+impl Keys {
+    pub fn new(current: ServerKey, previous: Vec<ServerKey>) -> Self {
+        Self { current, previous }
+    }
+
+    pub fn current(&self) -> &ServerKey {
+        &self.current
+    }
+
+    /// The key of this id, current or earlier.
+    pub fn by_id(&self, id: &str) -> Option<&ServerKey> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|key| key.id == id)
     }
 }
 
@@ -107,8 +151,24 @@ mod tests {
     }
 
     #[test]
-    fn a_key_never_shows_in_debug_output() {
+    fn a_key_never_shows_in_debug_output_only_its_id() {
         let key = ServerKey::parse(HEX).expect("key");
-        assert_eq!(format!("{key:?}"), "ServerKey(***)");
+        assert_eq!(format!("{key:?}"), format!("ServerKey({}, ***)", key.id()));
+        assert_eq!(key.id().len(), 8);
+        assert!(!HEX.contains(key.id()));
+    }
+
+    #[test]
+    fn keys_are_found_by_id_current_or_earlier() {
+        let old = ServerKey::parse(&HEX.replace("00", "ff")).expect("old");
+        let current = ServerKey::parse(HEX).expect("current");
+        assert_ne!(old.id(), current.id());
+        let keys = Keys::new(current.clone(), vec![old.clone()]);
+        assert_eq!(
+            keys.by_id(current.id()).map(ServerKey::id),
+            Some(current.id())
+        );
+        assert_eq!(keys.by_id(old.id()).map(ServerKey::id), Some(old.id()));
+        assert!(keys.by_id("00000000").is_none());
     }
 }

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client_address::TrustedProxies;
 use crate::guard::Guard;
 use crate::http::{AppState, Backend};
-use crate::keys::ServerKey;
+use crate::keys::{Keys, ServerKey};
 use crate::known_tables::KnownTables;
 use crate::outcomes::Outcomes;
 use crate::reads::ReadModels;
@@ -71,6 +71,12 @@ pub struct Settings {
     #[arg(long, env = "ACCESS_CODE_KEY", hide_env_values = true, value_parser = ServerKey::parse)]
     pub access_code_key: ServerKey,
 
+    /// Earlier values of `ACCESS_CODE_KEY`, comma-separated: codes digested with them
+    /// still match after a rotation (keep each until the slots of its bookings ended).
+    #[arg(long, env = "ACCESS_CODE_PREVIOUS_KEYS", hide_env_values = true,
+          value_delimiter = ',', value_parser = ServerKey::parse)]
+    pub access_code_previous_keys: Vec<ServerKey>,
+
     /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR networks,
     /// comma-separated); empty: the peer address is the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "",
@@ -101,7 +107,6 @@ pub struct Booker {
     state: Arc<AppState>,
     timeout: Duration,
     idempotency_max_bytes: i64,
-    key: ServerKey,
 }
 
 impl Service for Booker {
@@ -115,7 +120,16 @@ impl Service for Booker {
             zone: own.timezone.clone(),
             horizon_days: own.booking_horizon_days,
         };
-        let state = AppState::new(own.admin_token.clone(), rules, own.trusted_proxies.clone());
+        let keys = Keys::new(
+            own.access_code_key.clone(),
+            own.access_code_previous_keys.clone(),
+        );
+        let state = AppState::new(
+            own.admin_token.clone(),
+            rules,
+            own.trusted_proxies.clone(),
+            keys,
+        );
         registry.register(
             "booker_limit_refusals",
             "Requests answered 503 because a store reached its limit, by store",
@@ -125,7 +139,6 @@ impl Service for Booker {
             state: Arc::new(state),
             timeout: own.booking_timeout,
             idempotency_max_bytes: own.idempotency_max_bytes,
-            key: own.access_code_key.clone(),
         }
     }
 
@@ -153,7 +166,7 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
     let guard = Guard::open(
         started.client.clone(),
         started.store.jetstream().clone(),
-        booker.key.clone(),
+        state.keys.current().clone(),
         started.stream_settings().replicas,
     )
     .await?;

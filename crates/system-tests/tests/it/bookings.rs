@@ -335,6 +335,16 @@ async fn the_same_idempotency_key_twice_gives_one_booking() {
     );
     assert_eq!(first["id"], second["id"]);
     assert_eq!(first["accessCode"], second["accessCode"]);
+    // The record that makes the retry work keeps the code sealed, the request keyed.
+    let code = first["accessCode"].as_str().expect("code");
+    let records = system.stream_text("KV_booker_idempotency").await;
+    assert!(records.contains("sealedCode"), "{records}");
+    assert!(!records.contains(code), "the code is in clear: {records}");
+    let events = system.stream_text("BOOKINGS").await;
+    assert!(
+        events.contains("\"accessCodeDigest\":\"hmac-sha256:"),
+        "{events}"
+    );
     assert_eq!(
         system.stream_messages("BOOKINGS").await,
         2,

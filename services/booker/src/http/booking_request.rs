@@ -49,19 +49,25 @@ pub struct BookingRequest {
 }
 
 impl BookingRequest {
-    /// What makes two requests "the same" for an `Idempotency-Key`: hex SHA-256 of every
-    /// field of the validated request in a canonical JSON form. Records of earlier releases
-    /// hold this very form, so it must not change.
-    pub fn fingerprint(&self) -> String {
-        let canonical = serde_json::json!({
+    /// What makes two requests "the same" for an `Idempotency-Key`: every field of the
+    /// validated request in a canonical JSON form. Records of earlier releases hold the
+    /// SHA-256 of this very form ([`fingerprint`](Self::fingerprint)), so it must not
+    /// change.
+    pub fn canonical(&self) -> String {
+        serde_json::json!({
             "tableId": self.table_id.as_str(),
             "from": self.time_slot.from().to_string(),
             "to": self.time_slot.to().to_string(),
             "people": self.people.map(|p| p.get()),
             "customer": self.customer.as_ref().map(|c| [&c.name, &c.email]),
-        });
-        hex(digest(&SHA256, canonical.to_string().as_bytes()).as_ref())
+        })
+        .to_string()
     }
+}
+
+/// Hex SHA-256 of a canonical request: the fingerprint records of earlier releases hold.
+pub fn legacy_fingerprint(canonical: &str) -> String {
+    hex(digest(&SHA256, canonical.as_bytes()).as_ref())
 }
 
 impl BookingRequestBody {
@@ -292,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fingerprint_of_a_request_is_the_one_earlier_releases_stored() {
+    fn the_legacy_fingerprint_of_a_request_is_the_one_earlier_releases_stored() {
         let ada = request(&serde_json::json!({
             "tableId": "t1",
             "timeSlot": {"from": "2026-12-24T18:00:00Z", "to": "2026-12-24T20:00:00Z"},
@@ -300,10 +306,13 @@ mod tests {
             "customer": {"name": "Ada", "email": "ada@example.com"}
         }))
         .expect("valid");
-        assert_eq!(ada.fingerprint(), FINGERPRINT_OF_ADA);
+        assert_eq!(legacy_fingerprint(&ada.canonical()), FINGERPRINT_OF_ADA);
         let mut other = ada.clone();
         other.people = None;
-        assert_ne!(other.fingerprint(), ada.fingerprint());
+        assert_ne!(
+            legacy_fingerprint(&other.canonical()),
+            legacy_fingerprint(&ada.canonical())
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::fields::{Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::access::AccessCode;
-use crate::guard::{Guard, Scope};
+use crate::guard::Scope;
 use crate::idempotency::{Claim, IdempotencyError};
 use crate::saga;
 
@@ -58,7 +58,10 @@ pub async fn create(
     // A key may stand for a booking made earlier; a fresh random id is surely new.
     let replayable = key.is_some();
     let claim = match &key {
-        Some(key) => backend.idempotency.claim(key, &request.fingerprint()).await,
+        Some(key) => {
+            let request = &request.canonical();
+            backend.idempotency.claim(key, request, &state.keys).await
+        }
         None => Claim::fresh().map_err(IdempotencyError::from),
     }
     .map_err(|error| match error {
@@ -85,7 +88,7 @@ pub async fn create(
         time_slot: request.time_slot,
         people: request.people,
         customer: request.customer,
-        access_code_digest: claim.access_code.digest(id),
+        access_code_digest: claim.access_code.digest(&state.keys, id),
         unknown_table,
     };
     // Registered before the append, so the outcome cannot pass unseen.
@@ -162,9 +165,8 @@ pub async fn get(
 ) -> Result<Json<BookingBody>, ApiError> {
     let id = booking_id(&raw_id)?;
     let booking = find(&state, id).await?;
-    let guard = &state.backend()?.guard;
     let viewer = if caller
-        .authorized(guard, id, &booking.access_code_digest)
+        .authorized(&state, id, &booking.access_code_digest)
         .await?
     {
         Viewer::Authorized
@@ -215,7 +217,7 @@ pub async fn cancel(
     let cause = if caller.admin {
         CancellationCause::Admin
     } else if caller
-        .authorized(&backend.guard, id, &request.access_code_digest)
+        .authorized(&state, id, &request.access_code_digest)
         .await?
     {
         CancellationCause::Customer
@@ -287,7 +289,7 @@ impl Caller {
     /// counts against both.
     pub async fn authorized(
         &self,
-        guard: &Guard,
+        state: &AppState,
         id: BookingId,
         digest: &AccessCodeDigest,
     ) -> Result<bool, ApiError> {
@@ -298,7 +300,9 @@ impl Caller {
             return Ok(false);
         };
         let scopes = [Scope::Client(self.client), Scope::Booking(id)];
-        Ok(guard.attempt(&scopes, || code.matches(id, digest)).await?)
+        let guard = &state.backend()?.guard;
+        let matches = || code.matches(&state.keys, id, digest);
+        Ok(guard.attempt(&scopes, matches).await?)
     }
 }
 

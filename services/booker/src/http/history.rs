@@ -62,9 +62,8 @@ pub async fn history(
         reads.get::<BookingLocksView>(&locks_key),
     )?;
     let booking = booking.ok_or_else(no_such_booking)?;
-    let guard = &state.backend()?.guard;
     if !caller
-        .authorized(guard, id, &booking.access_code_digest)
+        .authorized(&state, id, &booking.access_code_digest)
         .await?
     {
         return Err(ApiError::Forbidden);

@@ -68,7 +68,8 @@ pub async fn lookup(
     let entries: Vec<(String, LocatorEntry)> = reads.list(&locator_prefix(&email)).await?;
     let mut found = entries.iter().find_map(|(booking, entry)| {
         let id = BookingId::parse(booking).ok()?;
-        code.matches(id, &entry.access_code_digest).then_some(id)
+        code.matches(&state.keys, id, &entry.access_code_digest)
+            .then_some(id)
     });
     if found.is_none() {
         // Bookings projected by a release before the per-booking entries (ADR 0017).
@@ -79,7 +80,7 @@ pub async fn lookup(
         found = legacy
             .bookings
             .iter()
-            .find(|(id, digest)| code.matches(**id, digest))
+            .find(|(id, digest)| code.matches(&state.keys, **id, digest))
             .map(|(id, _)| *id);
     }
     let no_match = || ApiError::NotFound("no booking for this email and access code");

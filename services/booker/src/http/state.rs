@@ -13,6 +13,7 @@ use super::error::ApiError;
 use crate::client_address::TrustedProxies;
 use crate::guard::{Guard, GuardError};
 use crate::idempotency::IdempotencyKeys;
+use crate::keys::Keys;
 use crate::known_tables::KnownTables;
 use crate::outcomes::Outcomes;
 use crate::reads::{ReadError, ReadModels};
@@ -40,17 +41,25 @@ pub struct AppState {
     pub rules: SlotRules,
     /// Whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// The server keys of the access-code digests.
+    pub keys: Keys,
     /// Requests refused because a store is full, by store.
     pub limit_refusals: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl AppState {
-    pub fn new(admin_token: Secret, rules: SlotRules, trusted_proxies: TrustedProxies) -> Self {
+    pub fn new(
+        admin_token: Secret,
+        rules: SlotRules,
+        trusted_proxies: TrustedProxies,
+        keys: Keys,
+    ) -> Self {
         Self {
             backend: OnceLock::new(),
             admin_token,
             rules,
             trusted_proxies,
+            keys,
             limit_refusals: Family::default(),
         }
     }
