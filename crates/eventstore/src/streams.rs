@@ -138,6 +138,9 @@ pub async fn ensure_streams(
             });
         }
         // A stream made by an older version lacks the republish or the limits: set them.
+        // Only ops may change a stream's configuration where the NATS users of deploy/
+        // apply (a lowered limit evicts events): there, a service cannot, says so and
+        // goes on with the stream as it is.
         let limits = (config.max_bytes, config.max_age);
         if info.config.republish != republish
             || (info.config.max_bytes, info.config.max_age) != limits
@@ -145,12 +148,11 @@ pub async fn ensure_streams(
             let mut updated = info.config.clone();
             updated.republish = republish;
             (updated.max_bytes, updated.max_age) = limits;
-            js.update_stream(updated)
-                .await
-                .map_err(|e| StreamError::Unavailable {
-                    stream: (*name).to_owned(),
-                    source: Box::new(e),
-                })?;
+            if let Err(error) = js.update_stream(updated).await {
+                tracing::warn!(stream = name, %error,
+                    "the stream's settings differ from this release's and cannot be updated \
+                     by this NATS user; an operator must update them (README, Upgrading)");
+            }
         }
     }
     Ok(())

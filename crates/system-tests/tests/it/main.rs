@@ -5,6 +5,7 @@ mod bookings;
 mod floods;
 mod guessing;
 mod hot_spots;
+mod least_privilege;
 mod limits;
 mod permissions;
 mod reads;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use system_tests::{Slot, System, password};
 
 /// Permission violations the server logged.
-fn violations(log: &str) -> Vec<&str> {
+pub(crate) fn violations(log: &str) -> Vec<&str> {
     log.lines()
         .filter(|line| line.contains("Violation"))
         .collect()
@@ -107,7 +107,7 @@ async fn the_projector_rebuilds_and_retires_old_generations_as_its_own_nats_user
 }
 
 /// Connects as `user` with its inbox prefix, as the services do.
-async fn connect_as(url: &str, user: &str) -> async_nats::Client {
+pub(crate) async fn connect_as(url: &str, user: &str) -> async_nats::Client {
     async_nats::ConnectOptions::with_user_and_password(user.to_owned(), password(user).to_owned())
         .custom_inbox_prefix(format!("_INBOX_{user}"))
         .connect(url)
