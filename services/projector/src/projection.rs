@@ -122,6 +122,9 @@ pub async fn checkpoint(bucket: &kv::Store, stream: &'static str) -> anyhow::Res
     })
 }
 
+/// How long a reader may deliver nothing while its stream holds events it has not applied.
+const STALLED: Duration = Duration::from_secs(10);
+
 impl Projection {
     /// Applies the stream until `stop`. Returns an error when the stream cannot be read;
     /// the caller starts again from the checkpoint.
@@ -158,13 +161,22 @@ impl Projection {
         let mut docs = Docs::default();
         let mut fresh = self.fresh;
         let mut refresh = tokio::time::interval(Duration::from_secs(2));
+        let mut progressed = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
                 () = stop.cancelled() => return Ok(()),
                 _ = refresh.tick() => {
                     if let Ok(info) = stream.info().await {
-                        self.metrics.set_last(stream_name, info.state.last_sequence);
+                        let last = info.state.last_sequence;
+                        self.metrics.set_last(stream_name, last);
+                        // An ordered consumer can go quiet for good when the node holding
+                        // it dies: start again from the checkpoint rather than wait.
+                        if last > applied && progressed.elapsed() > STALLED {
+                            anyhow::bail!(
+                                "the reader of {stream_name} stalled at {applied} while the stream is at {last}"
+                            );
+                        }
                     }
                 }
                 first = messages.next() => {
@@ -185,6 +197,7 @@ impl Projection {
                         return Ok(());
                     };
                     applied = done;
+                    progressed = tokio::time::Instant::now();
                     self.applied.store(applied, Ordering::Release);
                     self.metrics.set_applied(stream_name, applied);
                 }
