@@ -3,8 +3,8 @@
 
 use events::{
     BookingEvent, BookingId, BookingStatus, CancellationCause, RejectionReason,
-    TableBookingCancelled, TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
-    TableId, TimeSlot,
+    TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
+    TableBookingInitiated, TableBookingRejected, TableId, TimeSlot,
 };
 use jiff::Timestamp;
 
@@ -27,6 +27,8 @@ pub enum BookingCommand {
         cause: CancellationCause,
         now: Timestamp,
     },
+    /// The customer's personal data is erased (its key is gone); the booking stands.
+    EraseCustomer,
 }
 
 /// Why a booking command was refused.
@@ -61,6 +63,8 @@ pub struct Booking {
     pub request: Option<TableBookingInitiated>,
     pub rejection: Option<RejectionReason>,
     pub cancellation: Option<CancellationCause>,
+    /// The customer's personal data was erased.
+    pub customer_erased: bool,
 }
 
 impl Aggregate for Booking {
@@ -78,6 +82,11 @@ impl Aggregate for Booking {
             };
         };
         match command {
+            // Whatever the booking's status: its slot and history stay, the person goes.
+            BookingCommand::EraseCustomer if self.customer_erased => Ok(vec![]),
+            BookingCommand::EraseCustomer => {
+                Ok(vec![TableBookingCustomerErased { id: request.id }.into()])
+            }
             // The same request again (a retry with the same Idempotency-Key) is a no-op,
             // whatever the edge found about the table this time.
             BookingCommand::Initiate(initiated) if initiated.same_request(request) => Ok(vec![]),
@@ -150,6 +159,13 @@ impl Aggregate for Booking {
                 self.status = Some(BookingStatus::Cancelled);
                 self.cancellation = Some(e.cause);
             }
+            BookingEvent::CustomerErased(_) => {
+                self.customer_erased = true;
+                if let Some(request) = &mut self.request {
+                    request.customer = None;
+                    request.sealed_customer = None;
+                }
+            }
         }
         self
     }
@@ -218,6 +234,37 @@ mod tests {
         assert_eq!(
             booking.decide(&BookingCommand::Initiate(request(id))),
             Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn given_a_confirmed_booking_when_its_customer_is_erased_then_the_person_goes_and_the_booking_stays()
+     {
+        let id = BookingId::new();
+        let mut request = request(id);
+        request.sealed_customer = Some("sealed".to_owned());
+        let booking = given(&[request.into(), confirmed(id)]);
+        let events = booking.decide(&BookingCommand::EraseCustomer);
+        let erased: BookingEvent = TableBookingCustomerErased { id }.into();
+        assert_eq!(events, Ok(vec![erased.clone()]));
+        let after = booking.evolve(&erased);
+        assert!(after.customer_erased);
+        assert_eq!(after.status, Some(BookingStatus::Confirmed));
+        let kept = after.request.as_ref().expect("request");
+        assert_eq!(
+            (kept.customer.clone(), kept.sealed_customer.clone()),
+            (None, None)
+        );
+        assert_eq!(kept.table_id, t1());
+        // Erasing again changes nothing.
+        assert_eq!(after.decide(&BookingCommand::EraseCustomer), Ok(vec![]));
+    }
+
+    #[test]
+    fn given_no_booking_when_its_customer_is_erased_then_it_is_not_found() {
+        assert_eq!(
+            given(&[]).decide(&BookingCommand::EraseCustomer),
+            Err(BookingRejection::NotFound)
         );
     }
 

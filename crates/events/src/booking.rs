@@ -96,6 +96,11 @@ pub enum CancellationCause {
 /// Schema v2 adds `unknownTable`: the gateway found that no table of this id was ever
 /// added (from the `TABLES` stream's leader) and rejects the booking right after writing
 /// it, so table-manager has nothing to decide (ADR 0020). v1 events have it `false`.
+///
+/// Schema v2 also keeps the customer only sealed (ADR 0024): `sealedCustomer` is the
+/// customer encrypted with the booking's own key, which erasure deletes, and `emailDigest`
+/// the keyed digest of the email that lookups find the booking by. `customer` in clear is
+/// only in events written before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingInitiated {
@@ -109,14 +114,22 @@ pub struct TableBookingInitiated {
     pub access_code_digest: AccessCodeDigest,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unknown_table: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_customer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_digest: Option<String>,
 }
 
 impl TableBookingInitiated {
-    /// Whether `other` asks for the same thing (what the gateway found about the table
-    /// aside): a retried request is the same request even if the table was added since.
+    /// Whether `other` asks for the same thing (what the gateway found about the table,
+    /// and how the customer was sealed and digested, aside): a retried request is the same
+    /// request even if the table was added or the key rotated since. (Its customer was
+    /// compared by the Idempotency-Key's fingerprint.)
     pub fn same_request(&self, other: &Self) -> bool {
         Self {
             unknown_table: other.unknown_table,
+            sealed_customer: other.sealed_customer.clone(),
+            email_digest: other.email_digest.clone(),
             ..self.clone()
         } == *other
     }
@@ -162,6 +175,14 @@ pub struct TableBookingCancelled {
     pub time_slot: Option<TimeSlot>,
 }
 
+/// `table-booking-customer-erased`: the customer's personal data was erased (its key
+/// deleted); the booking itself stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TableBookingCustomerErased {
+    pub id: BookingId,
+}
+
 /// The table and slot a rejected or cancelled booking held or asked for.
 pub trait ReleasedLock {
     /// `None` for an event written before schema v2.
@@ -187,6 +208,7 @@ event_family! {
         Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 1,
         Rejected(TableBookingRejected) = "table-booking-rejected" v 2,
         Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 2,
+        CustomerErased(TableBookingCustomerErased) = "table-booking-customer-erased" v 1,
     }
 }
 
@@ -198,6 +220,7 @@ impl BookingEvent {
             Self::Confirmed(e) => e.id,
             Self::Rejected(e) => e.id,
             Self::Cancelled(e) => e.id,
+            Self::CustomerErased(e) => e.id,
         }
     }
 }

@@ -96,6 +96,8 @@ pub fn request_for(table: &TableId, booking: BookingId, party: u64) -> TableBook
         customer: None,
         access_code_digest: AccessCodeDigest::new("digest"),
         unknown_table: false,
+        sealed_customer: None,
+        email_digest: None,
     }
 }
 

@@ -19,7 +19,8 @@ pub mod table;
 
 pub use booking::{
     BookingEvent, BookingStatus, CancellationCause, Customer, RejectionReason, ReleasedLock,
-    TableBookingCancelled, TableBookingConfirmed, TableBookingInitiated, TableBookingRejected,
+    TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
+    TableBookingInitiated, TableBookingRejected,
 };
 pub use codec::{DecodeError, DomainEvent, EncodeError};
 pub use commands::{AddTable, RemoveTable, TableCommandRefusal, TableCommandReply};

@@ -221,8 +221,14 @@ pub struct BookingView {
     pub time_slot: TimeSlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people: Option<PartySize>,
+    /// In clear only for bookings made before customers were sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
+    /// The customer sealed with the booking's own key (ADR 0024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_customer: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub customer_erased: bool,
     pub status: BookingStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectionReason>,

@@ -64,6 +64,8 @@ fn booking_events() -> Vec<BookingEvent> {
             }),
             access_code_digest: AccessCodeDigest::new("ab12"),
             unknown_table: false,
+            sealed_customer: None,
+            email_digest: None,
         }
         .into(),
         TableBookingInitiated {
@@ -74,6 +76,8 @@ fn booking_events() -> Vec<BookingEvent> {
             customer: None,
             access_code_digest: AccessCodeDigest::new("ab12"),
             unknown_table: true,
+            sealed_customer: Some("v1:00:11".to_owned()),
+            email_digest: Some("ab".repeat(32)),
         }
         .into(),
         TableBookingConfirmed {
@@ -96,6 +100,7 @@ fn booking_events() -> Vec<BookingEvent> {
             time_slot: Some(slot()),
         }
         .into(),
+        TableBookingCustomerErased { id: booking() }.into(),
     ]
 }
 
@@ -211,7 +216,8 @@ fn event_type_names_are_the_ones_of_the_design() {
             "table-booking-initiated",
             "table-booking-confirmed",
             "table-booking-rejected",
-            "table-booking-cancelled"
+            "table-booking-cancelled",
+            "table-booking-customer-erased"
         ]
     );
     assert_eq!(TableEvent::STREAM, "TABLES");

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use ring::aead;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use crate::access::{AccessCode, RandomUnavailable, hex};
+use crate::access::{AccessCode, RandomUnavailable, hex, unhex};
 use crate::http::booking_request::legacy_fingerprint;
 use crate::keys::{Keys, ServerKey};
 
@@ -135,16 +135,6 @@ fn open(keys: &Keys, idempotency_key: &str, sealed: &str) -> Option<String> {
         )
         .ok()?;
     String::from_utf8(plain.to_vec()).ok()
-}
-
-fn unhex(raw: &str) -> Option<Vec<u8>> {
-    if !raw.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..raw.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Whether a write failed because the bucket reached its limit.

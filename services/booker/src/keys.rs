@@ -96,22 +96,22 @@ impl Keys {
         &self.current
     }
 
+    /// Every key, the current one first.
+    pub fn all(&self) -> impl Iterator<Item = &ServerKey> {
+        std::iter::once(&self.current).chain(&self.previous)
+    }
+
     /// The key of this id, current or earlier.
     pub fn by_id(&self, id: &str) -> Option<&ServerKey> {
-        std::iter::once(&self.current)
-            .chain(&self.previous)
-            .find(|key| key.id == id)
+        self.all().find(|key| key.id == id)
     }
 }
 
 fn decode_hex(raw: &str) -> Option<Vec<u8>> {
-    if !raw.len().is_multiple_of(2) || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    (0..raw.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&raw[i..i + 2], 16).ok())
-        .collect()
+    crate::access::unhex(raw)
 }
 
 #[cfg(test)]

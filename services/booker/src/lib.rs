@@ -7,6 +7,7 @@
 mod access;
 mod availability;
 mod client_address;
+mod customers;
 mod guard;
 mod http;
 mod idempotency;
@@ -170,6 +171,13 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
         started.stream_settings().replicas,
     )
     .await?;
+    let customers = customers::Customers::open(
+        started.client.clone(),
+        started.store.jetstream(),
+        started.stream_settings().replicas,
+        state.keys.clone(),
+    )
+    .await?;
     let saga_consumer = started
         // The saga changes bookings: in order per booking (the correlation id), not per
         // table subject, so the shared subject of unknown tables is no queue of one.
@@ -218,6 +226,7 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
         tables: TableCommands::new(started.client.clone()),
         known_tables: KnownTables::new(started.store.clone()),
         guard,
+        customers,
         bookings,
         outcomes,
         idempotency,

@@ -13,7 +13,10 @@ use events::read_model::{
     BookingLocksView, BookingView, BusyView, DayView, HistoryEntry, Key, LocatorEntry, LockView,
     TableView, TablesView, day_of, email_digest,
 };
-use events::{BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableEvent};
+use events::{
+    BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableBookingInitiated,
+    TableEvent,
+};
 use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 
@@ -219,14 +222,22 @@ pub fn table_keys(event: &TableEvent) -> Vec<Key> {
 pub fn booking_keys(event: &BookingEvent) -> Vec<Key> {
     let mut keys = vec![Key::Booking(event.booking_id())];
     if let BookingEvent::Initiated(e) = event
-        && let Some(customer) = &e.customer
+        && let Some(email) = locator_digest(e)
     {
         keys.push(Key::Locator {
-            email: email_digest(&customer.email),
+            email,
             booking: e.id,
         });
     }
     keys
+}
+
+/// What a booking is found by in lookups: the keyed digest of its email the booker wrote,
+/// or for a booking of an earlier release the plain digest of its email in clear.
+fn locator_digest(e: &TableBookingInitiated) -> Option<String> {
+    e.email_digest
+        .clone()
+        .or_else(|| Some(email_digest(&e.customer.as_ref()?.email)))
 }
 
 /// Applies the table event stored at `sequence`.
@@ -314,6 +325,8 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
                 time_slot: e.time_slot,
                 people: e.people,
                 customer: e.customer.clone(),
+                sealed_customer: e.sealed_customer.clone(),
+                customer_erased: false,
                 status: BookingStatus::Initiated,
                 reason: None,
                 access_code_digest: e.access_code_digest.clone(),
@@ -324,8 +337,8 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
             docs.bookings.dirty.insert(e.id);
             docs.bookings.docs.insert(e.id, Some(view));
         }
-        if let Some(customer) = &e.customer {
-            let key = (email_digest(&customer.email), e.id);
+        if let Some(email) = locator_digest(e) {
+            let key = (email, e.id);
             let entry = LocatorEntry {
                 access_code_digest: e.access_code_digest.clone(),
             };
@@ -353,6 +366,17 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
                 view.reason = Some(e.reason);
             }
             BookingEvent::Cancelled(_) => view.status = BookingStatus::Cancelled,
+            BookingEvent::CustomerErased(_) => {
+                view.customer = None;
+                view.sealed_customer = None;
+                view.customer_erased = true;
+                // Events of earlier releases carried the customer in clear.
+                for entry in &mut view.events {
+                    if let Some(data) = entry.data.as_object_mut() {
+                        data.remove("customer");
+                    }
+                }
+            }
             BookingEvent::Initiated(_) => {}
         }
         view.sequence = sequence;
@@ -376,9 +400,12 @@ fn record<E: DomainEvent>(
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .unwrap_or(serde_json::Value::Null);
-    // The digest would let anyone who reads the history try every code offline.
+    // The digest would let anyone who reads the history try every code offline; the
+    // sealed customer and the email digest are for the booker alone.
     if let Some(map) = data.as_object_mut() {
-        map.remove("accessCodeDigest");
+        for field in ["accessCodeDigest", "sealedCustomer", "emailDigest"] {
+            map.remove(field);
+        }
     }
     history.push(HistoryEntry {
         event_type: metadata.event_type.clone(),

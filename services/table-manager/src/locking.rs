@@ -63,7 +63,9 @@ impl<L: EventLog> LockingSaga<L> {
                 let cause = LockRemovalCause::BookingRejected;
                 self.release(e.id, e, cause, &context("release-lock")).await
             }
-            BookingEvent::Rejected(_) | BookingEvent::Confirmed(_) => Ok(()),
+            BookingEvent::Rejected(_)
+            | BookingEvent::Confirmed(_)
+            | BookingEvent::CustomerErased(_) => Ok(()),
         }
     }
 

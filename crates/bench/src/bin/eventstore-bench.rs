@@ -53,6 +53,8 @@ fn booking_event() -> anyhow::Result<BookingEvent> {
             "9f2b5c0e4d8a7b6c1e3f5a7c9b0d2e4f6a8c0e2f4b6d8a0c2e4f6a8b0c2d4e6f",
         ),
         unknown_table: false,
+        sealed_customer: None,
+        email_digest: None,
     }
     .into())
 }

@@ -71,6 +71,7 @@ async fn no_service_changes_a_stream_nor_touches_another_services_consumers_or_b
         ),
         ("$JS.API.CONSUMER.CREATE.KV_booker_idempotency", "{}"),
         ("$JS.API.DIRECT.GET.ACCESS_GUARD", "{\"seq\":1}"),
+        ("$JS.API.DIRECT.GET.KV_customer_keys", "{\"seq\":1}"),
         ("$JS.API.STREAM.CREATE.ACCESS_GUARD", "{}"),
         ("$JS.API.STREAM.DELETE.KV_table_snapshots", ""),
     ];
@@ -106,9 +107,10 @@ async fn no_service_changes_a_stream_nor_touches_another_services_consumers_or_b
     let refusals = violations(&log);
     for (user, subject) in &expected {
         assert!(
-            refusals.iter().any(
-                |line| line.contains(&format!("user:{user}\"")) && line.contains(subject.as_str())
-            ),
+            refusals
+                .iter()
+                .any(|line| line.contains(&format!("user:{user}\""))
+                    && line.contains(subject.as_str())),
             "no refusal logged for {user} {subject}: {refusals:#?}"
         );
     }

@@ -106,6 +106,8 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                 set(&mut folded, e.id, BookingStatus::Rejected, Some(e.reason));
             }
             BookingEvent::Cancelled(e) => set(&mut folded, e.id, BookingStatus::Cancelled, None),
+            // The soak erases no one; an erasure changes no status anyway.
+            BookingEvent::CustomerErased(_) => {}
         }
     }
     for delivery in read_all(js, "TABLES").await {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection};
 use events::read_model::{BookingView, Key};
 use events::{
-    AccessCodeDigest, BookingId, BookingStatus, CancellationCause, RejectionReason,
+    AccessCodeDigest, BookingId, BookingStatus, CancellationCause, Customer, RejectionReason,
     TableBookingInitiated,
 };
 use eventstore::{AppendContext, ExecuteError};
@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::booking_request::BookingRequestBody;
+use super::customers::{customer_of, customer_of_booking};
 use super::error::ApiError;
 use super::extract::{Body, Caller, IdempotencyKey, QueryPairs};
 use super::fields::{Field, json_body};
@@ -82,14 +83,21 @@ pub async fn create(
         .exists(&request.table_id)
         .await
         .map_err(ApiError::unavailable)?;
+    // The customer is kept only sealed with the booking's own key (ADR 0024).
+    let sealed = match &request.customer {
+        Some(customer) => Some(backend.customers.seal(id, customer).await?),
+        None => None,
+    };
     let initiated = TableBookingInitiated {
         id,
         table_id: request.table_id,
         time_slot: request.time_slot,
         people: request.people,
-        customer: request.customer,
+        customer: None,
         access_code_digest: claim.access_code.digest(&state.keys, id),
         unknown_table,
+        sealed_customer: sealed.as_ref().map(|s| s.customer.clone()),
+        email_digest: sealed.map(|s| s.email_digest),
     };
     // Registered before the append, so the outcome cannot pass unseen.
     let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
@@ -128,19 +136,25 @@ pub async fn create(
         }
     }
     drop(waiter);
-    created(&booking, &claim.access_code)
+    created(&booking, &claim.access_code, request.customer)
 }
 
-/// 201 confirmed (or cancelled meanwhile), 202 still pending, 409 rejected.
-fn created(booking: &Booking, code: &AccessCode) -> Result<Response, ApiError> {
-    let body = BookingBody::of_booking(booking, Viewer::Creator(code))
+/// 201 confirmed (or cancelled meanwhile), 202 still pending, 409 rejected; `customer` as
+/// the request gave it.
+fn created(
+    booking: &Booking,
+    code: &AccessCode,
+    customer: Option<Customer>,
+) -> Result<Response, ApiError> {
+    let body = BookingBody::of_booking(booking, Viewer::Creator(code), customer.clone())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a booking just made is missing")))?;
     Ok(match body.status {
         BookingStatus::Rejected => {
             let reason = body.reason.map_or("rejected", RejectionReason::name);
             return Err(ApiError::Conflict {
                 detail: format!("the booking was rejected: {reason}"),
-                booking: BookingBody::of_booking(booking, Viewer::Authorized).map(Box::new),
+                booking: BookingBody::of_booking(booking, Viewer::Authorized, customer)
+                    .map(Box::new),
             });
         }
         BookingStatus::Initiated => (
@@ -173,7 +187,14 @@ pub async fn get(
     } else {
         Viewer::Public
     };
-    Ok(Json(BookingBody::of_view(&booking, viewer)))
+    let customer = match viewer {
+        Viewer::Public => None,
+        _ => {
+            let sealed = booking.sealed_customer.as_deref();
+            customer_of(&state, id, sealed, booking.customer.as_ref()).await?
+        }
+    };
+    Ok(Json(BookingBody::of_view(&booking, viewer, customer)))
 }
 
 /// The body of `POST /bookings/{id}/cancel`: the access code, unless it is in the header.
@@ -230,9 +251,12 @@ pub async fn cancel(
     };
     let context = AppendContext::unique("cancel", id.into());
     match backend.bookings.execute(&id, &command, &context).await {
-        Ok(executed) => BookingBody::of_booking(&executed.state, Viewer::Authorized)
-            .map(Json)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a cancelled booking is missing"))),
+        Ok(executed) => {
+            let customer = customer_of_booking(&state, &executed.state).await?;
+            BookingBody::of_booking(&executed.state, Viewer::Authorized, customer)
+        }
+        .map(Json)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a cancelled booking is missing"))),
         Err(ExecuteError::Rejected(rejection)) => Err(match rejection {
             BookingRejection::NotFound => no_such_booking(),
             BookingRejection::AlreadyRejected => ApiError::Conflict {
@@ -271,7 +295,9 @@ pub async fn find(state: &AppState, id: BookingId) -> Result<BookingView, ApiErr
 
 /// A command that could not be run: 503 when the store is unreachable or contended (the
 /// request may be retried), 500 for anything else.
-fn store_failure<R: std::error::Error + Send + Sync + 'static>(error: ExecuteError<R>) -> ApiError {
+pub(crate) fn store_failure<R: std::error::Error + Send + Sync + 'static>(
+    error: ExecuteError<R>,
+) -> ApiError {
     match &error {
         ExecuteError::Load(_)
         | ExecuteError::Conflict { .. }

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use events::BookingId;
-use events::read_model::{Key, LocatorEntry, LocatorView, email_digest, locator_prefix};
 use serde::Deserialize;
 
 use super::bookings::find;
+use super::customers::{customer_of, located};
 use super::error::ApiError;
 use super::extract::{Body, Caller};
 use super::fields::{Errors, Field, json_body};
@@ -63,26 +62,11 @@ pub async fn lookup(
     // Limited per client and per email; the code is not checked while either is.
     let scopes = [Scope::Client(caller.client), Scope::Email(&email)];
     backend.guard.check(&scopes).await?;
-    let reads = state.reads()?;
-    let email = email_digest(&email);
-    let entries: Vec<(String, LocatorEntry)> = reads.list(&locator_prefix(&email)).await?;
-    let mut found = entries.iter().find_map(|(booking, entry)| {
-        let id = BookingId::parse(booking).ok()?;
-        code.matches(&state.keys, id, &entry.access_code_digest)
-            .then_some(id)
-    });
-    if found.is_none() {
-        // Bookings projected by a release before the per-booking entries (ADR 0017).
-        let legacy: LocatorView = reads
-            .get(&Key::LegacyLocator(email))
-            .await?
-            .unwrap_or_default();
-        found = legacy
-            .bookings
-            .iter()
-            .find(|(id, digest)| code.matches(&state.keys, **id, digest))
-            .map(|(id, _)| *id);
-    }
+    let found = located(&state, &email)
+        .await?
+        .into_iter()
+        .find(|(id, digest)| code.matches(&state.keys, *id, digest))
+        .map(|(id, _)| id);
     let no_match = || ApiError::NotFound("no booking for this email and access code");
     let Some(id) = found else {
         backend.guard.failed(&scopes).await?;
@@ -92,7 +76,22 @@ pub async fn lookup(
         ApiError::NotFound(_) => no_match(),
         other => other,
     })?;
-    Ok(Json(BookingBody::of_view(&booking, Viewer::Creator(&code))))
+    // An erased customer's email finds nothing any more.
+    if booking.customer_erased {
+        return Err(no_match());
+    }
+    let customer = customer_of(
+        &state,
+        id,
+        booking.sealed_customer.as_deref(),
+        booking.customer.as_ref(),
+    )
+    .await?;
+    Ok(Json(BookingBody::of_view(
+        &booking,
+        Viewer::Creator(&code),
+        customer,
+    )))
 }
 
 #[cfg(test)]

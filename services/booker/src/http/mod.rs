@@ -4,6 +4,7 @@
 
 pub mod booking_request;
 pub mod bookings;
+pub mod customers;
 pub mod error;
 pub mod extract;
 pub mod fields;
@@ -36,6 +37,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/bookings/{id}", get(bookings::get))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
         .route("/bookings/{id}/history", get(history::history))
+        .route(
+            "/bookings/{id}/customer",
+            delete(customers::erase_booking_customer),
+        )
+        .route("/customers/erase", post(customers::erase_customer))
         .route_layer(axum::middleware::map_response(no_store));
     Router::new()
         .route("/tables", post(tables::add).get(tables::list))

@@ -77,15 +77,23 @@ pub struct BookingBody {
     pub status: BookingStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectionReason>,
+    /// Left out for the public and for bookings without one; `null` once erased.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer: Option<Customer>,
+    pub customer: Option<Option<Customer>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub customer_erased: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
 }
 
 impl BookingBody {
-    /// A booking of the write side; `None` for a booking that does not exist.
-    pub fn of_booking(state: &Booking, viewer: Viewer<'_>) -> Option<Self> {
+    /// A booking of the write side with its `customer` (unsealed by the caller); `None`
+    /// for a booking that does not exist.
+    pub fn of_booking(
+        state: &Booking,
+        viewer: Viewer<'_>,
+        customer: Option<Customer>,
+    ) -> Option<Self> {
         let request = state.request.as_ref()?;
         Some(Self::shown(
             Self {
@@ -95,15 +103,16 @@ impl BookingBody {
                 people: request.people,
                 status: state.status?,
                 reason: state.rejection,
-                customer: request.customer.clone(),
+                customer: shown_customer(customer, state.customer_erased),
+                customer_erased: state.customer_erased,
                 access_code: None,
             },
             viewer,
         ))
     }
 
-    /// A booking of the read model.
-    pub fn of_view(view: &BookingView, viewer: Viewer<'_>) -> Self {
+    /// A booking of the read model with its `customer` (unsealed by the caller).
+    pub fn of_view(view: &BookingView, viewer: Viewer<'_>, customer: Option<Customer>) -> Self {
         Self::shown(
             Self {
                 id: view.id,
@@ -112,7 +121,8 @@ impl BookingBody {
                 people: view.people,
                 status: view.status,
                 reason: view.reason,
-                customer: view.customer.clone(),
+                customer: shown_customer(customer, view.customer_erased),
+                customer_erased: view.customer_erased,
                 access_code: None,
             },
             viewer,
@@ -122,11 +132,23 @@ impl BookingBody {
     /// Leaves out what `viewer` may not see.
     fn shown(mut self, viewer: Viewer<'_>) -> Self {
         match viewer {
-            Viewer::Public => self.customer = None,
+            Viewer::Public => {
+                self.customer = None;
+                self.customer_erased = false;
+            }
             Viewer::Authorized => {}
             Viewer::Creator(code) => self.access_code = Some(code.expose().to_owned()),
         }
         self
+    }
+}
+
+/// `null` for an erased customer, left out when there is none.
+fn shown_customer(customer: Option<Customer>, erased: bool) -> Option<Option<Customer>> {
+    if erased {
+        Some(None)
+    } else {
+        customer.map(Some)
     }
 }
 

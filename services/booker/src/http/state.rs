@@ -11,6 +11,7 @@ use service_kit::Secret;
 
 use super::error::ApiError;
 use crate::client_address::TrustedProxies;
+use crate::customers::{CustomerError, Customers};
 use crate::guard::{Guard, GuardError};
 use crate::idempotency::IdempotencyKeys;
 use crate::keys::Keys;
@@ -26,6 +27,7 @@ pub struct Backend {
     pub tables: TableCommands,
     pub known_tables: KnownTables,
     pub guard: Guard,
+    pub customers: Customers,
     pub bookings: Arc<Repository<Booking>>,
     pub outcomes: Arc<Outcomes>,
     pub idempotency: IdempotencyKeys,
@@ -79,6 +81,15 @@ impl AppState {
 
     pub(crate) fn reads(&self) -> Result<&ReadModels, ApiError> {
         self.backend().map(|backend| backend.reads.as_ref())
+    }
+}
+
+impl From<CustomerError> for ApiError {
+    fn from(error: CustomerError) -> Self {
+        match error {
+            CustomerError::Unavailable(_) => Self::unavailable(error),
+            CustomerError::Corrupt(_) => Self::internal(error),
+        }
     }
 }
 

@@ -44,6 +44,8 @@ fn initiated(id: BookingId) -> BookingEvent {
         }),
         access_code_digest: AccessCodeDigest::new("ab".repeat(32)),
         unknown_table: false,
+        sealed_customer: None,
+        email_digest: None,
     })
 }
 

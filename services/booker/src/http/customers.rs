@@ -1,0 +1,198 @@
+//! A booking's customer: shown unsealed to those who may see it, and erased on request
+//! (`DELETE /bookings/{id}/customer`, `POST /customers/erase`; ADR 0024).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use domain::{Booking, BookingCommand, BookingRejection};
+use events::read_model::{Key, LocatorEntry, LocatorView, locator_prefix};
+use events::{AccessCodeDigest, BookingId, Customer};
+use eventstore::{AppendContext, ExecuteError};
+use serde::{Deserialize, Serialize};
+
+use super::bookings::{booking_id, no_such_booking, store_failure};
+use super::error::ApiError;
+use super::extract::{Admin, Body, Caller};
+use super::fields::{Errors, Field, json_body};
+use super::representation::{BookingBody, Viewer};
+use super::state::AppState;
+use crate::access::AccessCode;
+use crate::http::booking_request::MAX_EMAIL;
+
+/// The customer of a booking, for those who may see it: unsealed with the booking's key,
+/// in clear for a booking of an earlier release; `None` once erased.
+pub async fn customer_of(
+    state: &AppState,
+    id: BookingId,
+    sealed: Option<&str>,
+    clear: Option<&Customer>,
+) -> Result<Option<Customer>, ApiError> {
+    match sealed {
+        Some(sealed) => Ok(state.backend()?.customers.open_sealed(id, sealed).await?),
+        None => Ok(clear.cloned()),
+    }
+}
+
+/// The customer of a booking of the write side.
+pub async fn customer_of_booking(
+    state: &AppState,
+    booking: &Booking,
+) -> Result<Option<Customer>, ApiError> {
+    let Some(request) = &booking.request else {
+        return Ok(None);
+    };
+    let sealed = request.sealed_customer.as_deref();
+    customer_of(state, request.id, sealed, request.customer.as_ref()).await
+}
+
+/// The body of `DELETE /bookings/{id}/customer`: the access code, unless in the header.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EraseRequest {
+    pub access_code: Field<String>,
+}
+
+/// `DELETE /bookings/{id}/customer`: with the booking's access code or the admin token.
+#[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+pub async fn erase_booking_customer(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+    body: Body,
+) -> Result<Json<BookingBody>, ApiError> {
+    let body_code = if body.is_blank() {
+        None
+    } else {
+        match json_body::<EraseRequest>(&body.0)?.access_code {
+            Field::Absent => None,
+            Field::Invalid => return Err(ApiError::field("accessCode", "must be a string")),
+            Field::Present(code) => Some(AccessCode::from_input(&code)),
+        }
+    };
+    let caller = Caller {
+        code: body_code.or(caller.code),
+        ..caller
+    };
+    let id = booking_id(&raw_id)?;
+    let (booking, _) = state
+        .backend()?
+        .bookings
+        .load_fresh(&id)
+        .await
+        .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+    let Some(request) = &booking.request else {
+        return Err(no_such_booking());
+    };
+    if !caller
+        .authorized(&state, id, &request.access_code_digest)
+        .await?
+    {
+        return Err(ApiError::Forbidden);
+    }
+    let erased = erase(&state, id).await?;
+    BookingBody::of_booking(&erased, Viewer::Authorized, None)
+        .map(Json)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an erased booking is missing")))
+}
+
+/// The body of `POST /customers/erase`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EraseCustomerRequest {
+    pub email: Field<String>,
+}
+
+/// The 200 body of `POST /customers/erase`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErasedBody {
+    pub erased_bookings: usize,
+}
+
+/// `POST /customers/erase`: every booking made with the email (matched as `lookup`
+/// matches it), admin only.
+pub async fn erase_customer(
+    State(state): State<Arc<AppState>>,
+    _admin: Admin,
+    Body(body): Body,
+) -> Result<Json<ErasedBody>, ApiError> {
+    let request = json_body::<EraseCustomerRequest>(&body)?;
+    let mut errors = Errors::default();
+    let rule = format!("must be a non-empty string of at most {MAX_EMAIL} characters");
+    let email = errors.required("email", request.email, "is required", &rule, |email| {
+        let email = email.trim();
+        if email.is_empty() || email.chars().count() > MAX_EMAIL {
+            Err(rule.clone())
+        } else {
+            Ok(email.to_owned())
+        }
+    });
+    let email = errors.finish(|| email)?;
+    let mut ids: Vec<BookingId> = located(&state, &email)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut erased = 0;
+    for id in ids {
+        let (booking, _) = state
+            .backend()?
+            .bookings
+            .load_fresh(&id)
+            .await
+            .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+        if booking.request.is_some() && !booking.customer_erased {
+            erase(&state, id).await?;
+            erased += 1;
+        }
+    }
+    Ok(Json(ErasedBody {
+        erased_bookings: erased,
+    }))
+}
+
+/// The bookings made with `email` and the digests of their access codes, by every digest
+/// the email may be found by (keyed with each server key, and the plain one of earlier
+/// releases).
+pub async fn located(
+    state: &AppState,
+    email: &str,
+) -> Result<Vec<(BookingId, AccessCodeDigest)>, ApiError> {
+    let backend = state.backend()?;
+    let reads = &backend.reads;
+    let digests = backend.customers.email_digests(email);
+    let mut found = Vec::new();
+    for digest in &digests {
+        let entries: Vec<(String, LocatorEntry)> = reads.list(&locator_prefix(digest)).await?;
+        found.extend(entries.into_iter().filter_map(|(id, entry)| {
+            Some((BookingId::parse(&id).ok()?, entry.access_code_digest))
+        }));
+    }
+    // Bookings projected by a release before the per-booking entries (ADR 0017).
+    if let Some(legacy) = digests.last() {
+        let view: Option<LocatorView> = reads.get(&Key::LegacyLocator(legacy.clone())).await?;
+        found.extend(view.into_iter().flat_map(|view| view.bookings));
+    }
+    Ok(found)
+}
+
+/// Erases a booking's customer: its key first (so that nothing sealed with it can be read
+/// again, whatever happens next), then the event. Both are idempotent, so a retry after a
+/// failure in between completes it.
+async fn erase(state: &AppState, id: BookingId) -> Result<Booking, ApiError> {
+    let backend = state.backend()?;
+    backend.customers.erase(id).await?;
+    let context = AppendContext::unique("erase-customer", id.into());
+    match backend
+        .bookings
+        .execute(&id, &BookingCommand::EraseCustomer, &context)
+        .await
+    {
+        Ok(executed) => Ok(executed.state),
+        Err(ExecuteError::Rejected(BookingRejection::NotFound)) => Err(no_such_booking()),
+        Err(error) => Err(store_failure(error)),
+    }
+}
