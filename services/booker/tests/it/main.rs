@@ -142,3 +142,70 @@ async fn the_booker_refuses_to_start_with_invalid_configuration() {
         assert!(!status.success(), "started with {}={}", bad.0, bad.1);
     }
 }
+
+#[tokio::test]
+async fn the_booker_logs_no_customer_name_or_email_even_at_debug_level() {
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("booker.log");
+    let port = process::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("NATS_URL", nats.url()),
+        ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+        ("RUST_LOG", "debug".to_owned()),
+        token(),
+        key(),
+    ];
+    let mut booker = ServiceProcess::start_logged(BINARY.as_ref(), &env, &log);
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    let (name, email) = ("Ottoline Wrenfeather", "ottoline.wrenfeather@example.net");
+    let http = reqwest::Client::new();
+    // A table that was never added: decided by the booker alone, customer sealed and all.
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").expect("zone");
+    let day = jiff::Timestamp::now()
+        .to_zoned_datetime(paris.clone())
+        .date()
+        .checked_add(jiff::Span::new().days(3))
+        .expect("date");
+    let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00").expect("slots");
+    let dinner = schedule.slots_on(day, &paris)[1];
+    let slot =
+        serde_json::json!({"from": dinner.from().to_string(), "to": dinner.to().to_string()});
+    let booking: serde_json::Value = http
+        .post(format!("{base}/bookings"))
+        .json(&serde_json::json!({"tableId": "nowhere",
+            "timeSlot": slot,
+            "customer": {"name": name, "email": email}}))
+        .send()
+        .await
+        .expect("book")
+        .json()
+        .await
+        .expect("json");
+    let id = booking["booking"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{booking}"));
+    let erased = http
+        .delete(format!("{base}/bookings/{id}/customer"))
+        .bearer_auth("test-admin-token")
+        .send()
+        .await
+        .expect("erase");
+    assert_eq!(erased.status(), 200);
+    let lookup = http
+        .post(format!("{base}/bookings/lookup"))
+        .json(&serde_json::json!({"email": email, "accessCode": "ZZZZZ"}))
+        .send()
+        .await
+        .expect("lookup");
+    // 503 without a projector (no read models yet), else 404: either way, logged.
+    assert!([404, 503].contains(&lookup.status().as_u16()));
+    booker.terminate();
+    booker.wait_exit(Duration::from_secs(20)).await;
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("DEBUG"), "nothing logged at debug level");
+    for needle in [name, email, "Wrenfeather", "ottoline"] {
+        assert!(!logged.contains(needle), "{needle:?} is in the log");
+    }
+}
