@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use domain::Aggregate;
 use events::{AggregateId, DomainEvent};
@@ -15,6 +14,8 @@ use crate::snapshots::{SnapshotStore, Snapshotting};
 use crate::store::EventStore;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+mod settle;
 
 /// Where a repository (and the commands it runs) takes the time from: the system clock,
 /// or a fixed instant in tests.
@@ -417,55 +418,6 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         })
     }
 }
-
-impl<A: Aggregate, L: EventLog> Repository<A, L> {
-    /// After an append whose outcome is unknown (its ack was lost), whether it was stored,
-    /// from the stream's leader: the command's first event after `version`, or not there
-    /// at all. `None` when it is not there, or the leader cannot be asked within a few
-    /// seconds: then nothing can be said to have been written.
-    async fn settle(
-        &self,
-        id: &A::Id,
-        (state, version, tail): Entry<A>,
-        events: &[A::Event],
-        context: &AppendContext,
-    ) -> Option<Executed<A>> {
-        let first = context.command_id.event_id(0);
-        for pause in SETTLE_PAUSES {
-            let loaded = match self.log.load_after_consistent(&id.subject(), version).await {
-                Ok(loaded) => loaded,
-                Err(_) => {
-                    tokio::time::sleep(pause).await;
-                    continue;
-                }
-            };
-            let ours = loaded.events.first()?;
-            if ours.metadata.event_id != first {
-                // Another command got in first: ours met a conflict and was not stored.
-                return None;
-            }
-            let count = loaded.events.len() as u64;
-            let state = fold(state, &loaded.events).prune(self.clock.now());
-            self.remember(id, state.clone(), loaded.version, tail + count)
-                .await;
-            return Some(Executed {
-                state,
-                version: loaded.version,
-                events: events.to_vec(),
-                duplicate: false,
-            });
-        }
-        None
-    }
-}
-
-/// Pauses between attempts to read back an append whose ack was lost.
-const SETTLE_PAUSES: [Duration; 4] = [
-    Duration::from_millis(100),
-    Duration::from_millis(300),
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-];
 
 /// Where a load of an aggregate not in the cache starts: nothing, version 0.
 fn fresh_start<A: Default>() -> (A, u64, u64) {

@@ -15,14 +15,17 @@ use anyhow::Context as _;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use async_nats::jetstream::{self, kv};
 use events::read_model::{Checkpoint, Key};
-use events::{BookingEvent, TableEvent, names};
-use eventstore::{Delivery, Recorded};
+use eventstore::Delivery;
 use futures_util::future::try_join_all;
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
-use crate::model::{self, Docs};
+use crate::model::Docs;
+
+mod source;
+use source::Event;
+pub use source::Source;
 
 /// Events applied together at most.
 const MAX_BATCH: usize = 1000;
@@ -41,53 +44,6 @@ struct TooLarge {
     key: String,
     size: usize,
     limit: usize,
-}
-
-/// Which stream, and how its events change the models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Tables,
-    Bookings,
-}
-
-impl Source {
-    pub const ALL: [Self; 2] = [Self::Tables, Self::Bookings];
-
-    pub fn stream(self) -> &'static str {
-        match self {
-            Self::Tables => names::TABLES_STREAM,
-            Self::Bookings => names::BOOKINGS_STREAM,
-        }
-    }
-
-    /// Decodes a stored event: the keys it touches and how to apply it, or why not.
-    fn decode(self, delivery: &Delivery) -> Result<Event, events::DecodeError> {
-        Ok(match self {
-            Self::Tables => Event::Table(delivery.decode::<TableEvent>()?),
-            Self::Bookings => Event::Booking(delivery.decode::<BookingEvent>()?),
-        })
-    }
-}
-
-enum Event {
-    Table(Recorded<TableEvent>),
-    Booking(Recorded<BookingEvent>),
-}
-
-impl Event {
-    fn keys(&self) -> Vec<Key> {
-        match self {
-            Self::Table(r) => model::table_keys(&r.event),
-            Self::Booking(r) => model::booking_keys(&r.event),
-        }
-    }
-
-    fn apply(&self, docs: &mut Docs) {
-        match self {
-            Self::Table(r) => model::apply_table(docs, r.sequence, &r.metadata, &r.event),
-            Self::Booking(r) => model::apply_booking(docs, r.sequence, &r.metadata, &r.event),
-        }
-    }
 }
 
 /// One stream being applied to one generation.

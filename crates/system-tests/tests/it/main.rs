@@ -2,6 +2,7 @@
 //! nats-server, called as a client of shared/API.md would.
 
 mod bookings;
+mod caching;
 mod erasure;
 mod floods;
 mod guessing;
