@@ -222,6 +222,27 @@ mod tests {
     }
 
     #[test]
+    fn given_a_booking_made_by_an_earlier_release_when_its_keyed_request_is_retried_then_nothing_changes()
+     {
+        // The earlier release kept the customer in clear; this one seals it.
+        let id = BookingId::new();
+        let mut earlier = request(id);
+        earlier.customer = Some(events::Customer {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+        });
+        let mut retried = request(id);
+        retried.access_code_digest = events::AccessCodeDigest::new("hmac-sha256:0a0b0c0d:ff");
+        retried.sealed_customer = Some("v1:00:11".to_owned());
+        retried.email_digest = Some("ab".repeat(32));
+        let booking = given(&[earlier.into()]);
+        assert_eq!(
+            booking.decide(&BookingCommand::Initiate(retried)),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
     fn given_a_booking_rejected_for_an_unknown_table_when_the_request_is_retried_then_nothing_changes()
      {
         // The table may have been added since: the retry is still the same request.

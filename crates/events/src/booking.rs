@@ -122,12 +122,15 @@ pub struct TableBookingInitiated {
 
 impl TableBookingInitiated {
     /// Whether `other` asks for the same thing (what the gateway found about the table,
-    /// and how the customer was sealed and digested, aside): a retried request is the same
-    /// request even if the table was added or the key rotated since. (Its customer was
-    /// compared by the Idempotency-Key's fingerprint.)
+    /// and how the customer and the code are kept, in clear, sealed or digested, aside): a
+    /// retried request is the same request even if the table was added, the key rotated
+    /// or the release changed since. (Its customer and code were compared by the
+    /// Idempotency-Key's record.)
     pub fn same_request(&self, other: &Self) -> bool {
         Self {
             unknown_table: other.unknown_table,
+            access_code_digest: other.access_code_digest.clone(),
+            customer: other.customer.clone(),
             sealed_customer: other.sealed_customer.clone(),
             email_digest: other.email_digest.clone(),
             ..self.clone()
