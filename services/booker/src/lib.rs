@@ -44,6 +44,8 @@ use crate::table_commands::TableCommands;
 
 /// Bookings kept in memory (two generations of this many at most).
 const BOOKING_CACHE: usize = 100_000;
+/// An admin token shorter than this is warned about at start.
+const MIN_ADMIN_TOKEN: usize = 24;
 /// A command meets a newer version at most this many times before giving up.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -116,6 +118,13 @@ impl Service for Booker {
 
     fn new(config: &Config, registry: &mut Registry) -> Self {
         let own = &config.own;
+        if own.admin_token.expose().chars().count() < MIN_ADMIN_TOKEN {
+            // Refusing would stop deployments that run today; saying it is the least.
+            tracing::warn!(
+                "ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN} characters: fine for development, \
+                 guessable anywhere else (make one with `openssl rand -hex 32`)"
+            );
+        }
         let rules = SlotRules {
             schedule: own.slots.clone(),
             zone: own.timezone.clone(),
