@@ -29,6 +29,9 @@ struct Args {
     /// Tables to spread the bookings over.
     #[arg(long, default_value_t = 40)]
     tables: usize,
+    /// Each booking with a customer (name and email).
+    #[arg(long)]
+    customers: bool,
 }
 
 #[tokio::main]
@@ -37,7 +40,11 @@ async fn main() -> anyhow::Result<()> {
     let mut system = bench::system(args.tables, false).await;
     let url = system.nats.url();
     let (base, http) = (system.base.clone(), system.http.clone());
-    let jobs = Arc::new(booking_requests(args.bookings, args.tables, false)?);
+    let jobs = Arc::new(booking_requests(
+        args.bookings,
+        args.tables,
+        args.customers,
+    )?);
 
     let mut rows = Vec::new();
     // The HTTP floor: the same client and server doing nothing but answering.
