@@ -15,13 +15,12 @@ use events::{
 };
 use eventstore::{AppendContext, ExecuteError};
 use jiff::Timestamp;
-use serde::Deserialize;
 
 use super::booking_request::BookingRequestBody;
 use super::customers::{customer_of, customer_of_booking};
 use super::error::ApiError;
 use super::extract::{Body, Caller, IdempotencyKey, QueryPairs};
-use super::fields::{Field, json_body};
+use super::fields::json_body;
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::access::AccessCode;
@@ -197,13 +196,6 @@ pub async fn get(
     Ok(Json(BookingBody::of_view(&booking, viewer, customer)))
 }
 
-/// The body of `POST /bookings/{id}/cancel`: the access code, unless it is in the header.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct CancelRequest {
-    pub access_code: Field<String>,
-}
-
 /// `POST /bookings/{id}/cancel`.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
 pub async fn cancel(
@@ -212,19 +204,7 @@ pub async fn cancel(
     Path(raw_id): Path<String>,
     body: Body,
 ) -> Result<Json<BookingBody>, ApiError> {
-    let body_code = if body.is_blank() {
-        None
-    } else {
-        match json_body::<CancelRequest>(&body.0)?.access_code {
-            Field::Absent => None,
-            Field::Invalid => return Err(ApiError::field("accessCode", "must be a string")),
-            Field::Present(code) => Some(AccessCode::from_input(&code)),
-        }
-    };
-    let caller = Caller {
-        code: body_code.or(caller.code),
-        ..caller
-    };
+    let caller = caller.with_code_of(&body)?;
     let id = booking_id(&raw_id)?;
     let backend = state.backend()?;
     let (booking, _) = backend

@@ -17,7 +17,6 @@ use super::extract::{Admin, Body, Caller};
 use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
-use crate::access::AccessCode;
 use crate::http::booking_request::MAX_EMAIL;
 
 /// The customer of a booking, for those who may see it: unsealed with the booking's key,
@@ -46,13 +45,6 @@ pub async fn customer_of_booking(
     customer_of(state, request.id, sealed, request.customer.as_ref()).await
 }
 
-/// The body of `DELETE /bookings/{id}/customer`: the access code, unless in the header.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct EraseRequest {
-    pub access_code: Field<String>,
-}
-
 /// `DELETE /bookings/{id}/customer`: with the booking's access code or the admin token.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
 pub async fn erase_booking_customer(
@@ -61,19 +53,7 @@ pub async fn erase_booking_customer(
     Path(raw_id): Path<String>,
     body: Body,
 ) -> Result<Json<BookingBody>, ApiError> {
-    let body_code = if body.is_blank() {
-        None
-    } else {
-        match json_body::<EraseRequest>(&body.0)?.access_code {
-            Field::Absent => None,
-            Field::Invalid => return Err(ApiError::field("accessCode", "must be a string")),
-            Field::Present(code) => Some(AccessCode::from_input(&code)),
-        }
-    };
-    let caller = Caller {
-        code: body_code.or(caller.code),
-        ..caller
-    };
+    let caller = caller.with_code_of(&body)?;
     let id = booking_id(&raw_id)?;
     let (booking, _) = state
         .backend()?

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 
 use super::error::ApiError;
+use super::fields::{Field, json_body};
 use super::state::AppState;
 use crate::access::{self, AccessCode};
 use crate::client_address::client_address;
@@ -123,6 +124,32 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 .and_then(|value| value.to_str().ok())
                 .map(AccessCode::from_input),
             client: client_address(peer, forwarded, &state.trusted_proxies),
+        })
+    }
+}
+
+/// A body that may carry the access code (`{"accessCode": "K7QX2"}`, or nothing).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct CodeBody {
+    access_code: Field<String>,
+}
+
+impl Caller {
+    /// The caller with the access code of `body`, if it has one (it wins over the
+    /// header): cancel and erasure take the code either way.
+    pub fn with_code_of(self, body: &Body) -> Result<Self, ApiError> {
+        if body.is_blank() {
+            return Ok(self);
+        }
+        let code = match json_body::<CodeBody>(&body.0)?.access_code {
+            Field::Absent => None,
+            Field::Invalid => return Err(ApiError::field("accessCode", "must be a string")),
+            Field::Present(code) => Some(AccessCode::from_input(&code)),
+        };
+        Ok(Self {
+            code: code.or(self.code),
+            ..self
         })
     }
 }
