@@ -176,7 +176,7 @@ impl DurableConsumer {
             .await
             .map_err(|e| error(Box::new(e)))?;
         // Boxed: JetStream's consumer setup futures are large.
-        let replays = Box::pin(crate::dead_letters::replay_consumer(
+        let replays = Box::pin(crate::spec::replay_consumer(
             js,
             &spec.stream,
             &spec.durable,

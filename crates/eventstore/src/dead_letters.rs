@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, AckKind, consumer::pull, stream::Stream};
+use async_nats::jetstream::{self, AckKind, stream::Stream};
 use events::names::{self, headers as h};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use prometheus_client::metrics::gauge::Gauge;
@@ -164,27 +164,6 @@ pub async fn replay(js: &jetstream::Context, sequence: u64) -> Result<DeadLetter
         .await?
         .await?;
     Ok(letter)
-}
-
-/// The durable consumer of `consumer`'s replay requests, created if missing.
-pub(crate) async fn replay_consumer(
-    js: &jetstream::Context,
-    stream: &str,
-    consumer: &str,
-) -> Result<jetstream::consumer::Consumer<pull::Config>, BoxError> {
-    let dead_letters = js.get_stream(names::DEAD_LETTER_STREAM).await?;
-    let durable = names::dead_letter_replay_consumer(consumer);
-    let config = pull::Config {
-        durable_name: Some(durable.clone()),
-        ack_policy: jetstream::consumer::AckPolicy::Explicit,
-        filter_subject: names::dead_letter_replay_subject(stream, consumer),
-        // Requests made before the consumer existed count too.
-        deliver_policy: jetstream::consumer::DeliverPolicy::All,
-        ..Default::default()
-    };
-    Ok(dead_letters
-        .get_or_create_consumer(&durable, config)
-        .await?)
 }
 
 impl DurableConsumer {

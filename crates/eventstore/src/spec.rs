@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::{self, consumer::pull};
+use events::names;
+
+use crate::BoxError;
+
 /// Exponential delays between redeliveries of a message whose handling failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -88,6 +93,27 @@ impl ConsumerSpec {
             ..Self::new(stream, durable)
         }
     }
+}
+
+/// The durable consumer of `consumer`'s replay requests, created if missing.
+pub(crate) async fn replay_consumer(
+    js: &jetstream::Context,
+    stream: &str,
+    consumer: &str,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, BoxError> {
+    let dead_letters = js.get_stream(names::DEAD_LETTER_STREAM).await?;
+    let durable = names::dead_letter_replay_consumer(consumer);
+    let config = pull::Config {
+        durable_name: Some(durable.clone()),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        filter_subject: names::dead_letter_replay_subject(stream, consumer),
+        // Requests made before the consumer existed count too.
+        deliver_policy: jetstream::consumer::DeliverPolicy::All,
+        ..Default::default()
+    };
+    Ok(dead_letters
+        .get_or_create_consumer(&durable, config)
+        .await?)
 }
 
 #[cfg(test)]

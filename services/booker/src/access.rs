@@ -8,6 +8,7 @@
 
 use events::{AccessCodeDigest, BookingId};
 
+use crate::hex::hex;
 use crate::keys::{Keys, ServerKey};
 
 /// How a keyed access-code digest begins; the key id and the HMAC follow.
@@ -127,28 +128,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
-}
-
-/// The bytes of lower- or upper-case hex; `None` for anything else.
-pub fn unhex(raw: &str) -> Option<Vec<u8>> {
-    if !raw.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..raw.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]

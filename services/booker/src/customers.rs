@@ -13,7 +13,7 @@ use events::{BookingId, Customer};
 use ring::aead;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use crate::access::{hex, unhex};
+use crate::hex::{hex, unhex};
 use crate::keys::Keys;
 
 /// The bucket of the bookings' data keys.

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use ring::aead;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use crate::access::{AccessCode, RandomUnavailable, hex, unhex};
+use crate::access::{AccessCode, RandomUnavailable};
+use crate::hex::{hex, unhex};
 use crate::http::booking_request::legacy_fingerprint;
 use crate::keys::{Keys, ServerKey};
 

@@ -9,6 +9,7 @@ mod availability;
 mod client_address;
 mod customers;
 mod guard;
+mod hex;
 mod http;
 mod idempotency;
 mod keys;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::fields::{Errors, Field, Object, table_id, text};
-use crate::access::hex;
+use crate::hex::hex;
 use crate::rules::SlotRules;
 
 /// Longest accepted customer name and email, in characters.

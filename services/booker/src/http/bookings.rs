@@ -17,7 +17,7 @@ use eventstore::{AppendContext, ExecuteError};
 use jiff::Timestamp;
 
 use super::booking_request::BookingRequestBody;
-use super::customers::{customer_of, customer_of_booking};
+use super::customer_view::{customer_of, customer_of_booking};
 use super::error::ApiError;
 use super::extract::{Body, Caller, IdempotencyKey, QueryPairs};
 use super::fields::json_body;

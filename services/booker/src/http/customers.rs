@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use domain::{Booking, BookingCommand, BookingRejection};
 use events::read_model::{Key, LocatorEntry, LocatorView, locator_prefix};
-use events::{AccessCodeDigest, BookingId, Customer};
+use events::{AccessCodeDigest, BookingId};
 use eventstore::{AppendContext, ExecuteError};
 use serde::{Deserialize, Serialize};
 
@@ -18,32 +18,6 @@ use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::http::booking_request::MAX_EMAIL;
-
-/// The customer of a booking, for those who may see it: unsealed with the booking's key,
-/// in clear for a booking of an earlier release; `None` once erased.
-pub async fn customer_of(
-    state: &AppState,
-    id: BookingId,
-    sealed: Option<&str>,
-    clear: Option<&Customer>,
-) -> Result<Option<Customer>, ApiError> {
-    match sealed {
-        Some(sealed) => Ok(state.backend()?.customers.open_sealed(id, sealed).await?),
-        None => Ok(clear.cloned()),
-    }
-}
-
-/// The customer of a booking of the write side.
-pub async fn customer_of_booking(
-    state: &AppState,
-    booking: &Booking,
-) -> Result<Option<Customer>, ApiError> {
-    let Some(request) = &booking.request else {
-        return Ok(None);
-    };
-    let sealed = request.sealed_customer.as_deref();
-    customer_of(state, request.id, sealed, request.customer.as_ref()).await
-}
 
 /// `DELETE /bookings/{id}/customer`: with the booking's access code or the admin token.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]

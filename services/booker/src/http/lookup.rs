@@ -8,7 +8,8 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::bookings::find;
-use super::customers::{customer_of, located};
+use super::customer_view::customer_of;
+use super::customers::located;
 use super::error::ApiError;
 use super::extract::{Body, Caller};
 use super::fields::{Errors, Field, json_body};

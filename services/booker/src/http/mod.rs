@@ -4,6 +4,7 @@
 
 pub mod booking_request;
 pub mod bookings;
+pub mod customer_view;
 pub mod customers;
 pub mod error;
 pub mod extract;
