@@ -29,12 +29,7 @@ pub async fn erase_booking_customer(
 ) -> Result<Json<BookingBody>, ApiError> {
     let caller = caller.with_code_of(&body)?;
     let id = booking_id(&raw_id)?;
-    let (booking, _) = state
-        .backend()?
-        .bookings
-        .load_fresh(&id)
-        .await
-        .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+    let booking = stored(&state, id).await?;
     let Some(request) = &booking.request else {
         return Err(no_such_booking());
     };
@@ -92,12 +87,7 @@ pub async fn erase_customer(
     ids.dedup();
     let mut erased = 0;
     for id in ids {
-        let (booking, _) = state
-            .backend()?
-            .bookings
-            .load_fresh(&id)
-            .await
-            .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+        let booking = stored(&state, id).await?;
         if booking.request.is_some() && !booking.customer_erased {
             erase(&state, id).await?;
             erased += 1;
@@ -131,6 +121,17 @@ pub async fn located(
         found.extend(view.into_iter().flat_map(|view| view.bookings));
     }
     Ok(found)
+}
+
+/// The booking as the stream's leader has it (an erasure must not miss a recent one).
+async fn stored(state: &AppState, id: BookingId) -> Result<Booking, ApiError> {
+    let (booking, _) = state
+        .backend()?
+        .bookings
+        .load_fresh(&id)
+        .await
+        .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+    Ok(booking)
 }
 
 /// Erases a booking's customer: its key first (so that nothing sealed with it can be read
