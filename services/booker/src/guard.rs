@@ -8,6 +8,10 @@
 //! `ACCESS_GUARD`. The stream keeps at most [`MAX_FAILURES`] messages per subject (all a
 //! decision needs), none older than the window, and [`MAX_BYTES`] in all: nothing grows
 //! with an attacker's traffic. Client addresses and emails appear only as keyed digests.
+//!
+//! Wrong admin tokens are limited the same way, per client address, over a shorter
+//! [`ADMIN_WINDOW`] (ADR 0025): ten a minute makes even a short token unguessable online,
+//! and an operator who mistypes it waits a minute at most.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -23,6 +27,8 @@ use crate::keys::ServerKey;
 pub const MAX_FAILURES: usize = 10;
 /// How long a wrong code counts.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long a wrong admin token counts.
+pub const ADMIN_WINDOW: Duration = Duration::from_secs(60);
 /// The stream that holds the failures.
 pub const STREAM: &str = "ACCESS_GUARD";
 /// The most the failures may take on the server; beyond, the oldest go first.
@@ -36,6 +42,18 @@ pub enum Scope<'a> {
     Booking(BookingId),
     /// An email as `lookup` matches it: trimmed, case-insensitive.
     Email(&'a str),
+    /// Wrong admin tokens from the client's address (counted as [`Scope::Client`]).
+    AdminClient(IpAddr),
+}
+
+impl Scope<'_> {
+    /// How long a failure counts against this scope.
+    pub fn window(&self) -> Duration {
+        match self {
+            Self::AdminClient(_) => ADMIN_WINDOW,
+            Self::Client(_) | Self::Booking(_) | Self::Email(_) => WINDOW,
+        }
+    }
 }
 
 /// Why an attempt was not made.
@@ -86,10 +104,13 @@ impl Guard {
     /// Refuses when any scope has had [`MAX_FAILURES`] wrong codes within the window.
     pub async fn check(&self, scopes: &[Scope<'_>]) -> Result<(), GuardError> {
         let now = Timestamp::now();
-        let reads = scopes.iter().map(|scope| self.failures(scope));
+        let reads = scopes.iter().map(|scope| async move {
+            let failures = self.failures(scope).await?;
+            Ok::<_, GuardError>(limited_for(&failures, now, scope.window()))
+        });
         let mut wait = None;
-        for failures in futures_util::future::try_join_all(reads).await? {
-            wait = wait.max(limited_for(&failures, now));
+        for limited in futures_util::future::try_join_all(reads).await? {
+            wait = wait.max(limited);
         }
         wait.map_or(Ok(()), |wait| Err(GuardError::Limited(wait)))
     }
@@ -144,6 +165,12 @@ impl Guard {
                     .digest("guard/client", client_key(*address).as_bytes());
                 format!("guard.client.{digest}")
             }
+            Scope::AdminClient(address) => {
+                let digest = self
+                    .key
+                    .digest("guard/admin", client_key(*address).as_bytes());
+                format!("guard.admin.{digest}")
+            }
             Scope::Booking(id) => format!("guard.booking.{id}"),
             Scope::Email(email) => {
                 let normalized = email.trim().to_lowercase();
@@ -159,10 +186,10 @@ fn unavailable(error: impl Into<anyhow::Error>) -> GuardError {
 }
 
 /// How long a scope with wrong codes stored at `failures` stays limited after `now`:
-/// `None` while fewer than [`MAX_FAILURES`] are within the window, else until the oldest of
+/// `None` while fewer than [`MAX_FAILURES`] are within `window`, else until the oldest of
 /// them leaves it (at least a second: `Retry-After` counts in seconds).
-pub fn limited_for(failures: &[Timestamp], now: Timestamp) -> Option<Duration> {
-    let window = jiff::SignedDuration::try_from(WINDOW).ok()?;
+pub fn limited_for(failures: &[Timestamp], now: Timestamp, window: Duration) -> Option<Duration> {
+    let window = jiff::SignedDuration::try_from(window).ok()?;
     let mut recent: Vec<Timestamp> = failures
         .iter()
         .copied()
@@ -202,36 +229,51 @@ mod tests {
     #[test]
     fn given_nine_wrong_codes_in_the_window_then_the_scope_is_not_limited() {
         let failures: Vec<Timestamp> = (0..9).map(at).collect();
-        assert_eq!(limited_for(&failures, at(10)), None);
+        assert_eq!(limited_for(&failures, at(10), WINDOW), None);
     }
 
     #[test]
     fn given_ten_wrong_codes_in_the_window_then_the_scope_is_limited_until_the_oldest_leaves_it() {
         let failures: Vec<Timestamp> = (0..10).map(at).collect();
         assert_eq!(
-            limited_for(&failures, at(10)),
+            limited_for(&failures, at(10), WINDOW),
             Some(Duration::from_secs(5 * 60))
         );
         assert_eq!(
-            limited_for(&failures, at(14)),
+            limited_for(&failures, at(14), WINDOW),
             Some(Duration::from_secs(60))
         );
         // The oldest has left the window: nine remain.
-        assert_eq!(limited_for(&failures, at(15)), None);
+        assert_eq!(limited_for(&failures, at(15), WINDOW), None);
     }
 
     #[test]
     fn given_wrong_codes_older_than_the_window_then_they_do_not_count() {
         let mut failures: Vec<Timestamp> = (0..9).map(|m| at(m + 20)).collect();
         failures.push(at(0));
-        assert_eq!(limited_for(&failures, at(30)), None);
+        assert_eq!(limited_for(&failures, at(30), WINDOW), None);
+    }
+
+    #[test]
+    fn given_ten_wrong_admin_tokens_within_a_minute_then_the_client_is_limited_for_that_minute() {
+        let seconds = |s: i64| at(0) + jiff::SignedDuration::from_secs(s);
+        let failures: Vec<Timestamp> = (0..10).map(|s| seconds(s * 3)).collect();
+        let window = Scope::AdminClient(IpAddr::from([203, 0, 113, 7])).window();
+        assert_eq!(
+            limited_for(&failures, seconds(30), window),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(limited_for(&failures, seconds(60), window), None);
     }
 
     #[test]
     fn a_limit_never_asks_to_wait_less_than_a_second() {
         let failures: Vec<Timestamp> = (0..10).map(|_| at(0)).collect();
         let almost = at(15) - jiff::SignedDuration::from_millis(1);
-        assert_eq!(limited_for(&failures, almost), Some(Duration::from_secs(1)));
+        assert_eq!(
+            limited_for(&failures, almost, WINDOW),
+            Some(Duration::from_secs(1))
+        );
     }
 
     #[test]

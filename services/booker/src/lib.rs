@@ -122,8 +122,9 @@ impl Service for Booker {
         if own.admin_token.expose().chars().count() < MIN_ADMIN_TOKEN {
             // Refusing would stop deployments that run today; saying it is the least.
             tracing::warn!(
-                "ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN} characters: fine for development, \
-                 guessable anywhere else (make one with `openssl rand -hex 32`)"
+                "ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN} characters: guessing it is limited \
+                 to ten wrong tries a minute per client, but make a long one with \
+                 `openssl rand -hex 32`"
             );
         }
         let rules = SlotRules {

@@ -91,6 +91,19 @@ async fn a_customer_is_never_stored_in_clear_and_after_erasure_cannot_be_read_an
         let holders = store_holds(&store, needle.as_bytes());
         assert!(holders.is_empty(), "{needle:?} in clear in {holders:?}");
     }
+    // The public `/metrics` counts, and names nobody and no booking (ADR 0025).
+    let metrics = system
+        .http
+        .get(system.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for needle in [name, email, id, "203.0.113", "127.0.0.1"] {
+        assert!(!metrics.contains(needle), "{needle:?} in /metrics");
+    }
     // What unlocks it: the booking's data key, on disk in the booker's bucket.
     let ops = async_nats::jetstream::new(system.nats.client().await);
     let keys = ops.get_key_value("customer_keys").await.expect("bucket");

@@ -1,7 +1,8 @@
 //! Guessing access codes (API.md "Guessing, limits and personal data"): after ten wrong
 //! codes within 15 minutes, per client address, per booking and per email, attempts answer
 //! 429 with `Retry-After` and the code is not checked, the right one included. The state
-//! is in NATS: a booker started afresh still knows it.
+//! is in NATS: a booker started afresh still knows it. Wrong admin tokens are limited per
+//! client the same way, over a minute.
 
 use serde_json::{Value, json};
 use system_tests::{Slot, System, read};
@@ -196,5 +197,63 @@ async fn an_email_is_refused_after_ten_wrong_lookups_from_as_many_clients() {
         lookup(&system, "eve@example.com", WRONG, "198.51.100.2").await,
         404
     );
+    system.stop().await;
+}
+
+/// `POST /tables` with `token`, from `client`.
+async fn add_table(system: &System, id: &str, token: &str, client: &str) -> (u16, Option<u64>) {
+    let response = system
+        .http
+        .post(system.url("/tables"))
+        .header("X-Forwarded-For", client)
+        .bearer_auth(token)
+        .json(&json!({"id": id, "seats": 4}))
+        .send()
+        .await
+        .expect("add table");
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (response.status().as_u16(), retry_after)
+}
+
+#[tokio::test]
+async fn a_client_is_refused_for_a_minute_after_ten_wrong_admin_tokens_even_with_the_right_one() {
+    let system = behind_a_proxy().start().await;
+    let attacker = "203.0.113.9";
+    for attempt in 1..=10 {
+        let guess = format!("guess-{attempt}");
+        let (status, _) = add_table(&system, "t1", &guess, attacker).await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    // The right token from that client is not even checked now.
+    let (status, retry_after) = add_table(&system, "t1", system_tests::ADMIN, attacker).await;
+    assert_eq!(status, 429);
+    let retry_after = retry_after.expect("Retry-After");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Nor on a booking route that takes the token.
+    let id = "0193f0b4-7c1e-7000-8000-000000000001";
+    let response = system
+        .http
+        .get(system.url(&format!("/bookings/{id}/history")))
+        .header("X-Forwarded-For", attacker)
+        .bearer_auth(system_tests::ADMIN)
+        .send()
+        .await
+        .expect("history");
+    assert_eq!(response.status(), 429);
+    // Without a token the client is an anonymous one like any other.
+    let response = system
+        .http
+        .get(system.url("/tables"))
+        .header("X-Forwarded-For", attacker)
+        .send()
+        .await
+        .expect("tables");
+    assert_eq!(response.status(), 200);
+    // Another client with the right token is not held up.
+    let (status, _) = add_table(&system, "t1", system_tests::ADMIN, "198.51.100.4").await;
+    assert_eq!(status, 201);
     system.stop().await;
 }

@@ -15,6 +15,7 @@ use super::fields::{Field, json_body};
 use super::state::AppState;
 use crate::access::{self, AccessCode};
 use crate::client_address::client_address;
+use crate::guard::Scope;
 
 /// The request body (at most 64 KiB); a larger one answers 413.
 #[derive(Debug)]
@@ -70,7 +71,8 @@ impl QueryPairs {
     }
 }
 
-/// Proof that the request carries the admin token; 401 otherwise.
+/// Proof that the request carries the admin token; 401 otherwise, 429 while the client
+/// is over its limit of wrong tokens.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
 
@@ -81,7 +83,7 @@ impl FromRequestParts<Arc<AppState>> for Admin {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        if is_admin(&parts.headers, state) {
+        if is_admin(&parts.headers, state, client_of(parts, state)).await? {
             Ok(Self)
         } else {
             Err(ApiError::Unauthorized)
@@ -90,8 +92,8 @@ impl FromRequestParts<Arc<AppState>> for Admin {
 }
 
 /// Who calls a booking route: the admin, the access code of `X-Access-Code` if any, and
-/// the client's address (for the guessing limits). Never refuses; the route decides what
-/// the caller may do.
+/// the client's address (for the guessing limits). Refuses only a client over its limit
+/// of wrong admin tokens; the route decides what the caller may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub admin: bool,
@@ -100,32 +102,39 @@ pub struct Caller {
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        // Served without connection info only in router tests.
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok());
+        let client = client_of(parts, state);
         Ok(Self {
-            admin: is_admin(&parts.headers, state),
+            admin: is_admin(&parts.headers, state, client).await?,
             code: parts
                 .headers
                 .get("x-access-code")
                 .and_then(|value| value.to_str().ok())
                 .map(AccessCode::from_input),
-            client: client_address(peer, forwarded, &state.trusted_proxies),
+            client,
         })
     }
+}
+
+/// The client's address: the peer, or the last untrusted `X-Forwarded-For` hop behind a
+/// trusted proxy.
+fn client_of(parts: &Parts, state: &AppState) -> IpAddr {
+    // Served without connection info only in router tests.
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    client_address(peer, forwarded, &state.trusted_proxies)
 }
 
 /// A body that may carry the access code (`{"accessCode": "K7QX2"}`, or nothing).
@@ -182,12 +191,22 @@ fn idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
     }
 }
 
-fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
-    headers
+/// Whether the request carries the admin token. A token is checked only while `client`
+/// is under its limit of wrong tokens (429 otherwise), and a wrong one counts; a request
+/// without a token is simply not the admin's.
+async fn is_admin(headers: &HeaderMap, state: &AppState, client: IpAddr) -> Result<bool, ApiError> {
+    let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_token)
-        .is_some_and(|token| access::secrets_equal(token, state.admin_token.expose()))
+    else {
+        return Ok(false);
+    };
+    let guard = &state.backend()?.guard;
+    let matches = || access::secrets_equal(token, state.admin_token.expose());
+    Ok(guard
+        .attempt(&[Scope::AdminClient(client)], matches)
+        .await?)
 }
 
 /// The token of an `Authorization: Bearer <token>` value; the scheme's case does not
