@@ -6,10 +6,14 @@
 
 pub mod aggregate;
 pub mod booking;
+pub mod combinations;
 pub mod schedule;
 pub mod table;
 
 pub use aggregate::Aggregate;
 pub use booking::{Booking, BookingCommand, BookingRejection};
+pub use combinations::{
+    Combination, CombinationCommand, CombinationRejection, Combinations, held_together,
+};
 pub use schedule::{InvalidSchedule, SlotSchedule};
 pub use table::{Lock, Table, TableCommand, TableRejection, TableStatus};

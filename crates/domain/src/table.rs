@@ -278,6 +278,8 @@ impl Aggregate for Table {
                 self.decided.insert(e.booking_id, e.time_slot.to());
                 self.locks.retain(|_, lock| lock.booking_id != e.booking_id);
             }
+            // Stored on the combinations' own subject, never a table's.
+            TableEvent::CombinationAdded(_) | TableEvent::CombinationRemoved(_) => {}
         }
         self
     }

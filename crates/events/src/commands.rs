@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ids::{Seats, TableId};
+use crate::ids::{CombinationId, Seats, TableId};
 
 /// Staff add a table (`commands.tables.add`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,26 @@ pub struct RemoveTable {
     pub id: TableId,
 }
 
+/// Staff declare that tables can be joined (`commands.tables.combinations.add`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddCombination {
+    pub command_id: Uuid,
+    pub id: CombinationId,
+    /// 2 to 4 distinct tables (the gateway checks the shape, table-manager that each
+    /// exists).
+    pub tables: Vec<TableId>,
+    pub seats: Seats,
+}
+
+/// Staff remove a combination (`commands.tables.combinations.remove`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveCombination {
+    pub command_id: Uuid,
+    pub id: CombinationId,
+}
+
 /// Why table-manager refused a table command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,8 +53,11 @@ pub enum TableCommandRefusal {
     AlreadyExists,
     /// No such table, or it was removed.
     NotFound,
-    /// A lock is held for a slot that has not ended.
+    /// A lock is held for a slot that has not ended (for a combination: by a booking
+    /// that holds every table of it).
     Locked,
+    /// The table is part of a combination that is not removed.
+    InCombination,
     /// The request could not be decoded.
     Invalid,
 }
@@ -46,6 +69,14 @@ pub enum TableCommandReply {
     /// Done (or had been done by an earlier try of the same command).
     Done {
         id: TableId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seats: Option<Seats>,
+    },
+    /// A combination command done (or done by an earlier try of the same command).
+    CombinationDone {
+        id: CombinationId,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tables: Vec<TableId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seats: Option<Seats>,
     },

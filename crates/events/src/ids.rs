@@ -26,13 +26,17 @@ pub enum InvalidId {
 #[serde(try_from = "String", into = "String")]
 pub struct TableId(String);
 
+/// Whether `raw` is a name staff may give a table or a combination.
+fn is_staff_name(raw: &str) -> bool {
+    (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 impl TableId {
     pub fn parse(raw: &str) -> Result<Self, InvalidId> {
-        let valid = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid {
+        if is_staff_name(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(InvalidId::TableId)
@@ -58,6 +62,46 @@ impl From<TableId> for String {
 }
 
 impl fmt::Display for TableId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Id of a combination of tables staff declared joinable, like a table id:
+/// `^[A-Za-z0-9_-]{1,64}$`. Combinations and tables have ids of their own kinds: `c1` may
+/// name both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CombinationId(String);
+
+impl CombinationId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        if is_staff_name(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidId::TableId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CombinationId {
+    type Error = InvalidId;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<CombinationId> for String {
+    fn from(id: CombinationId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for CombinationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

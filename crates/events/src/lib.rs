@@ -23,15 +23,19 @@ pub use booking::{
     TableBookingInitiated, TableBookingRejected,
 };
 pub use codec::{DecodeError, DomainEvent, EncodeError};
-pub use commands::{AddTable, RemoveTable, TableCommandRefusal, TableCommandReply};
+pub use commands::{
+    AddCombination, AddTable, RemoveCombination, RemoveTable, TableCommandRefusal,
+    TableCommandReply,
+};
 pub use ids::{
-    AccessCodeDigest, BookingId, CausationId, CommandId, CorrelationId, EventId, InvalidId,
-    PartySize, Seats, TableId,
+    AccessCodeDigest, BookingId, CausationId, CombinationId, CommandId, CorrelationId, EventId,
+    InvalidId, PartySize, Seats, TableId,
 };
 pub use metadata::Metadata;
 pub use names::AggregateId;
 pub use slot::{InvalidTimeSlot, TimeSlot};
 pub use table::{
-    LockFailureReason, LockRemovalCause, TableAdded, TableEvent, TableLockPlaced,
-    TableLockPlacementFailed, TableLockRemoved, TableRemoved,
+    AllCombinations, LockFailureReason, LockRemovalCause, TableAdded, TableCombinationAdded,
+    TableCombinationRemoved, TableEvent, TableLockPlaced, TableLockPlacementFailed,
+    TableLockRemoved, TableRemoved,
 };

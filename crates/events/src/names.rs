@@ -28,10 +28,18 @@ pub const LIVE_PREFIX: &str = "live.";
 /// do not leave one subject each behind.
 pub const UNKNOWN_TABLES_SUBJECT: &str = "tables.~unknown";
 
+/// The subject of the restaurant's combinations of tables (one aggregate for all). `~`
+/// cannot occur in a table id, so no table's subject is this one.
+pub const COMBINATIONS_SUBJECT: &str = "tables.~combinations";
+
 /// Request/reply subject of the staff's "add a table" command (served by table-manager).
 pub const ADD_TABLE_COMMAND: &str = "commands.tables.add";
 /// Request/reply subject of the staff's "remove a table" command.
 pub const REMOVE_TABLE_COMMAND: &str = "commands.tables.remove";
+/// Request/reply subject of the staff's "declare a combination" command.
+pub const ADD_COMBINATION_COMMAND: &str = "commands.tables.combinations.add";
+/// Request/reply subject of the staff's "remove a combination" command.
+pub const REMOVE_COMBINATION_COMMAND: &str = "commands.tables.combinations.remove";
 /// Queue group of the table command handlers: one replica answers each request.
 pub const TABLE_COMMANDS_QUEUE: &str = "table-manager";
 

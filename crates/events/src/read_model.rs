@@ -12,7 +12,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::booking::{BookingStatus, Customer, RejectionReason};
-use crate::ids::{AccessCodeDigest, BookingId, CausationId, CorrelationId, PartySize, TableId};
+use crate::ids::{
+    AccessCodeDigest, BookingId, CausationId, CombinationId, CorrelationId, PartySize, TableId,
+};
 use crate::slot::TimeSlot;
 
 /// Bucket holding [`CURRENT_KEY`]: which generation the queries read.
@@ -114,6 +116,22 @@ pub struct Checkpoint {
 #[serde(rename_all = "camelCase")]
 pub struct TablesView {
     pub tables: BTreeMap<TableId, TableView>,
+    /// Every combination ever declared, removed ones flagged (none in documents written
+    /// before combinations existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub combinations: BTreeMap<CombinationId, CombinationView>,
+}
+
+/// A combination of tables as the read side keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CombinationView {
+    /// Sorted.
+    pub tables: Vec<TableId>,
+    pub seats: u8,
+    pub removed: bool,
+    /// Stream sequence of the last event applied to this combination.
+    pub sequence: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,12 @@
-//! Events of the Table aggregate (stream `TABLES`, subject `tables.<tableId>`).
+//! Events of the Table aggregate (stream `TABLES`, subject `tables.<tableId>`), and of the
+//! restaurant's combinations of tables (subject `tables.~combinations`, ADR 0026): every
+//! consumer of `TABLES` reads one family.
 
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, event_family};
-use crate::ids::{BookingId, Seats, TableId};
-use crate::names::{TABLES_STREAM, table_subject};
+use crate::ids::{BookingId, CombinationId, Seats, TableId};
+use crate::names::{AggregateId, COMBINATIONS_SUBJECT, TABLES_STREAM, table_subject};
 use crate::slot::TimeSlot;
 
 /// Why a lock could not be placed on a table.
@@ -70,6 +72,23 @@ pub struct TableLockRemoved {
     pub cause: LockRemovalCause,
 }
 
+/// `table-combination-added`: staff declared that `tables` (2 to 4, sorted, each added
+/// and not removed when declared) can be joined and then seat `seats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TableCombinationAdded {
+    pub id: CombinationId,
+    pub tables: Vec<TableId>,
+    pub seats: Seats,
+}
+
+/// `table-combination-removed`: the combination can no longer be booked; its id stays used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TableCombinationRemoved {
+    pub id: CombinationId,
+}
+
 event_family! {
     /// Every event of the Table aggregate.
     TableEvent in TABLES_STREAM, keyed by TableId at table_subject => {
@@ -78,18 +97,40 @@ event_family! {
         LockPlaced(TableLockPlaced) = "table-lock-placed" v 1,
         LockPlacementFailed(TableLockPlacementFailed) = "table-lock-placement-failed" v 1,
         LockRemoved(TableLockRemoved) = "table-lock-removed" v 1,
+        CombinationAdded(TableCombinationAdded) = "table-combination-added" v 1,
+        CombinationRemoved(TableCombinationRemoved) = "table-combination-removed" v 1,
+    }
+}
+
+/// The id of the restaurant's one set of combinations: all of them are one aggregate, on
+/// one subject, so an id is taken once and a table's removal reads them all at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AllCombinations;
+
+impl std::fmt::Display for AllCombinations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("combinations")
+    }
+}
+
+impl AggregateId for AllCombinations {
+    type Event = TableEvent;
+
+    fn subject(&self) -> String {
+        COMBINATIONS_SUBJECT.to_owned()
     }
 }
 
 impl TableEvent {
-    /// The table the event belongs to.
-    pub fn table_id(&self) -> &TableId {
+    /// The table the event belongs to; `None` for the events of the combinations.
+    pub fn table_id(&self) -> Option<&TableId> {
         match self {
-            Self::Added(e) => &e.id,
-            Self::Removed(e) => &e.id,
-            Self::LockPlaced(e) => &e.id,
-            Self::LockPlacementFailed(e) => &e.id,
-            Self::LockRemoved(e) => &e.id,
+            Self::Added(e) => Some(&e.id),
+            Self::Removed(e) => Some(&e.id),
+            Self::LockPlaced(e) => Some(&e.id),
+            Self::LockPlacementFailed(e) => Some(&e.id),
+            Self::LockRemoved(e) => Some(&e.id),
+            Self::CombinationAdded(_) | Self::CombinationRemoved(_) => None,
         }
     }
 }

@@ -48,6 +48,16 @@ fn table_events() -> Vec<TableEvent> {
             cause: LockRemovalCause::SlotEnded,
         }
         .into(),
+        TableCombinationAdded {
+            id: CombinationId::parse("c1").expect("combination id"),
+            tables: vec![table(), TableId::parse("t2").expect("table id")],
+            seats: Seats::new(6).expect("seats"),
+        }
+        .into(),
+        TableCombinationRemoved {
+            id: CombinationId::parse("c1").expect("combination id"),
+        }
+        .into(),
     ]
 }
 
@@ -207,7 +217,9 @@ fn event_type_names_are_the_ones_of_the_design() {
             "table-removed",
             "table-lock-placed",
             "table-lock-placement-failed",
-            "table-lock-removed"
+            "table-lock-removed",
+            "table-combination-added",
+            "table-combination-removed"
         ]
     );
     assert_eq!(
@@ -249,6 +261,19 @@ fn payloads_have_the_camel_case_wire_shape() {
     let value: serde_json::Value =
         serde_json::from_slice(&unknown.encode().expect("encode")).expect("json");
     assert_eq!(value["unknownTable"], true);
+    let combination = &table_events()[5];
+    let value: serde_json::Value =
+        serde_json::from_slice(&combination.encode().expect("encode")).expect("json");
+    assert_eq!(
+        value,
+        json!({"id": "c1", "tables": ["t1", "t2"], "seats": 6})
+    );
+}
+
+#[test]
+fn the_combinations_subject_is_no_table_s() {
+    assert_eq!(AllCombinations.subject(), "tables.~combinations");
+    assert!(TableId::parse("~combinations").is_err());
 }
 
 #[test]

@@ -140,6 +140,7 @@ mod tests {
                     (id(raw), view)
                 })
                 .collect(),
+            ..TablesView::default()
         }
     }
 

@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use events::read_model::{
-    BookingLocksView, BookingView, BusyView, DayView, HistoryEntry, Key, LocatorEntry, LockView,
-    TableView, TablesView, day_of, email_digest,
+    BookingLocksView, BookingView, BusyView, CombinationView, DayView, HistoryEntry, Key,
+    LocatorEntry, LockView, TableView, TablesView, day_of, email_digest,
 };
 use events::{
     BookingEvent, BookingId, BookingStatus, DomainEvent, Metadata, TableBookingInitiated,
@@ -205,7 +205,10 @@ impl Docs {
 /// The documents a table event changes, to load before applying it.
 pub fn table_keys(event: &TableEvent) -> Vec<Key> {
     match event {
-        TableEvent::Added(_) | TableEvent::Removed(_) => vec![Key::Tables],
+        TableEvent::Added(_)
+        | TableEvent::Removed(_)
+        | TableEvent::CombinationAdded(_)
+        | TableEvent::CombinationRemoved(_) => vec![Key::Tables],
         TableEvent::LockPlaced(e) => vec![
             Key::Day(day_of(&e.time_slot)),
             Key::BookingLocks(e.booking_id),
@@ -263,6 +266,29 @@ pub fn apply_table(docs: &mut Docs, sequence: u64, metadata: &Metadata, event: &
             {
                 table.removed = true;
                 table.sequence = sequence;
+            }
+        }
+        TableEvent::CombinationAdded(e) => {
+            let tables = docs.tables.open(());
+            let known = tables.combinations.get(&e.id).map_or(0, |c| c.sequence);
+            if known < sequence {
+                tables.combinations.insert(
+                    e.id.clone(),
+                    CombinationView {
+                        tables: e.tables.clone(),
+                        seats: e.seats.get(),
+                        removed: false,
+                        sequence,
+                    },
+                );
+            }
+        }
+        TableEvent::CombinationRemoved(e) => {
+            if let Some(combination) = docs.tables.open(()).combinations.get_mut(&e.id)
+                && combination.sequence < sequence
+            {
+                combination.removed = true;
+                combination.sequence = sequence;
             }
         }
         TableEvent::LockPlaced(e) => {

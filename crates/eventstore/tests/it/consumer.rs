@@ -23,7 +23,11 @@ pub struct Recorder {
 impl Handler for Recorder {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<TableEvent>()?;
-        let table = recorded.event.table_id().to_string();
+        let table = recorded
+            .event
+            .table_id()
+            .expect("a table event")
+            .to_string();
         self.seen
             .lock()
             .expect("lock")

@@ -16,7 +16,7 @@ use super::representation::{RemovedTableBody, TableBody, TablesBody};
 use super::state::AppState;
 use crate::table_commands::CommandError;
 
-const SEATS_RULE: &str = "must be an integer from 1 to 50";
+pub(super) const SEATS_RULE: &str = "must be an integer from 1 to 50";
 
 /// The body of `POST /tables`.
 #[derive(Debug, Default, Deserialize)]
@@ -70,7 +70,7 @@ pub async fn add(
                 seats: seats.unwrap_or(command.seats).get(),
             }),
         )),
-        reply => Err(refused(reply)),
+        reply => Err(refused(reply, "no such table")),
     }
 }
 
@@ -88,7 +88,7 @@ pub async fn remove(
     };
     match backend.tables.remove(&command).await.map_err(unanswered)? {
         TableCommandReply::Done { id, .. } => Ok(Json(RemovedTableBody { id })),
-        reply => Err(refused(reply)),
+        reply => Err(refused(reply, "no such table")),
     }
 }
 
@@ -107,7 +107,8 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<TablesBody>
     Ok(Json(TablesBody { tables }))
 }
 
-fn unanswered(error: CommandError) -> ApiError {
+/// The answer to a table command that got no reply.
+pub(super) fn unanswered(error: CommandError) -> ApiError {
     match error {
         CommandError::NoTableManager | CommandError::TimedOut | CommandError::Request(_) => {
             ApiError::unavailable(error)
@@ -116,16 +117,17 @@ fn unanswered(error: CommandError) -> ApiError {
     }
 }
 
-fn refused(reply: TableCommandReply) -> ApiError {
+/// The answer to a table command that was not done; `not_found` says what was not found.
+pub(super) fn refused(reply: TableCommandReply, not_found: &'static str) -> ApiError {
     match reply {
         TableCommandReply::Refused { reason, detail } => match reason {
-            TableCommandRefusal::AlreadyExists | TableCommandRefusal::Locked => {
-                ApiError::Conflict {
-                    detail,
-                    booking: None,
-                }
-            }
-            TableCommandRefusal::NotFound => ApiError::NotFound("no such table"),
+            TableCommandRefusal::AlreadyExists
+            | TableCommandRefusal::Locked
+            | TableCommandRefusal::InCombination => ApiError::Conflict {
+                detail,
+                booking: None,
+            },
+            TableCommandRefusal::NotFound => ApiError::NotFound(not_found),
             TableCommandRefusal::Invalid => ApiError::internal(anyhow::anyhow!(
                 "table-manager could not decode a table command: {detail}"
             )),
@@ -133,7 +135,7 @@ fn refused(reply: TableCommandReply) -> ApiError {
         TableCommandReply::Failed { detail } => ApiError::unavailable(anyhow::anyhow!(
             "table-manager could not run a table command: {detail}"
         )),
-        TableCommandReply::Done { .. } => {
+        TableCommandReply::Done { .. } | TableCommandReply::CombinationDone { .. } => {
             ApiError::internal(anyhow::anyhow!("a success reply taken for a refusal"))
         }
     }

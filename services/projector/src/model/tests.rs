@@ -216,3 +216,27 @@ fn changed_documents_are_reported_once_until_written() {
     docs.written();
     assert!(docs.changed().expect("encode").is_empty());
 }
+
+#[test]
+fn given_a_combination_when_it_is_removed_and_its_events_replayed_then_it_stays_removed() {
+    let mut docs = Docs::default();
+    let c1 = events::CombinationId::parse("c1").expect("id");
+    let added = TableEvent::CombinationAdded(events::TableCombinationAdded {
+        id: c1.clone(),
+        tables: vec![table("t1"), table("t2")],
+        seats: Seats::new(6).expect("seats"),
+    });
+    let removed =
+        TableEvent::CombinationRemoved(events::TableCombinationRemoved { id: c1.clone() });
+    table_event(&mut docs, 5, &added);
+    table_event(&mut docs, 7, &removed);
+    // Replayed after a crash before the checkpoint: nothing goes back.
+    table_event(&mut docs, 5, &added);
+
+    let combination = &docs.tables().expect("tables").combinations[&c1];
+    assert_eq!(
+        (combination.removed, combination.seats, combination.sequence),
+        (true, 6, 7)
+    );
+    assert_eq!(combination.tables, [table("t1"), table("t2")]);
+}
