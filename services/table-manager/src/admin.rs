@@ -6,12 +6,16 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_nats::{Client, Message};
 use domain::{TableCommand, TableRejection};
-use events::{AddTable, CorrelationId, RemoveTable, TableCommandRefusal, TableCommandReply, names};
+use events::{
+    AddCombination, AddTable, CorrelationId, RemoveCombination, RemoveTable, TableCommandRefusal,
+    TableCommandReply, names,
+};
 use eventstore::{AppendContext, EventLog, ExecuteError};
 use futures_util::StreamExt as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::combinations::CombinationRequest;
 use crate::tables::{Tables, table_of};
 
 /// Requests handled at once; more wait in the subscription.
@@ -23,18 +27,20 @@ pub async fn serve(
     tables: Arc<Tables>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let add = client
-        .queue_subscribe(names::ADD_TABLE_COMMAND, names::TABLE_COMMANDS_QUEUE.into())
-        .await
-        .context("cannot subscribe to the add-table commands")?;
-    let remove = client
-        .queue_subscribe(
-            names::REMOVE_TABLE_COMMAND,
-            names::TABLE_COMMANDS_QUEUE.into(),
-        )
-        .await
-        .context("cannot subscribe to the remove-table commands")?;
-    let mut requests = futures_util::stream::select(add, remove);
+    let mut subscriptions = Vec::new();
+    for subject in [
+        names::ADD_TABLE_COMMAND,
+        names::REMOVE_TABLE_COMMAND,
+        names::ADD_COMBINATION_COMMAND,
+        names::REMOVE_COMBINATION_COMMAND,
+    ] {
+        let subscription = client
+            .queue_subscribe(subject, names::TABLE_COMMANDS_QUEUE.into())
+            .await
+            .with_context(|| format!("cannot subscribe to {subject}"))?;
+        subscriptions.push(subscription);
+    }
+    let mut requests = futures_util::stream::select_all(subscriptions);
     let mut in_flight = JoinSet::new();
     loop {
         tokio::select! {
@@ -73,28 +79,38 @@ async fn answer(client: &Client, tables: &Tables, request: Message) {
 
 #[tracing::instrument(skip_all, fields(subject = %request.subject))]
 async fn handle(tables: &Tables, request: &Message) -> TableCommandReply {
+    let payload = &request.payload;
     let decoded = match request.subject.as_str() {
-        names::ADD_TABLE_COMMAND => serde_json::from_slice::<AddTable>(&request.payload).map(|c| {
-            (
-                c.command_id,
-                TableCommand::Add {
-                    id: c.id,
-                    seats: c.seats,
-                },
-            )
+        names::ADD_TABLE_COMMAND => serde_json::from_slice::<AddTable>(payload).map(|c| {
+            let command = TableCommand::Add {
+                id: c.id,
+                seats: c.seats,
+            };
+            Request::Table(c.command_id, command)
         }),
-        _ => serde_json::from_slice::<RemoveTable>(&request.payload).map(|c| {
+        names::REMOVE_TABLE_COMMAND => serde_json::from_slice::<RemoveTable>(payload).map(|c| {
             let now = jiff::Timestamp::now();
-            (c.command_id, TableCommand::Remove { id: c.id, now })
+            Request::Table(c.command_id, TableCommand::Remove { id: c.id, now })
         }),
+        names::ADD_COMBINATION_COMMAND => serde_json::from_slice::<AddCombination>(payload)
+            .map(|c| Request::Combination(CombinationRequest::Add(c))),
+        _ => serde_json::from_slice::<RemoveCombination>(payload)
+            .map(|c| Request::Combination(CombinationRequest::Remove(c))),
     };
     match decoded {
-        Ok((command_id, command)) => execute(tables, command_id, &command).await,
+        Ok(Request::Table(command_id, command)) => execute(tables, command_id, &command).await,
+        Ok(Request::Combination(request)) => tables.joins().execute(tables, &request).await,
         Err(error) => TableCommandReply::Refused {
             reason: TableCommandRefusal::Invalid,
             detail: format!("undecodable table command: {error}"),
         },
     }
+}
+
+/// A staff command, decoded.
+enum Request {
+    Table(uuid::Uuid, TableCommand),
+    Combination(CombinationRequest),
 }
 
 /// Runs one staff command on its table; the reply for the gateway. The command's own id
@@ -106,6 +122,18 @@ pub async fn execute<L: EventLog>(
 ) -> TableCommandReply {
     let correlation = CorrelationId::from_uuid(command_id);
     let context = AppendContext::for_request("table-command", command_id, correlation);
+    if let TableCommand::Remove { id, .. } = command {
+        match tables.joins().containing(id).await {
+            Ok(None) => {}
+            Ok(Some(combination)) => {
+                return TableCommandReply::Refused {
+                    reason: TableCommandRefusal::InCombination,
+                    detail: format!("table {id} is part of combination {combination}"),
+                };
+            }
+            Err(error) => return failed(&error),
+        }
+    }
     match tables.execute(command, &context).await {
         Ok(executed) => {
             let id = table_of(command).clone();
@@ -125,12 +153,14 @@ pub async fn execute<L: EventLog>(
                 detail: rejection.to_string(),
             }
         }
-        Err(error) => {
-            tracing::error!(error = %error, "table command failed");
-            TableCommandReply::Failed {
-                detail: "the event store is unavailable".to_owned(),
-            }
-        }
+        Err(error) => failed(&error),
+    }
+}
+
+fn failed(error: &dyn std::fmt::Display) -> TableCommandReply {
+    tracing::error!(error = %error, "table command failed");
+    TableCommandReply::Failed {
+        detail: "the event store is unavailable".to_owned(),
     }
 }
 

@@ -1,10 +1,11 @@
-//! table-manager: owner of the `TABLES` stream and the Table aggregate; answers the
-//! gateway's table commands, runs the table-locking saga and the lock release timers.
+//! table-manager: owner of the `TABLES` stream, the Table aggregates and the restaurant's
+//! combinations of tables; answers the gateway's table and combination commands, runs the table-locking saga and the lock release timers.
 //!
 //! Rule: the only writer of `tables.>`; it learns about bookings only from the `BOOKINGS`
 //! stream and never calls another service.
 
 mod admin;
+mod combinations;
 mod locking;
 mod tables;
 mod timers;
