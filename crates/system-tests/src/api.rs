@@ -73,6 +73,18 @@ impl System {
         read(response).await
     }
 
+    /// `POST path` with the admin token; the status and the JSON body.
+    pub async fn admin_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let request = self.http.post(self.url(path)).bearer_auth(ADMIN).json(body);
+        read(request.send().await.expect("POST")).await
+    }
+
+    /// `DELETE path` with the admin token; the status and the JSON body.
+    pub async fn admin_delete(&self, path: &str) -> (u16, Value) {
+        let request = self.http.delete(self.url(path)).bearer_auth(ADMIN);
+        read(request.send().await.expect("DELETE")).await
+    }
+
     /// Cancels a booking (as returned by its POST) with its access code; the status.
     pub async fn cancel(&self, booking: &Value) -> u16 {
         let id = booking["id"].as_str().expect("booking id");

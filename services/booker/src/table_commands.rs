@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_nats::Client;
 use async_nats::client::RequestErrorKind;
-use events::{AddTable, RemoveTable, TableCommandReply, names};
+use events::{AddCombination, AddTable, RemoveCombination, RemoveTable, TableCommandReply, names};
 use serde::Serialize;
 
 /// How long the gateway waits for table-manager to answer a table command.
@@ -44,6 +44,20 @@ impl TableCommands {
 
     pub async fn remove(&self, command: &RemoveTable) -> Result<TableCommandReply, CommandError> {
         self.send(names::REMOVE_TABLE_COMMAND, command).await
+    }
+
+    pub async fn add_combination(
+        &self,
+        command: &AddCombination,
+    ) -> Result<TableCommandReply, CommandError> {
+        self.send(names::ADD_COMBINATION_COMMAND, command).await
+    }
+
+    pub async fn remove_combination(
+        &self,
+        command: &RemoveCombination,
+    ) -> Result<TableCommandReply, CommandError> {
+        self.send(names::REMOVE_COMBINATION_COMMAND, command).await
     }
 
     async fn send<C: Serialize>(

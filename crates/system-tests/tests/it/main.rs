@@ -3,6 +3,7 @@
 
 mod bookings;
 mod caching;
+mod combinations;
 mod erasure;
 mod floods;
 mod guessing;

@@ -4,6 +4,7 @@
 
 pub mod booking_request;
 pub mod bookings;
+pub mod combinations;
 pub mod customer_view;
 pub mod customers;
 pub mod error;
@@ -47,6 +48,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/tables", post(tables::add).get(tables::list))
         .route("/tables/{id}", delete(tables::remove))
+        .route(
+            "/table-combinations",
+            post(combinations::add).get(combinations::list),
+        )
+        .route("/table-combinations/{id}", delete(combinations::remove))
         .route("/booking-slots", get(slots::list))
         .merge(bookings)
         .fallback(error::not_found)

@@ -3,7 +3,10 @@
 
 use domain::Booking;
 use events::read_model::BookingView;
-use events::{BookingId, BookingStatus, Customer, PartySize, RejectionReason, TableId, TimeSlot};
+use events::{
+    BookingId, BookingStatus, CombinationId, Customer, PartySize, RejectionReason, TableId,
+    TimeSlot,
+};
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
@@ -52,6 +55,27 @@ pub struct TablesBody {
 #[derive(Debug, Clone, Serialize)]
 pub struct RemovedTableBody {
     pub id: TableId,
+}
+
+/// A combination of tables (`POST /table-combinations`, an entry of the list).
+#[derive(Debug, Clone, Serialize)]
+pub struct CombinationBody {
+    pub id: CombinationId,
+    /// Sorted.
+    pub tables: Vec<TableId>,
+    pub seats: u8,
+}
+
+/// `GET /table-combinations`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CombinationsBody {
+    pub combinations: Vec<CombinationBody>,
+}
+
+/// `DELETE /table-combinations/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedCombinationBody {
+    pub id: CombinationId,
 }
 
 /// Who is looking at a booking, which decides what they may see.
