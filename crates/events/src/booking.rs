@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, event_family};
-use crate::ids::{AccessCodeDigest, BookingId, PartySize, TableId};
+use crate::ids::{AccessCodeDigest, BookingId, CombinationId, PartySize, TableId};
 use crate::names::{BOOKINGS_STREAM, booking_subject};
 use crate::slot::TimeSlot;
 use crate::table::LockFailureReason;
@@ -26,6 +26,8 @@ pub enum RejectionReason {
     TooSmall,
     /// No lock decision arrived within `BOOKING_TIMEOUT`.
     Timeout,
+    /// Booked by party size: no single table and no combination can seat the party.
+    NoTableAvailable,
 }
 
 impl RejectionReason {
@@ -37,6 +39,7 @@ impl RejectionReason {
             Self::SlotTaken => "slot-taken",
             Self::TooSmall => "too-small",
             Self::Timeout => "timeout",
+            Self::NoTableAvailable => "no-table-available",
         }
     }
 }
@@ -101,11 +104,23 @@ pub enum CancellationCause {
 /// customer encrypted with the booking's own key, which erasure deletes, and `emailDigest`
 /// the keyed digest of the email that lookups find the booking by. `customer` in clear is
 /// only in events written before.
+///
+/// Schema v3 books one table or several (ADR 0027): `tableIds` (sorted, one or more),
+/// `combinationId` when they are a declared combination, `assigned` when the restaurant
+/// picked them for the party. `tableId` stays, present exactly when one table is booked,
+/// so a reader of the earlier shape still finds it. v1 and v2 are read with
+/// `tableIds: [tableId]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingInitiated {
     pub id: BookingId,
-    pub table_id: TableId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    pub table_ids: Vec<TableId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combination_id: Option<CombinationId>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assigned: bool,
     pub time_slot: TimeSlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people: Option<PartySize>,
@@ -118,6 +133,14 @@ pub struct TableBookingInitiated {
     pub sealed_customer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_digest: Option<String>,
+}
+
+/// `tableId` as the events write it: the table when there is exactly one.
+pub fn single(tables: &[TableId]) -> Option<TableId> {
+    match tables {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
 }
 
 impl TableBookingInitiated {
@@ -138,20 +161,25 @@ impl TableBookingInitiated {
     }
 }
 
-/// `table-booking-confirmed`: the table is locked for the booking.
+/// `table-booking-confirmed`: the booking's tables are locked for it.
+///
+/// Schema v2 adds `tableIds` (all of them, sorted); `tableId` is present exactly when
+/// there is one. v1 is read with `tableIds: [tableId]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingConfirmed {
     pub id: BookingId,
-    pub table_id: TableId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    pub table_ids: Vec<TableId>,
     pub time_slot: TimeSlot,
 }
 
 /// `table-booking-rejected`: the booking will never be confirmed.
 ///
 /// Schema v2 adds the table and slot the booking asked for, so that whoever must release a
-/// late lock (table-manager) needs nothing but this event. Events written as v1 have
-/// neither (`None`).
+/// late lock (table-manager) needs nothing but this event; schema v3 all its tables
+/// (`tableIds`; `tableId` when there is one). Events written as v1 have none (empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingRejected {
@@ -159,14 +187,16 @@ pub struct TableBookingRejected {
     pub reason: RejectionReason,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_id: Option<TableId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub table_ids: Vec<TableId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_slot: Option<TimeSlot>,
 }
 
 /// `table-booking-cancelled`: a confirmed booking was given up.
 ///
-/// Schema v2 adds the table and slot, as for [`TableBookingRejected`]; `None` in events
-/// written as v1.
+/// Schema v2 adds the table and slot, v3 all the tables, as for [`TableBookingRejected`];
+/// none in events written as v1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingCancelled {
@@ -174,6 +204,8 @@ pub struct TableBookingCancelled {
     pub cause: CancellationCause,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_id: Option<TableId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub table_ids: Vec<TableId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_slot: Option<TimeSlot>,
 }
@@ -186,31 +218,31 @@ pub struct TableBookingCustomerErased {
     pub id: BookingId,
 }
 
-/// The table and slot a rejected or cancelled booking held or asked for.
+/// The tables and slot a rejected or cancelled booking held or asked for.
 pub trait ReleasedLock {
     /// `None` for an event written before schema v2.
-    fn lock(&self) -> Option<(&TableId, TimeSlot)>;
+    fn lock(&self) -> Option<(&[TableId], TimeSlot)>;
 }
 
 impl ReleasedLock for TableBookingRejected {
-    fn lock(&self) -> Option<(&TableId, TimeSlot)> {
-        Some((self.table_id.as_ref()?, self.time_slot?))
+    fn lock(&self) -> Option<(&[TableId], TimeSlot)> {
+        (!self.table_ids.is_empty()).then_some((self.table_ids.as_slice(), self.time_slot?))
     }
 }
 
 impl ReleasedLock for TableBookingCancelled {
-    fn lock(&self) -> Option<(&TableId, TimeSlot)> {
-        Some((self.table_id.as_ref()?, self.time_slot?))
+    fn lock(&self) -> Option<(&[TableId], TimeSlot)> {
+        (!self.table_ids.is_empty()).then_some((self.table_ids.as_slice(), self.time_slot?))
     }
 }
 
 event_family! {
     /// Every event of the Booking aggregate.
     BookingEvent in BOOKINGS_STREAM, keyed by BookingId at booking_subject => {
-        Initiated(TableBookingInitiated) = "table-booking-initiated" v 2,
-        Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 1,
-        Rejected(TableBookingRejected) = "table-booking-rejected" v 2,
-        Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 2,
+        Initiated(TableBookingInitiated) = "table-booking-initiated" v 3,
+        Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 2,
+        Rejected(TableBookingRejected) = "table-booking-rejected" v 3,
+        Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 3,
         CustomerErased(TableBookingCustomerErased) = "table-booking-customer-erased" v 1,
     }
 }
@@ -230,22 +262,38 @@ impl BookingEvent {
 
 /// Turns an older schema version into the current one.
 ///
-/// `table-booking-rejected` and `-cancelled` v1 (`{id, reason}`, `{id, cause}`) are v2
-/// without the optional `tableId` and `timeSlot`: the payload is kept as it is, and the
-/// event says it does not know its lock (see [`ReleasedLock`]). `table-booking-initiated`
-/// v1 is v2 without `unknownTable` (the table was left to table-manager).
+/// - `table-booking-initiated` v1 is v2 without `unknownTable` (the table was left to
+///   table-manager); v1 and v2 book the one table `tableId`: v3 with `tableIds: [tableId]`.
+/// - `table-booking-confirmed` v1: v2 with `tableIds: [tableId]`.
+/// - `table-booking-rejected` and `-cancelled` v1 (`{id, reason}`, `{id, cause}`) are v3
+///   without tables or slot: the event says it does not know its lock (see
+///   [`ReleasedLock`]); v2 carries `tableId`, read as `tableIds: [tableId]`.
 fn upcast(
     event_type: &str,
     version: u32,
-    old: serde_json::Value,
+    mut old: serde_json::Value,
 ) -> Result<serde_json::Value, DecodeError> {
     match (event_type, version) {
-        ("table-booking-rejected" | "table-booking-cancelled" | "table-booking-initiated", 1) => {
+        (
+            "table-booking-initiated" | "table-booking-rejected" | "table-booking-cancelled",
+            1 | 2,
+        )
+        | ("table-booking-confirmed", 1) => {
+            with_table_ids(&mut old);
             Ok(old)
         }
         _ => Err(DecodeError::UnsupportedSchemaVersion {
             event_type: event_type.to_owned(),
             version,
         }),
+    }
+}
+
+/// Adds `tableIds: [tableId]` to a payload that has a `tableId` (and none otherwise).
+fn with_table_ids(payload: &mut serde_json::Value) {
+    if let Some(object) = payload.as_object_mut()
+        && let Some(table) = object.get("tableId").cloned()
+    {
+        object.insert("tableIds".to_owned(), serde_json::Value::Array(vec![table]));
     }
 }

@@ -90,7 +90,10 @@ pub fn lock_removed_in(slot: TimeSlot, booking: BookingId, cause: LockRemovalCau
 pub fn request_for(table: &TableId, booking: BookingId, party: u64) -> TableBookingInitiated {
     TableBookingInitiated {
         id: booking,
-        table_id: table.clone(),
+        table_id: Some(table.clone()),
+        table_ids: vec![table.clone()],
+        combination_id: None,
+        assigned: false,
         time_slot: dinner(),
         people: Some(people(party)),
         customer: None,
@@ -113,7 +116,8 @@ pub fn initiated(booking: BookingId, party: u64) -> BookingEvent {
 pub fn confirmed(booking: BookingId) -> BookingEvent {
     TableBookingConfirmed {
         id: booking,
-        table_id: t1(),
+        table_id: Some(t1()),
+        table_ids: vec![t1()],
         time_slot: dinner(),
     }
     .into()
@@ -124,6 +128,7 @@ pub fn rejected(booking: BookingId, reason: RejectionReason) -> BookingEvent {
         id: booking,
         reason,
         table_id: Some(t1()),
+        table_ids: vec![t1()],
         time_slot: Some(dinner()),
     }
     .into()
@@ -134,6 +139,7 @@ pub fn cancelled(booking: BookingId) -> BookingEvent {
         id: booking,
         cause: CancellationCause::Customer,
         table_id: Some(t1()),
+        table_ids: vec![t1()],
         time_slot: Some(dinner()),
     }
     .into()
@@ -145,6 +151,7 @@ pub fn cancelled_v1(booking: BookingId) -> BookingEvent {
         id: booking,
         cause: CancellationCause::Customer,
         table_id: None,
+        table_ids: Vec::new(),
         time_slot: None,
     }
     .into()

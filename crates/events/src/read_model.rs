@@ -235,7 +235,13 @@ pub struct LockView {
 #[serde(rename_all = "camelCase")]
 pub struct BookingView {
     pub id: BookingId,
-    pub table_id: TableId,
+    /// The table when the booking holds exactly one (documents written before
+    /// multi-table bookings have only this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    /// Every table of the booking, sorted (see [`BookingView::tables`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub table_ids: Vec<TableId>,
     pub time_slot: TimeSlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people: Option<PartySize>,
@@ -254,6 +260,17 @@ pub struct BookingView {
     /// Stream sequence of the last event applied.
     pub sequence: u64,
     pub events: Vec<HistoryEntry>,
+}
+
+impl BookingView {
+    /// Every table of the booking, sorted, whichever release wrote the document.
+    pub fn tables(&self) -> Vec<TableId> {
+        if self.table_ids.is_empty() {
+            self.table_id.iter().cloned().collect()
+        } else {
+            self.table_ids.clone()
+        }
+    }
 }
 
 /// The table events (lock placed, failed, removed) of one booking's saga.

@@ -65,7 +65,10 @@ fn booking_events() -> Vec<BookingEvent> {
     vec![
         TableBookingInitiated {
             id: booking(),
-            table_id: table(),
+            table_id: Some(table()),
+            table_ids: vec![table()],
+            combination_id: None,
+            assigned: false,
             time_slot: slot(),
             people: Some(PartySize::new(4).expect("people")),
             customer: Some(Customer {
@@ -80,7 +83,10 @@ fn booking_events() -> Vec<BookingEvent> {
         .into(),
         TableBookingInitiated {
             id: booking(),
-            table_id: table(),
+            table_id: None,
+            table_ids: vec![table(), TableId::parse("t2").expect("table id")],
+            combination_id: Some(CombinationId::parse("c1").expect("combination id")),
+            assigned: true,
             time_slot: slot(),
             people: None,
             customer: None,
@@ -92,7 +98,8 @@ fn booking_events() -> Vec<BookingEvent> {
         .into(),
         TableBookingConfirmed {
             id: booking(),
-            table_id: table(),
+            table_id: Some(table()),
+            table_ids: vec![table()],
             time_slot: slot(),
         }
         .into(),
@@ -100,6 +107,7 @@ fn booking_events() -> Vec<BookingEvent> {
             id: booking(),
             reason: RejectionReason::Timeout,
             table_id: Some(table()),
+            table_ids: vec![table()],
             time_slot: Some(slot()),
         }
         .into(),
@@ -107,6 +115,7 @@ fn booking_events() -> Vec<BookingEvent> {
             id: booking(),
             cause: CancellationCause::Customer,
             table_id: Some(table()),
+            table_ids: vec![table()],
             time_slot: Some(slot()),
         }
         .into(),
@@ -117,8 +126,12 @@ fn booking_events() -> Vec<BookingEvent> {
 /// Booking events as the release before schema v2 of `table-booking-rejected` and
 /// `-cancelled` wrote them (type, schema version, payload).
 fn recorded_v1() -> Vec<(String, u32, Vec<u8>)> {
-    let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/bookings-v1.json")).expect("fixture");
+    recorded(include_str!("fixtures/bookings-v1.json"))
+}
+
+/// A fixture file's events: type, schema version, payload.
+fn recorded(fixture: &str) -> Vec<(String, u32, Vec<u8>)> {
+    let fixture: serde_json::Value = serde_json::from_str(fixture).expect("fixture");
     fixture
         .as_array()
         .expect("array")
@@ -165,16 +178,70 @@ fn booking_events_written_as_v1_are_read_as_the_current_version() {
     assert_eq!(cancelled.lock(), None);
 }
 
+/// Booking events as the previous release wrote them (initiated v2 with a sealed customer,
+/// confirmed v1, rejected and cancelled v2 with their table, customer-erased v1).
+fn recorded_v2() -> Vec<(String, u32, Vec<u8>)> {
+    recorded(include_str!("fixtures/bookings-v2.json"))
+}
+
 #[test]
-fn rejections_and_cancellations_carry_their_lock_from_schema_v2_on() {
+fn booking_events_of_the_previous_release_are_read_with_their_one_table_as_table_ids() {
+    let decoded: Vec<BookingEvent> = recorded_v2()
+        .iter()
+        .map(|(event_type, version, payload)| {
+            BookingEvent::decode(event_type, *version, payload).expect("upcast")
+        })
+        .collect();
+    assert_eq!(decoded.len(), 5);
+    let t1 = vec![table()];
+    let BookingEvent::Initiated(initiated) = &decoded[0] else {
+        panic!("not an initiation: {:?}", decoded[0]);
+    };
+    assert_eq!(initiated.table_ids, t1);
+    assert_eq!(initiated.table_id, Some(table()));
+    assert!(!initiated.assigned && initiated.combination_id.is_none());
+    assert!(initiated.sealed_customer.is_some() && initiated.email_digest.is_some());
+    let BookingEvent::Confirmed(confirmed) = &decoded[1] else {
+        panic!("not a confirmation: {:?}", decoded[1]);
+    };
+    assert_eq!(confirmed.table_ids, t1);
+    for event in &decoded[2..4] {
+        let lock = match event {
+            BookingEvent::Rejected(e) => e.lock(),
+            BookingEvent::Cancelled(e) => e.lock(),
+            other => panic!("not a release: {other:?}"),
+        };
+        assert_eq!(lock, Some((&t1[..], slot())));
+    }
+    // Written again, they are the current version and decode to the same events.
+    decoded.iter().for_each(round_trip);
+}
+
+#[test]
+fn one_table_is_also_written_as_table_id_and_several_only_as_table_ids() {
+    let encoded = |event: &BookingEvent| -> serde_json::Value {
+        serde_json::from_slice(&event.encode().expect("encode")).expect("json")
+    };
+    let events = booking_events();
+    assert_eq!(encoded(&events[0])["tableId"], "t1");
+    assert_eq!(encoded(&events[0])["tableIds"], json!(["t1"]));
+    let joined = encoded(&events[1]);
+    assert_eq!(joined.get("tableId"), None);
+    assert_eq!(joined["tableIds"], json!(["t1", "t2"]));
+    assert_eq!(joined["combinationId"], "c1");
+    assert_eq!(joined["assigned"], true);
+}
+
+#[test]
+fn rejections_and_cancellations_carry_their_tables_and_slot() {
     for event in booking_events() {
         let lock = match &event {
             BookingEvent::Rejected(e) => e.lock(),
             BookingEvent::Cancelled(e) => e.lock(),
             _ => continue,
         };
-        assert_eq!(event.schema_version(), 2);
-        assert_eq!(lock, Some((&table(), slot())));
+        assert_eq!(event.schema_version(), 3);
+        assert_eq!(lock, Some((&[table()][..], slot())));
         let payload: serde_json::Value =
             serde_json::from_slice(&event.encode().expect("encode")).expect("json");
         assert_eq!(payload["tableId"], "t1");

@@ -162,6 +162,7 @@ mod tests {
             id: booking,
             reason: RejectionReason::SlotTaken,
             table_id: None,
+            table_ids: Vec::new(),
             time_slot: None,
         }
         .into();

@@ -348,6 +348,7 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
             let mut view = BookingView {
                 id: e.id,
                 table_id: e.table_id.clone(),
+                table_ids: e.table_ids.clone(),
                 time_slot: e.time_slot,
                 people: e.people,
                 customer: e.customer.clone(),

@@ -32,8 +32,11 @@ pub struct Tables<L: EventLog = EventStore> {
 /// How a lock request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockOutcome {
-    /// Recorded now, or by an earlier delivery of the same request.
-    Decided,
+    /// Decided now or by an earlier delivery of the same request: the table holds the
+    /// booking's lock.
+    Held,
+    /// Decided, and the table does not hold the booking's lock (refused, or released).
+    NotHeld,
     /// The table never existed: recorded on the shared unknown-tables subject.
     UnknownTable,
 }
@@ -135,8 +138,75 @@ impl<L: EventLog> Tables<L> {
             people,
             now: self.now(),
         };
-        self.execute(&command, context).await?;
-        Ok(LockOutcome::Decided)
+        let executed = self.execute(&command, context).await?;
+        Ok(if executed.state.lock_of(booking_id).is_some() {
+            LockOutcome::Held
+        } else {
+            LockOutcome::NotHeld
+        })
+    }
+
+    /// Locks every one of `tables` for a booking, all or nothing (ADR 0027): one table
+    /// with the party's size checked, as ever; several one by one in id order (the party
+    /// was fitted to their combination), and on the first that is not held, every one of
+    /// them is released: the lock of those placed removed, the rest barred, so that no
+    /// partial lock survives and a redelivery that comes later places nothing. Run again
+    /// after a crash at any point, it ends the same way. `context` gives the append
+    /// context of a step (`place-lock`, `release-lock`) on a table: one command id per step
+    /// and table, so that JetStream deduplicates a redelivery's appends, never two tables'.
+    pub async fn lock_all(
+        &self,
+        tables: &[TableId],
+        time_slot: TimeSlot,
+        booking_id: BookingId,
+        people: Option<PartySize>,
+        context: impl Fn(&str, &TableId) -> AppendContext,
+    ) -> Result<(), ExecuteError<domain::TableRejection>> {
+        if let [table] = tables {
+            let context = context("place-lock", table);
+            return self
+                .place_lock(table, time_slot, booking_id, people, &context)
+                .await
+                .map(drop);
+        }
+        let mut ordered = tables.to_vec();
+        ordered.sort();
+        ordered.dedup();
+        for table in &ordered {
+            let outcome = self
+                .place_lock(
+                    table,
+                    time_slot,
+                    booking_id,
+                    None,
+                    &context("place-lock", table),
+                )
+                .await?;
+            if outcome != LockOutcome::Held {
+                let cause = events::LockRemovalCause::BookingRejected;
+                return self
+                    .release_all(&ordered, booking_id, time_slot, cause, &context)
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees every one of `tables` for a booking's slot (see [`Tables::remove_lock`]).
+    pub async fn release_all(
+        &self,
+        tables: &[TableId],
+        booking_id: BookingId,
+        time_slot: TimeSlot,
+        cause: events::LockRemovalCause,
+        context: impl Fn(&str, &TableId) -> AppendContext,
+    ) -> Result<(), ExecuteError<domain::TableRejection>> {
+        for table in tables {
+            let context = context("release-lock", table);
+            self.remove_lock(table, booking_id, time_slot, cause, &context)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Frees a table for a booking's slot: removes the lock the booking holds, or, if its
@@ -231,7 +301,7 @@ mod tests {
         let booking = BookingId::new();
         let cold = tables(&scenario, &snapshots);
         let before = scenario.log().events_read();
-        assert_eq!(place(&cold, booking).await, LockOutcome::Decided);
+        assert_eq!(place(&cold, booking).await, LockOutcome::NotHeld);
         let read = scenario.log().events_read() - before;
         assert!(read <= 3, "read {read} events");
         let (state, _) = cold.repository.load(&t1()).await.expect("load");
@@ -254,7 +324,7 @@ mod tests {
         let booking = BookingId::new();
         assert_eq!(
             place(&tables(&scenario, &snapshots), booking).await,
-            LockOutcome::Decided
+            LockOutcome::Held
         );
         let (state, _) = tables(&scenario, &MemorySnapshots::default())
             .repository
@@ -278,7 +348,7 @@ mod tests {
         let booking = BookingId::new();
         assert_eq!(
             place(&tables(&scenario, &snapshots), booking).await,
-            LockOutcome::Decided
+            LockOutcome::Held
         );
         let (state, _) = tables(&scenario, &snapshots)
             .repository

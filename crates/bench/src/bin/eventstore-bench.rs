@@ -40,9 +40,13 @@ struct Args {
 fn booking_event() -> anyhow::Result<BookingEvent> {
     let from: jiff::Timestamp = "2026-12-24T18:00:00Z".parse()?;
     let to: jiff::Timestamp = "2026-12-24T20:00:00Z".parse()?;
+    let table = TableId::parse("table-12")?;
     Ok(TableBookingInitiated {
         id: BookingId::new(),
-        table_id: TableId::parse("table-12")?,
+        table_id: Some(table.clone()),
+        table_ids: vec![table],
+        combination_id: None,
+        assigned: false,
         time_slot: TimeSlot::new(from, to)?,
         people: Some(PartySize::new(4)?),
         customer: Some(Customer {

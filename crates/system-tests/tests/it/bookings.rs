@@ -16,6 +16,7 @@ async fn a_booking_of_a_free_table_is_confirmed_with_an_access_code() {
     assert_eq!(status, 201, "{booking}");
     assert_eq!(booking["status"], "confirmed");
     assert_eq!(booking["tableId"], "t1");
+    assert_eq!(booking["tableIds"], json!(["t1"]));
     assert_eq!(booking["people"], 4);
     assert_eq!(booking["customer"]["email"], "ada@example.com");
     let from = booking["timeSlot"]["from"].as_str().expect("from");

@@ -304,6 +304,7 @@ async fn a_booking_is_read_back_without_its_code_and_with_its_customer_only_for_
     assert_eq!(status, 200);
     assert_eq!(public["id"], id);
     assert_eq!(public["tableId"], "t1");
+    assert_eq!(public["tableIds"], json!(["t1"]), "the read side too");
     assert_eq!(public["people"], 2);
     assert_eq!(public["timeSlot"], created["timeSlot"]);
     assert!(public.get("accessCode").is_none(), "{public}");

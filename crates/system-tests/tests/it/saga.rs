@@ -245,11 +245,13 @@ async fn once_quiet_tables_hold_locks_exactly_for_the_confirmed_bookings_that_st
         );
         if state.status == Some(BookingStatus::Confirmed) {
             let request = state.request.expect("request");
-            standing.insert((
-                request.table_id.as_str().to_owned(),
-                request.time_slot.from(),
-                request.id,
-            ));
+            for table in &request.table_ids {
+                standing.insert((
+                    table.as_str().to_owned(),
+                    request.time_slot.from(),
+                    request.id,
+                ));
+            }
         }
     }
     assert_eq!(locks, standing);

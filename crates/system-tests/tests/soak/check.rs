@@ -25,7 +25,8 @@ pub struct Folded {
 
 #[derive(Debug, Clone)]
 pub struct Booking {
-    pub table: TableId,
+    /// One or more (joined tables).
+    pub tables: Vec<TableId>,
     pub slot: TimeSlot,
     pub status: BookingStatus,
     pub reason: Option<RejectionReason>,
@@ -94,7 +95,7 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                 folded.bookings.insert(
                     e.id,
                     Booking {
-                        table: e.table_id,
+                        tables: e.table_ids,
                         slot: e.time_slot,
                         status: BookingStatus::Initiated,
                         reason: None,
@@ -163,10 +164,12 @@ impl Folded {
         let mut confirmed: BTreeMap<_, Vec<BookingId>> = BTreeMap::new();
         for (id, booking) in &self.bookings {
             if booking.status == BookingStatus::Confirmed {
-                confirmed
-                    .entry((booking.table.clone(), booking.slot.from()))
-                    .or_default()
-                    .push(*id);
+                for table in &booking.tables {
+                    confirmed
+                        .entry((table.clone(), booking.slot.from()))
+                        .or_default()
+                        .push(*id);
+                }
             }
         }
         confirmed

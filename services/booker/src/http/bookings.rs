@@ -89,7 +89,10 @@ pub async fn create(
     };
     let initiated = TableBookingInitiated {
         id,
-        table_id: request.table_id,
+        table_id: Some(request.table_id.clone()),
+        table_ids: vec![request.table_id],
+        combination_id: None,
+        assigned: false,
         time_slot: request.time_slot,
         people: request.people,
         customer: None,

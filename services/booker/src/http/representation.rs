@@ -94,7 +94,11 @@ pub enum Viewer<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct BookingBody {
     pub id: BookingId,
-    pub table_id: TableId,
+    /// Present only when the booking holds exactly one table (API.md v2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    /// Every table of the booking, sorted.
+    pub table_ids: Vec<TableId>,
     pub time_slot: TimeSlotBody,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub people: Option<PartySize>,
@@ -122,7 +126,8 @@ impl BookingBody {
         Some(Self::shown(
             Self {
                 id: request.id,
-                table_id: request.table_id.clone(),
+                table_id: events::single(&request.table_ids),
+                table_ids: request.table_ids.clone(),
                 time_slot: request.time_slot.into(),
                 people: request.people,
                 status: state.status?,
@@ -140,7 +145,8 @@ impl BookingBody {
         Self::shown(
             Self {
                 id: view.id,
-                table_id: view.table_id.clone(),
+                table_id: events::single(&view.tables()),
+                table_ids: view.tables(),
                 time_slot: view.time_slot.into(),
                 people: view.people,
                 status: view.status,

@@ -35,7 +35,10 @@ fn table(id: &str) -> TableId {
 fn initiated(id: BookingId) -> BookingEvent {
     BookingEvent::Initiated(TableBookingInitiated {
         id,
-        table_id: table("t1"),
+        table_id: Some(table("t1")),
+        table_ids: vec![table("t1")],
+        combination_id: None,
+        assigned: false,
         time_slot: slot(),
         people: PartySize::new(2).ok(),
         customer: Some(Customer {
@@ -76,7 +79,8 @@ fn given_an_initiated_booking_when_it_is_confirmed_then_the_view_says_confirmed_
     booking(&mut docs, 1, &initiated(id));
     let confirmed = BookingEvent::Confirmed(TableBookingConfirmed {
         id,
-        table_id: table("t1"),
+        table_id: Some(table("t1")),
+        table_ids: vec![table("t1")],
         time_slot: slot(),
     });
     booking(&mut docs, 5, &confirmed);
@@ -101,6 +105,7 @@ fn given_a_rejected_booking_when_its_initiated_event_is_replayed_then_nothing_ch
         id,
         reason: RejectionReason::SlotTaken,
         table_id: Some(TableId::parse("t1").expect("id")),
+        table_ids: vec![table("t1")],
         time_slot: Some(slot()),
     });
     booking(&mut docs, 3, &rejected);
