@@ -8,6 +8,7 @@ mod access;
 mod availability;
 mod client_address;
 mod customers;
+mod floor;
 mod guard;
 mod hex;
 mod http;

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use events::read_model::{BusyView, DayView, Key, TablesView};
 use events::{PartySize, TableId};
-use futures_util::future::try_join_all;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -16,9 +14,10 @@ use serde::Serialize;
 use super::error::ApiError;
 use super::extract::QueryPairs;
 use super::fields::Errors;
-use super::representation::Instant;
+use super::representation::{CombinationBody, Instant};
 use super::state::AppState;
-use crate::availability::{self, Day, DayAvailability};
+use crate::availability::{self, Day, DayAvailability, FreeCombination};
+use crate::floor::Floor;
 
 /// Longest range `GET /booking-slots` covers: `endDate` at most this many days after
 /// `startDate`.
@@ -54,6 +53,8 @@ pub struct SlotBody {
     pub start_time: Instant,
     pub end_time: Instant,
     pub available_tables: Vec<TableId>,
+    /// The free combinations that seat the party (API.md v2).
+    pub available_combinations: Vec<CombinationBody>,
 }
 
 impl From<DayAvailability> for DayBody {
@@ -67,8 +68,23 @@ impl From<DayAvailability> for DayBody {
                     start_time: Instant(free.slot.from()),
                     end_time: Instant(free.slot.to()),
                     available_tables: free.tables,
+                    available_combinations: free
+                        .combinations
+                        .into_iter()
+                        .map(CombinationBody::from)
+                        .collect(),
                 })
                 .collect(),
+        }
+    }
+}
+
+impl From<FreeCombination> for CombinationBody {
+    fn from(free: FreeCombination) -> Self {
+        Self {
+            id: free.id,
+            tables: free.tables,
+            seats: free.seats,
         }
     }
 }
@@ -95,33 +111,8 @@ pub async fn list(
             Err(_) => break,
         };
     }
-    let tables = reads.get::<TablesView>(&Key::Tables);
-    let dates = availability::day_documents(&days);
-    let offered = if reads.has_busy_index() {
-        let busy = try_join_all(dates.into_iter().map(|date| async move {
-            reads
-                .get::<BusyView>(&Key::Busy(date))
-                .await
-                .map(Option::unwrap_or_default)
-        }));
-        let (tables, busy) = tokio::try_join!(tables, busy)?;
-        let held = busy.iter().flat_map(BusyView::held);
-        availability::availability(&days, &tables.unwrap_or_default(), held, wanted.people)
-    } else {
-        // A generation of an earlier release, until the projector has rebuilt it.
-        let day_docs = try_join_all(dates.into_iter().map(|date| async move {
-            reads
-                .get::<DayView>(&Key::Day(date))
-                .await
-                .map(Option::unwrap_or_default)
-        }));
-        let (tables, day_docs) = tokio::try_join!(tables, day_docs)?;
-        let held = day_docs
-            .iter()
-            .flat_map(|doc| doc.locks.values())
-            .map(|lock| (&lock.table_id, lock.time_slot));
-        availability::availability(&days, &tables.unwrap_or_default(), held, wanted.people)
-    };
+    let floor = Floor::read(reads, &days).await?;
+    let offered = availability::availability(&days, &floor.tables, &floor.held(), wanted.people);
     Ok(Json(SlotsBody {
         start_date: wanted.start,
         end_date: wanted.end,
