@@ -149,15 +149,46 @@ impl TableBookingInitiated {
     /// retried request is the same request even if the table was added, the key rotated
     /// or the release changed since. (Its customer and code were compared by the
     /// Idempotency-Key's record.)
+    ///
+    /// Tables the restaurant picked (`assigned`) are its answer, not part of the request:
+    /// a retry picks again and is still the same request.
     pub fn same_request(&self, other: &Self) -> bool {
+        let picked = self.assigned && other.assigned;
         Self {
             unknown_table: other.unknown_table,
             access_code_digest: other.access_code_digest.clone(),
             customer: other.customer.clone(),
             sealed_customer: other.sealed_customer.clone(),
             email_digest: other.email_digest.clone(),
+            table_id: if picked {
+                other.table_id.clone()
+            } else {
+                self.table_id.clone()
+            },
+            table_ids: if picked {
+                other.table_ids.clone()
+            } else {
+                self.table_ids.clone()
+            },
+            combination_id: if picked {
+                other.combination_id.clone()
+            } else {
+                self.combination_id.clone()
+            },
             ..self.clone()
         } == *other
+    }
+
+    /// Why the gateway rejected the booking as it made it, if it did: a table that was
+    /// never added (ADR 0020), or no table to give the party (ADR 0027: no tables).
+    pub fn edge_rejection(&self) -> Option<RejectionReason> {
+        if self.unknown_table {
+            Some(RejectionReason::TableNotFound)
+        } else if self.table_ids.is_empty() {
+            Some(RejectionReason::NoTableAvailable)
+        } else {
+            None
+        }
     }
 }
 

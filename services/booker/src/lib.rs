@@ -5,6 +5,7 @@
 //! `bookings.>`; it reaches tables only through NATS (requests to table-manager, events).
 
 mod access;
+mod assignment;
 mod availability;
 mod client_address;
 mod customers;
@@ -34,6 +35,7 @@ use service_kit::{Info, Secret, Service, Started, Workers};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::assignment::Claims;
 use crate::client_address::TrustedProxies;
 use crate::guard::Guard;
 use crate::http::{AppState, Backend};
@@ -236,6 +238,8 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
     // Set once: a setup that failed earlier never got this far.
     let _ = state.backend.set(Backend {
         tables: TableCommands::new(started.client.clone()),
+        // A booking is decided within its timeout; its lock shows soon after.
+        claims: Claims::new(timeout + Duration::from_secs(10)),
         known_tables: KnownTables::new(started.store.clone()),
         guard,
         customers,

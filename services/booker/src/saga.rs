@@ -87,15 +87,15 @@ impl<L: EventLog> Timeouts<L> {
         let BookingEvent::Initiated(initiated) = &recorded.event else {
             return Ok(());
         };
-        if initiated.unknown_table {
+        if let Some(reason) = initiated.edge_rejection() {
             // Normally rejected already by the request that made it; if that request died
             // in between, now (the same append either way: deduplicated).
-            let command = reject_unknown_table();
+            let command = BookingCommand::Reject { reason };
             return execute(
                 &self.bookings,
                 initiated.id,
                 &command,
-                UNKNOWN_TABLE,
+                EDGE_REJECTION,
                 recorded,
             )
             .await;
@@ -114,27 +114,22 @@ impl<L: EventLog> Timeouts<L> {
     }
 }
 
-/// The step that rejects a booking of a table that was never added (ADR 0020).
-pub const UNKNOWN_TABLE: &str = "reject-unknown-table";
+/// The step that rejects a booking the gateway refused as it made it: a table that was
+/// never added (ADR 0020), no table for the party (ADR 0027).
+pub const EDGE_REJECTION: &str = "reject-unknown-table";
 
-pub fn reject_unknown_table() -> BookingCommand {
-    BookingCommand::Reject {
-        reason: RejectionReason::TableNotFound,
-    }
-}
-
-/// Rejects the booking `id`, just made by its initiated event `initiated` for a table that
-/// was never added: what the request that made it does at once, with the command id the
-/// timeouts consumer would use.
-pub async fn refuse_unknown_table<L: EventLog>(
+/// Rejects the booking `id` for `reason`, just made by its initiated event `initiated`
+/// and refused by the gateway: what the request that made it does at once, with the
+/// command id the timeouts consumer would use.
+pub async fn refuse_at_edge<L: EventLog>(
     bookings: &Repository<Booking, L>,
     id: BookingId,
     initiated: EventId,
+    reason: RejectionReason,
 ) -> Result<Executed<Booking>, ExecuteError<BookingRejection>> {
-    let context = AppendContext::caused_by_event(UNKNOWN_TABLE, initiated, id.into());
-    bookings
-        .execute(&id, &reject_unknown_table(), &context)
-        .await
+    let context = AppendContext::caused_by_event(EDGE_REJECTION, initiated, id.into());
+    let command = BookingCommand::Reject { reason };
+    bookings.execute(&id, &command, &context).await
 }
 
 /// Runs a saga step on a booking. A refusal means the step no longer applies (the booking
@@ -397,9 +392,14 @@ mod tests {
         let mut scenario = Scenario::new();
         let made = scenario.when(&id, unknown_table(id));
         let bookings = bookings(&scenario);
-        refuse_unknown_table(&bookings, id, made.metadata.event_id)
-            .await
-            .expect("refused by the request");
+        refuse_at_edge(
+            &bookings,
+            id,
+            made.metadata.event_id,
+            RejectionReason::TableNotFound,
+        )
+        .await
+        .expect("refused by the request");
         scenario.mark();
         let stored = made.metadata.occurred_at;
         let outcome = timeouts(&scenario).react(&made, stored, stored).await;

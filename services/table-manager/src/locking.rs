@@ -39,8 +39,8 @@ impl<L: EventLog> LockingSaga<L> {
     pub async fn react(&self, recorded: &Recorded<BookingEvent>) -> Result<(), HandleError> {
         let metadata = &recorded.metadata;
         match &recorded.event {
-            // Rejected by the gateway as it was made (ADR 0020): there is no table to lock.
-            BookingEvent::Initiated(e) if e.unknown_table => Ok(()),
+            // Rejected by the gateway as it was made (ADR 0020, 0027): nothing to lock.
+            BookingEvent::Initiated(e) if e.edge_rejection().is_some() => Ok(()),
             BookingEvent::Initiated(e) => {
                 let context = step_context(metadata, e.table_ids.len());
                 self.tables

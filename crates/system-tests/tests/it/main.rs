@@ -10,6 +10,7 @@ mod guessing;
 mod hot_spots;
 mod least_privilege;
 mod limits;
+mod party_size;
 mod permissions;
 mod reads;
 mod rebuild;

@@ -42,7 +42,8 @@ pub struct CustomerRequest {
 /// A valid booking request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingRequest {
-    pub table_id: TableId,
+    /// `None`: the restaurant picks a table or a combination for `people` (then given).
+    pub table_id: Option<TableId>,
     pub time_slot: TimeSlot,
     pub people: Option<PartySize>,
     pub customer: Option<Customer>,
@@ -55,7 +56,7 @@ impl BookingRequest {
     /// change.
     pub fn canonical(&self) -> String {
         serde_json::json!({
-            "tableId": self.table_id.as_str(),
+            "tableId": self.table_id.as_ref().map(TableId::as_str),
             "from": self.time_slot.from().to_string(),
             "to": self.time_slot.to().to_string(),
             "people": self.people.map(|p| p.get()),
@@ -75,7 +76,17 @@ impl BookingRequestBody {
     pub fn parse(self, rules: &SlotRules, now: Timestamp) -> Result<BookingRequest, ApiError> {
         const PEOPLE_RULE: &str = "must be an integer from 1 to 50";
         let mut errors = Errors::default();
-        let table_id = table_id(&mut errors, "tableId", self.table_id);
+        // Without a table, the restaurant picks one for the party: `people` is needed.
+        let by_party = self.table_id == Field::Absent;
+        let table_id = if by_party {
+            if self.people == Field::Absent {
+                // Neither: either would do, so both are named.
+                errors.add("tableId", "is required unless people is given");
+            }
+            Some(None)
+        } else {
+            table_id(&mut errors, "tableId", self.table_id).map(Some)
+        };
         let time_slot = match self.time_slot {
             Field::Absent => {
                 errors.add("timeSlot", "is required");
@@ -87,9 +98,18 @@ impl BookingRequestBody {
             }
             Field::Present(Object(slot)) => slot.parse(&mut errors, rules, now),
         };
-        let people = errors.optional("people", self.people, PEOPLE_RULE, |n| {
-            PartySize::new(n).map_err(|_| PEOPLE_RULE.to_owned())
-        });
+        let people = if by_party {
+            let missing = "is required when tableId is left out";
+            errors
+                .required("people", self.people, missing, PEOPLE_RULE, |n| {
+                    PartySize::new(n).map_err(|_| PEOPLE_RULE.to_owned())
+                })
+                .map(Some)
+        } else {
+            errors.optional("people", self.people, PEOPLE_RULE, |n| {
+                PartySize::new(n).map_err(|_| PEOPLE_RULE.to_owned())
+            })
+        };
         let customer = match self.customer {
             Field::Absent => Some(None),
             Field::Invalid => {
@@ -217,9 +237,22 @@ mod tests {
             "customer": {"name": " Ada ", "email": "ada@example.com"}
         }))
         .expect("valid");
-        assert_eq!(booking.table_id.as_str(), "t1");
+        assert_eq!(booking.table_id.as_ref().map(TableId::as_str), Some("t1"));
         assert_eq!(booking.people.map(PartySize::get), Some(4));
         assert_eq!(booking.customer.map(|c| c.name), Some("Ada".to_owned()));
+    }
+
+    #[test]
+    fn given_no_table_when_booking_then_the_party_size_is_required_and_the_restaurant_picks() {
+        let slot =
+            serde_json::json!({"from": "2026-12-24T18:00:00Z", "to": "2026-12-24T20:00:00Z"});
+        let booking = request(&serde_json::json!({"timeSlot": slot, "people": 6})).expect("valid");
+        assert_eq!(booking.table_id, None);
+        assert_eq!(booking.people.map(PartySize::get), Some(6));
+        let neither = request(&serde_json::json!({"timeSlot": slot})).expect_err("invalid");
+        assert_eq!(fields(neither), ["tableId", "people"]);
+        let bad = request(&serde_json::json!({"timeSlot": slot, "people": 0})).expect_err("bad");
+        assert_eq!(fields(bad), ["people"]);
     }
 
     #[test]

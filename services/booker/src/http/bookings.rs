@@ -1,35 +1,24 @@
-//! `/bookings`: a customer books a table for a slot, reads the booking, cancels it.
+//! `/bookings/{id}`: a guest reads a booking and cancels it (booking one: `create.rs`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use domain::{Aggregate as _, Booking, BookingCommand, BookingRejection};
+use domain::{BookingCommand, BookingRejection};
 use events::read_model::{BookingView, Key};
-use events::{
-    AccessCodeDigest, BookingId, BookingStatus, CancellationCause, Customer, RejectionReason,
-    TableBookingInitiated,
-};
+use events::{AccessCodeDigest, BookingId, CancellationCause};
 use eventstore::{AppendContext, ExecuteError};
 use jiff::Timestamp;
 
-use super::booking_request::BookingRequestBody;
 use super::customer_view::{customer_of, customer_of_booking};
 use super::error::ApiError;
-use super::extract::{Body, Caller, IdempotencyKey, QueryPairs};
-use super::fields::json_body;
+use super::extract::{Body, Caller};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
-use crate::access::AccessCode;
 use crate::guard::Scope;
-use crate::idempotency::{Claim, IdempotencyError};
-use crate::saga;
 
 /// Parses the `wait` query parameter: whole seconds, 0 to 30, default 5.
-fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
+pub fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
     match raw {
         None => Ok(5),
         Some(raw) => match raw.trim().parse::<u64>() {
@@ -40,135 +29,6 @@ fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
             )),
         },
     }
-}
-
-/// `POST /bookings` and `POST /booking/initiate`.
-#[tracing::instrument(skip_all, fields(booking_id))]
-pub async fn create(
-    State(state): State<Arc<AppState>>,
-    query: QueryPairs,
-    IdempotencyKey(key): IdempotencyKey,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    let now = Timestamp::now();
-    let wait = wait_seconds(query.last("wait"))?;
-    let request = json_body::<BookingRequestBody>(&body)?.parse(&state.rules, now)?;
-    let backend = state.backend()?;
-
-    // A key may stand for a booking made earlier; a fresh random id is surely new.
-    let replayable = key.is_some();
-    let claim = match &key {
-        Some(key) => {
-            let request = &request.canonical();
-            backend.idempotency.claim(key, request, &state.keys).await
-        }
-        None => Claim::fresh().map_err(IdempotencyError::from),
-    }
-    .map_err(|error| match error {
-        IdempotencyError::Mismatch => ApiError::IdempotencyMismatch,
-        IdempotencyError::Full(_) => {
-            state.refused_full("idempotency");
-            ApiError::full("the Idempotency-Key store", error)
-        }
-        IdempotencyError::Unavailable(_) => ApiError::unavailable(error),
-        IdempotencyError::Corrupt(_) | IdempotencyError::Random(_) => ApiError::internal(error),
-    })?;
-    let id = claim.booking_id;
-    tracing::Span::current().record("booking_id", tracing::field::display(id));
-    // A table that was never added is refused here, in the booking's first write, rather
-    // than by table-manager: made-up ids never queue ahead of real bookings (ADR 0020).
-    let unknown_table = !backend
-        .known_tables
-        .exists(&request.table_id)
-        .await
-        .map_err(ApiError::unavailable)?;
-    // The customer is kept only sealed with the booking's own key (ADR 0024).
-    let sealed = match &request.customer {
-        Some(customer) => Some(backend.customers.seal(id, customer).await?),
-        None => None,
-    };
-    let initiated = TableBookingInitiated {
-        id,
-        table_id: Some(request.table_id.clone()),
-        table_ids: vec![request.table_id],
-        combination_id: None,
-        assigned: false,
-        time_slot: request.time_slot,
-        people: request.people,
-        customer: None,
-        access_code_digest: claim.access_code.digest(&state.keys, id),
-        unknown_table,
-        sealed_customer: sealed.as_ref().map(|s| s.customer.clone()),
-        email_digest: sealed.map(|s| s.email_digest),
-    };
-    // Registered before the append, so the outcome cannot pass unseen.
-    let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
-    let context = AppendContext::for_request("initiate", id.as_uuid(), id.into());
-    let command = BookingCommand::Initiate(initiated);
-    let executed = if replayable {
-        backend.bookings.execute(&id, &command, &context).await
-    } else {
-        backend.bookings.execute_new(&id, &command, &context).await
-    };
-    let mut booking = match executed {
-        Ok(executed) if unknown_table => {
-            // Decided already: rejected now rather than by a consumer (ADR 0020). Should
-            // this append fail, the timeouts consumer rejects it and the answer is 202.
-            let initiated = context.command_id.event_id(0);
-            match saga::refuse_unknown_table(&backend.bookings, id, initiated).await {
-                Ok(rejected) => rejected.state,
-                Err(error) => {
-                    tracing::warn!(%error, "the booking of an unknown table is left to the timeouts consumer");
-                    executed.state
-                }
-            }
-        }
-        Ok(executed) => executed.state,
-        // Only an idempotent replay can meet an existing booking id.
-        Err(ExecuteError::Rejected(_)) => return Err(ApiError::IdempotencyMismatch),
-        Err(error) => return Err(store_failure(error)),
-    };
-
-    if let (Some(BookingStatus::Initiated), Some(waiter)) = (booking.status, waiter.as_mut()) {
-        if let Some(outcome) = waiter.wait(Duration::from_secs(wait)).await {
-            booking = booking.evolve(&outcome);
-        } else if let Ok((fresh, _)) = backend.bookings.load_fresh(&id).await {
-            // The outcome may have come while the subscription was reconnecting.
-            booking = fresh;
-        }
-    }
-    drop(waiter);
-    created(&booking, &claim.access_code, request.customer)
-}
-
-/// 201 confirmed (or cancelled meanwhile), 202 still pending, 409 rejected; `customer` as
-/// the request gave it.
-fn created(
-    booking: &Booking,
-    code: &AccessCode,
-    customer: Option<Customer>,
-) -> Result<Response, ApiError> {
-    let body = BookingBody::of_booking(booking, Viewer::Creator(code), customer.clone())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a booking just made is missing")))?;
-    Ok(match body.status {
-        BookingStatus::Rejected => {
-            let reason = body.reason.map_or("rejected", RejectionReason::name);
-            return Err(ApiError::Conflict {
-                detail: format!("the booking was rejected: {reason}"),
-                booking: BookingBody::of_booking(booking, Viewer::Authorized, customer)
-                    .map(Box::new),
-            });
-        }
-        BookingStatus::Initiated => (
-            StatusCode::ACCEPTED,
-            [(header::LOCATION, format!("/bookings/{}", body.id))],
-            Json(body),
-        )
-            .into_response(),
-        BookingStatus::Confirmed | BookingStatus::Cancelled => {
-            (StatusCode::CREATED, Json(body)).into_response()
-        }
-    })
 }
 
 /// `GET /bookings/{id}`: the customer only to the admin or with the access code; the

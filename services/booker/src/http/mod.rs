@@ -5,6 +5,7 @@
 pub mod booking_request;
 pub mod bookings;
 pub mod combinations;
+pub mod create;
 pub mod customer_view;
 pub mod customers;
 pub mod error;
@@ -33,8 +34,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     // Answers that may carry an access code or a customer's details are never stored by a
     // cache (API.md): every answer of the booking routes, whoever asks.
     let bookings = Router::new()
-        .route("/bookings", post(bookings::create))
-        .route("/booking/initiate", post(bookings::create))
+        .route("/bookings", post(create::create))
+        .route("/booking/initiate", post(create::create))
         .route("/bookings/lookup", post(lookup::lookup))
         .route("/bookings/{id}", get(bookings::get))
         .route("/bookings/{id}/cancel", post(bookings::cancel))

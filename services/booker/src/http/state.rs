@@ -10,6 +10,7 @@ use prometheus_client::metrics::family::Family;
 use service_kit::Secret;
 
 use super::error::ApiError;
+use crate::assignment::Claims;
 use crate::client_address::TrustedProxies;
 use crate::customers::{CustomerError, Customers};
 use crate::guard::{Guard, GuardError};
@@ -25,6 +26,8 @@ use crate::table_commands::TableCommands;
 #[derive(Debug)]
 pub struct Backend {
     pub tables: TableCommands,
+    /// Places given to parties and not yet decided (ADR 0027).
+    pub claims: Claims,
     pub known_tables: KnownTables,
     pub guard: Guard,
     pub customers: Customers,
