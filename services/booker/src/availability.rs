@@ -176,5 +176,55 @@ pub fn availability(
         .collect()
 }
 
+/// Most alternatives a refusal offers (API.md).
+pub const MAX_ALTERNATIVES: usize = 5;
+/// How many days before and after the day asked for alternatives come from.
+pub const ALTERNATIVE_DAYS: i64 = 3;
+
+/// Somewhere else the party fits: a slot and the place it would be given there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    pub slot: TimeSlot,
+    pub tables: Vec<TableId>,
+}
+
+/// Where `people` fit instead of `asked` (API.md): the slots of `days` other than the one
+/// asked for, nearest first (the same day's first, then the other days' by how far
+/// they start from it), each with the place the restaurant would give there; at most
+/// [`MAX_ALTERNATIVES`].
+pub fn alternatives(
+    asked: &TimeSlot,
+    asked_day: Date,
+    days: &[Day],
+    tables: &TablesView,
+    held: &Held<'_>,
+    people: PartySize,
+) -> Vec<Alternative> {
+    let mut slots: Vec<(bool, jiff::SignedDuration, Timestamp, TimeSlot)> = days
+        .iter()
+        .flat_map(|day| day.slots.iter().map(move |slot| (day.date, *slot)))
+        .filter(|(_, slot)| slot != asked)
+        .map(|(date, slot)| {
+            let distance = slot.from().duration_since(asked.from()).abs();
+            (date != asked_day, distance, slot.from(), slot)
+        })
+        .collect();
+    slots.sort_by_key(|(other_day, distance, from, _)| (*other_day, *distance, *from));
+    let none = BTreeSet::new();
+    slots
+        .into_iter()
+        .filter_map(|(.., slot)| {
+            let place = places(tables, held, &slot, people, &none)
+                .into_iter()
+                .next()?;
+            Some(Alternative {
+                slot,
+                tables: place.tables,
+            })
+        })
+        .take(MAX_ALTERNATIVES)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

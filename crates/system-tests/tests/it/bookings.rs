@@ -59,7 +59,10 @@ async fn invalid_booking_requests_answer_400_naming_each_field_and_write_nothing
     let not_a_slot = json!({"from": dinner.from, "to": Slot::dinner(2).to});
     let past = Slot::dinner(-1);
     let cases = [
-        (json!({"timeSlot": dinner.json()}), vec!["tableId"]),
+        (
+            json!({"timeSlot": dinner.json()}),
+            vec!["tableId", "people"],
+        ),
         (json!({"tableId": "t1"}), vec!["timeSlot"]),
         (
             json!({"tableId": "t 1", "timeSlot": dinner.json()}),

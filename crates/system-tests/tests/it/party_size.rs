@@ -183,3 +183,43 @@ async fn without_a_table_the_party_size_is_required() {
     assert_eq!(system.stream_messages("BOOKINGS").await, 0);
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_refusal_for_want_of_a_table_offers_the_nearest_slots_where_the_party_fits() {
+    let system = System::start().await;
+    system.add_table("t1", 4).await;
+    system.add_table("t2", 2).await;
+    let dinner = Slot::dinner(3);
+    let (status, _) = system.book("t1", &dinner, Some(4)).await;
+    assert_eq!(status, 201);
+    // The same table again, and a party of four by size: both refused, both told where.
+    let (status, taken) = system.book("t1", &dinner, Some(4)).await;
+    assert_eq!(status, 409, "{taken}");
+    let (status, none) = book_party(&system, &dinner, 4).await;
+    assert_eq!(status, 409, "{none}");
+    assert_eq!(none["booking"]["reason"], "no-table-available");
+    for problem in [&taken, &none] {
+        let alternatives = problem["alternatives"].as_array().expect("alternatives");
+        assert_eq!(alternatives.len(), 5, "{problem}");
+        // Nearest first: that day's lunch, at t1 (t2 seats two).
+        let lunch = Slot::lunch(3);
+        assert_eq!(
+            alternatives[0]["timeSlot"]["from"]
+                .as_str()
+                .map(|f| &f[..16]),
+            Some(&lunch.from[..16])
+        );
+        for alternative in alternatives {
+            assert_eq!(alternative["tableIds"], json!(["t1"]), "{alternative}");
+            assert_ne!(
+                alternative["timeSlot"]["from"].as_str().map(|f| &f[..16]),
+                Some(&dinner.from[..16])
+            );
+        }
+    }
+    // Nothing fits a party of twelve anywhere: an empty list.
+    let (status, problem) = book_party(&system, &dinner, 12).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["alternatives"], json!([]));
+    system.stop().await;
+}

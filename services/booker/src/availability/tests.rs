@@ -266,3 +266,58 @@ fn the_restaurant_gives_the_smallest_free_table_then_the_smallest_free_combinati
     // Tables another request of this booker holds for the slot are not given twice.
     assert_eq!(order(&["a", "c"]), [vec!["d".to_owned()]], "x and z need c");
 }
+
+#[test]
+fn alternatives_come_from_the_same_day_first_then_the_nearest_days_and_skip_full_slots() {
+    let view = tables(&[("t1", 4, false), ("t2", 2, false)]);
+    let shift = |slot: TimeSlot, days: i64| {
+        let by = jiff::SignedDuration::from_hours(24 * days);
+        TimeSlot::new(slot.from() + by, slot.to() + by).expect("slot")
+    };
+    let days: Vec<Day> = (-3..=3_i64)
+        .map(|n| Day {
+            date: Date::constant(2026, 12, 24)
+                .checked_add(jiff::Span::new().days(n))
+                .expect("date"),
+            slots: vec![shift(lunch(), n), shift(dinner(), n)],
+        })
+        .collect();
+    // t1 (the only table for four) is taken at lunch on the 24th and at dinner on the 25th.
+    let locks = [lock("t1", lunch()), lock("t1", shift(dinner(), 1))];
+    let found = alternatives(
+        &dinner(),
+        Date::constant(2026, 12, 24),
+        &days,
+        &view,
+        &held(&locks),
+        people(4),
+    );
+    let slots: Vec<TimeSlot> = found.iter().map(|a| a.slot).collect();
+    assert_eq!(
+        slots,
+        [
+            // The 24th's lunch is full; then by how far from the 24th's dinner (17 h,
+            // 24 h, 31 h, 41 h, then 48 h both ways: the earlier first).
+            shift(lunch(), 1),
+            shift(dinner(), -1),
+            shift(lunch(), -1),
+            shift(lunch(), 2),
+            shift(dinner(), -2),
+        ]
+    );
+    assert!(found.iter().all(|a| a.tables == [id("t1")]));
+}
+
+#[test]
+fn given_no_other_slot_that_fits_then_there_is_no_alternative() {
+    let view = tables(&[("t1", 2, false)]);
+    let found = alternatives(
+        &dinner(),
+        Date::constant(2026, 12, 24),
+        &christmas_eve(),
+        &view,
+        &Held::default(),
+        people(4),
+    );
+    assert_eq!(found, []);
+}

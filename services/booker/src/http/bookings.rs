@@ -105,10 +105,12 @@ pub async fn cancel(
             BookingRejection::AlreadyRejected => ApiError::Conflict {
                 detail: "the booking was rejected; there is nothing to cancel".to_owned(),
                 booking: None,
+                alternatives: None,
             },
             BookingRejection::SlotStarted => ApiError::Conflict {
                 detail: "the booking's slot has started; it can no longer be cancelled".to_owned(),
                 booking: None,
+                alternatives: None,
             },
             other => ApiError::internal(anyhow::anyhow!(
                 "unexpected refusal of a cancellation: {other}"

@@ -11,18 +11,19 @@ use axum::response::{IntoResponse, Response};
 use domain::{Aggregate as _, Booking, BookingCommand};
 use events::read_model::days_overlapping;
 use events::{
-    BookingId, BookingStatus, CombinationId, Customer, RejectionReason, TableBookingInitiated,
-    TableId,
+    BookingId, BookingStatus, CombinationId, Customer, PartySize, RejectionReason,
+    TableBookingInitiated, TableId,
 };
 use eventstore::{AppendContext, ExecuteError};
 use jiff::Timestamp;
 
+use super::alternatives;
 use super::booking_request::{BookingRequest, BookingRequestBody};
 use super::bookings::{store_failure, wait_seconds};
 use super::error::ApiError;
 use super::extract::{Body, IdempotencyKey, QueryPairs};
 use super::fields::json_body;
-use super::representation::{BookingBody, Viewer};
+use super::representation::{AlternativeBody, BookingBody, Viewer};
 use super::state::{AppState, Backend};
 use crate::access::AccessCode;
 use crate::floor::Floor;
@@ -131,7 +132,24 @@ pub async fn create(
     if booking.status == Some(BookingStatus::Rejected) {
         backend.claims.release(id);
     }
-    created(&booking, &claim.access_code, request.customer)
+    // A refusal for want of a place says where the party fits instead.
+    let wanting = matches!(
+        booking.rejection,
+        Some(
+            RejectionReason::SlotTaken
+                | RejectionReason::TooSmall
+                | RejectionReason::NoTableAvailable
+        )
+    );
+    let wanting = wanting && booking.status == Some(BookingStatus::Rejected);
+    // Without a party size (a table asked for), any table fits the party.
+    let alternatives = match request.people.or(PartySize::new(1).ok()) {
+        Some(people) if wanting => {
+            Some(alternatives::alternatives(&state, request.time_slot, people).await)
+        }
+        _ => None,
+    };
+    created(&booking, &claim.access_code, request.customer, alternatives)
 }
 
 /// Where a booking goes: the table asked for, or the place the restaurant gives the party.
@@ -177,12 +195,13 @@ async fn place_for(
     })
 }
 
-/// 201 confirmed (or cancelled meanwhile), 202 still pending, 409 rejected; `customer` as
-/// the request gave it.
+/// 201 confirmed (or cancelled meanwhile), 202 still pending, 409 rejected (with
+/// `alternatives` when given); `customer` as the request gave it.
 fn created(
     booking: &Booking,
     code: &AccessCode,
     customer: Option<Customer>,
+    alternatives: Option<Vec<AlternativeBody>>,
 ) -> Result<Response, ApiError> {
     let body = BookingBody::of_booking(booking, Viewer::Creator(code), customer.clone())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a booking just made is missing")))?;
@@ -193,6 +212,7 @@ fn created(
                 detail: format!("the booking was rejected: {reason}"),
                 booking: BookingBody::of_booking(booking, Viewer::Authorized, customer)
                     .map(Box::new),
+                alternatives,
             });
         }
         BookingStatus::Initiated => (

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::representation::BookingBody;
+use super::representation::{AlternativeBody, BookingBody};
 
 /// One bad field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,10 +43,12 @@ pub enum ApiError {
     /// Wrong or missing access code.
     Forbidden,
     NotFound(&'static str),
-    /// Valid, but the current state refuses it; `booking` is the rejected booking, if any.
+    /// Valid, but the current state refuses it; `booking` is the rejected booking, if any,
+    /// and `alternatives` where its party fits instead, for a refusal for want of a place.
     Conflict {
         detail: String,
         booking: Option<Box<BookingBody>>,
+        alternatives: Option<Vec<AlternativeBody>>,
     },
     /// The same Idempotency-Key with a different request.
     IdempotencyMismatch,
@@ -98,6 +100,8 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking: Option<Box<BookingBody>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Vec<AlternativeBody>>,
 }
 
 impl Problem {
@@ -109,6 +113,7 @@ impl Problem {
             detail: detail.into(),
             errors: None,
             booking: None,
+            alternatives: None,
         }
     }
 
@@ -170,8 +175,13 @@ impl IntoResponse for ApiError {
                 "a valid access code for this booking is required",
             ),
             Self::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND, detail),
-            Self::Conflict { detail, booking } => Problem {
+            Self::Conflict {
+                detail,
                 booking,
+                alternatives,
+            } => Problem {
+                booking,
+                alternatives,
                 ..Problem::new(StatusCode::CONFLICT, detail)
             },
             Self::IdempotencyMismatch => Problem::new(

@@ -78,6 +78,15 @@ pub struct RemovedCombinationBody {
     pub id: CombinationId,
 }
 
+/// Somewhere else the party fits (an entry of `alternatives` in a 409).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlternativeBody {
+    pub time_slot: TimeSlotBody,
+    /// Sorted.
+    pub table_ids: Vec<TableId>,
+}
+
 /// Who is looking at a booking, which decides what they may see.
 #[derive(Debug, Clone, Copy)]
 pub enum Viewer<'a> {

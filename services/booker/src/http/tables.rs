@@ -126,6 +126,7 @@ pub(super) fn refused(reply: TableCommandReply, not_found: &'static str) -> ApiE
             | TableCommandRefusal::InCombination => ApiError::Conflict {
                 detail,
                 booking: None,
+                alternatives: None,
             },
             TableCommandRefusal::NotFound => ApiError::NotFound(not_found),
             TableCommandRefusal::Invalid => ApiError::internal(anyhow::anyhow!(
