@@ -1,10 +1,12 @@
 //! The Booking aggregate: one customer's request for a table in a slot, from initiated to
 //! confirmed, rejected or cancelled.
 
+use std::collections::BTreeSet;
+
 use events::{
-    BookingEvent, BookingId, BookingStatus, CancellationCause, RejectionReason,
-    TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
-    TableBookingInitiated, TableBookingRejected, TableId, TimeSlot,
+    BookingEvent, BookingId, BookingStatus, CancellationCause, CombinationId, PartySize,
+    RejectionReason, TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
+    TableBookingInitiated, TableBookingReassigned, TableBookingRejected, TableId, TimeSlot,
 };
 use jiff::Timestamp;
 
@@ -20,8 +22,15 @@ pub enum BookingCommand {
         table_id: TableId,
         time_slot: TimeSlot,
     },
-    /// The booking can never be confirmed (lock refused, or timed out).
+    /// The booking can never be confirmed (timed out, or refused as it was made).
     Reject { reason: RejectionReason },
+    /// A table of the booking could not be locked for it. A booking whose place the
+    /// restaurant gave is given `next` instead, while it has places left to try.
+    LockFailed {
+        table_id: TableId,
+        reason: RejectionReason,
+        next: NextPlace,
+    },
     /// The customer or staff give the booking up before its slot starts.
     Cancel {
         cause: CancellationCause,
@@ -29,6 +38,24 @@ pub enum BookingCommand {
     },
     /// The customer's personal data is erased (its key is gone); the booking stands.
     EraseCustomer,
+}
+
+/// How many times a party booking by size is given another place after losing one.
+pub const MAX_REASSIGNMENTS: usize = 2;
+
+/// What the saga found for a booking whose place was lost (see
+/// [`Booking::seeks_another_place`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextPlace {
+    /// Not looked for: the booking asked for its table, or has no places left to try.
+    NotSought,
+    /// Nothing fits the party any more.
+    Nothing,
+    /// The next place the restaurant gives.
+    Place {
+        tables: Vec<TableId>,
+        combination: Option<CombinationId>,
+    },
 }
 
 /// Why a booking command was refused.
@@ -65,6 +92,42 @@ pub struct Booking {
     pub cancellation: Option<CancellationCause>,
     /// The customer's personal data was erased.
     pub customer_erased: bool,
+    /// The tables it holds or is being given, sorted.
+    pub tables: Vec<TableId>,
+    /// Tables of places it was given before and lost (their locks were released).
+    pub given_up: BTreeSet<TableId>,
+    /// How many times it was given another place.
+    pub reassignments: usize,
+}
+
+impl Booking {
+    /// For a party booking by size whose table `table` could not be locked: the slot,
+    /// the party and the tables no longer to give it (every table it was given: a table
+    /// decides once per booking), when it may be given another place; else `None`.
+    pub fn seeks_another_place(
+        &self,
+        table: &TableId,
+    ) -> Option<(TimeSlot, PartySize, BTreeSet<TableId>)> {
+        let request = self.request.as_ref()?;
+        let wanted = self.status == Some(BookingStatus::Initiated)
+            && request.assigned
+            && self.reassignments < MAX_REASSIGNMENTS
+            && self.tables.contains(table);
+        let mut excluded = self.given_up.clone();
+        excluded.extend(self.tables.iter().cloned());
+        Some((request.time_slot, request.people?, excluded)).filter(|_| wanted)
+    }
+
+    /// The tables a rejection or cancellation releases: those held when confirmed; else
+    /// every table it was ever given, as a late lock may come for any.
+    fn released(&self) -> Vec<TableId> {
+        if self.status == Some(BookingStatus::Confirmed) {
+            return self.tables.clone();
+        }
+        let mut all = self.given_up.clone();
+        all.extend(self.tables.iter().cloned());
+        all.into_iter().collect()
+    }
 }
 
 impl Aggregate for Booking {
@@ -99,19 +162,22 @@ impl Aggregate for Booking {
                 table_id,
                 time_slot,
             } => {
-                if !request.table_ids.contains(table_id) || time_slot != &request.time_slot {
+                if time_slot != &request.time_slot
+                    || !(self.tables.contains(table_id) || self.given_up.contains(table_id))
+                {
                     return Err(BookingRejection::LockMismatch);
                 }
                 match status {
-                    S::Initiated if request.table_ids.iter().max() == Some(table_id) => Ok(vec![
+                    S::Initiated if self.tables.iter().max() == Some(table_id) => Ok(vec![
                         TableBookingConfirmed {
                             id: request.id,
-                            table_id: events::single(&request.table_ids),
-                            table_ids: request.table_ids.clone(),
+                            table_id: events::single(&self.tables),
+                            table_ids: self.tables.clone(),
                             time_slot: *time_slot,
                         }
                         .into(),
                     ]),
+                    // Another of its tables, or one of a place it lost (released since).
                     S::Initiated | S::Confirmed => Ok(vec![]),
                     status => Err(BookingRejection::NotLive(status)),
                 }
@@ -122,8 +188,8 @@ impl Aggregate for Booking {
                     TableBookingRejected {
                         id: request.id,
                         reason: *reason,
-                        table_id: events::single(&request.table_ids),
-                        table_ids: request.table_ids.clone(),
+                        table_id: events::single(&self.released()),
+                        table_ids: self.released(),
                         time_slot: Some(request.time_slot),
                     }
                     .into(),
@@ -131,6 +197,48 @@ impl Aggregate for Booking {
                 S::Rejected => Ok(vec![]),
                 status => Err(BookingRejection::NotPending(status)),
             },
+
+            BookingCommand::LockFailed {
+                table_id,
+                reason,
+                next,
+            } => {
+                if status != S::Initiated {
+                    return Err(BookingRejection::NotPending(status));
+                }
+                if !self.tables.contains(table_id) {
+                    // A table of a place it lost: that place was given up already.
+                    return Ok(vec![]);
+                }
+                let reassign = self.seeks_another_place(table_id).is_some();
+                let reason = match next {
+                    NextPlace::Place {
+                        tables,
+                        combination,
+                    } if reassign
+                        && !tables.is_empty()
+                        && tables
+                            .iter()
+                            .all(|t| !self.tables.contains(t) && !self.given_up.contains(t)) =>
+                    {
+                        let mut tables = tables.clone();
+                        tables.sort();
+                        return Ok(vec![
+                            TableBookingReassigned {
+                                id: request.id,
+                                table_id: events::single(&tables),
+                                table_ids: tables,
+                                combination_id: combination.clone(),
+                                time_slot: request.time_slot,
+                            }
+                            .into(),
+                        ]);
+                    }
+                    NextPlace::Nothing if reassign => RejectionReason::NoTableAvailable,
+                    _ => *reason,
+                };
+                self.decide(&BookingCommand::Reject { reason })
+            }
 
             BookingCommand::Cancel { cause, now } => match status {
                 S::Cancelled => Ok(vec![]),
@@ -140,8 +248,8 @@ impl Aggregate for Booking {
                     TableBookingCancelled {
                         id: request.id,
                         cause: *cause,
-                        table_id: events::single(&request.table_ids),
-                        table_ids: request.table_ids.clone(),
+                        table_id: events::single(&self.released()),
+                        table_ids: self.released(),
                         time_slot: Some(request.time_slot),
                     }
                     .into(),
@@ -155,8 +263,20 @@ impl Aggregate for Booking {
             BookingEvent::Initiated(e) => {
                 self.status = Some(BookingStatus::Initiated);
                 self.request = Some(e.clone());
+                self.tables = e.table_ids.clone();
             }
-            BookingEvent::Confirmed(_) => self.status = Some(BookingStatus::Confirmed),
+            BookingEvent::Reassigned(e) => {
+                self.given_up.extend(std::mem::take(&mut self.tables));
+                self.tables = e.table_ids.clone();
+                self.reassignments += 1;
+            }
+            BookingEvent::Confirmed(e) => {
+                self.status = Some(BookingStatus::Confirmed);
+                // The tables it holds, whatever place it was given on the way.
+                if !e.table_ids.is_empty() {
+                    self.tables = e.table_ids.clone();
+                }
+            }
             BookingEvent::Rejected(e) => {
                 self.status = Some(BookingStatus::Rejected);
                 self.rejection = Some(e.reason);

@@ -241,6 +241,21 @@ pub struct TableBookingCancelled {
     pub time_slot: Option<TimeSlot>,
 }
 
+/// `table-booking-reassigned`: the place the restaurant gave a party booking by size was
+/// taken by another booking as it was being locked (a race another booker won); it is
+/// given the next place that fits (ADR 0027). `tableIds` sorted; `tableId` when one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TableBookingReassigned {
+    pub id: BookingId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<TableId>,
+    pub table_ids: Vec<TableId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combination_id: Option<CombinationId>,
+    pub time_slot: TimeSlot,
+}
+
 /// `table-booking-customer-erased`: the customer's personal data was erased (its key
 /// deleted); the booking itself stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +290,7 @@ event_family! {
         Rejected(TableBookingRejected) = "table-booking-rejected" v 3,
         Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 3,
         CustomerErased(TableBookingCustomerErased) = "table-booking-customer-erased" v 1,
+        Reassigned(TableBookingReassigned) = "table-booking-reassigned" v 1,
     }
 }
 
@@ -287,6 +303,7 @@ impl BookingEvent {
             Self::Rejected(e) => e.id,
             Self::Cancelled(e) => e.id,
             Self::CustomerErased(e) => e.id,
+            Self::Reassigned(e) => e.id,
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod table;
 pub use booking::{
     BookingEvent, BookingStatus, CancellationCause, Customer, RejectionReason, ReleasedLock,
     TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
-    TableBookingInitiated, TableBookingRejected, single,
+    TableBookingInitiated, TableBookingReassigned, TableBookingRejected, single,
 };
 pub use codec::{DecodeError, DomainEvent, EncodeError};
 pub use commands::{

@@ -120,6 +120,14 @@ fn booking_events() -> Vec<BookingEvent> {
         }
         .into(),
         TableBookingCustomerErased { id: booking() }.into(),
+        TableBookingReassigned {
+            id: booking(),
+            table_id: None,
+            table_ids: vec![table(), TableId::parse("t2").expect("table id")],
+            combination_id: Some(CombinationId::parse("c1").expect("combination id")),
+            time_slot: slot(),
+        }
+        .into(),
     ]
 }
 
@@ -296,7 +304,8 @@ fn event_type_names_are_the_ones_of_the_design() {
             "table-booking-confirmed",
             "table-booking-rejected",
             "table-booking-cancelled",
-            "table-booking-customer-erased"
+            "table-booking-customer-erased",
+            "table-booking-reassigned"
         ]
     );
     assert_eq!(TableEvent::STREAM, "TABLES");

@@ -7,13 +7,17 @@
 //! there are never more claims than tables times slots.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use domain::NextPlace;
+use events::read_model::days_overlapping;
 use events::{BookingId, PartySize, TableId, TimeSlot};
 
 use crate::availability::{Place, places};
 use crate::floor::Floor;
+use crate::reads::ReadModels;
+use crate::saga::Seating;
 
 /// Places given and not yet known to be decided.
 #[derive(Debug)]
@@ -42,13 +46,14 @@ impl Claims {
 
     /// The place for `people` in `slot` given to `booking`, claimed at once: the first of
     /// [`places`] on `floor` whose tables no other claim holds in an overlapping slot.
-    /// `None` when nothing fits.
+    /// `None` when nothing fits. `excluded`: tables not to give it anyway.
     pub fn give(
         &self,
         booking: BookingId,
         floor: &Floor,
         slot: TimeSlot,
         people: PartySize,
+        excluded: &BTreeSet<TableId>,
         now: Instant,
     ) -> Option<Place> {
         let mut held = self
@@ -56,11 +61,12 @@ impl Claims {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         held.retain(|claim| claim.until > now && claim.booking != booking);
-        let taken: BTreeSet<TableId> = held
+        let mut taken: BTreeSet<TableId> = held
             .iter()
             .filter(|claim| claim.slot.overlaps(&slot))
             .flat_map(|claim| claim.tables.iter().cloned())
             .collect();
+        taken.extend(excluded.iter().cloned());
         let place = places(&floor.tables, &floor.held(), &slot, people, &taken)
             .into_iter()
             .next()?;
@@ -90,6 +96,35 @@ impl Claims {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len()
+    }
+}
+
+/// The service's [`Seating`]: the read side's floor and this booker's claims.
+#[derive(Debug)]
+pub struct FloorSeating {
+    pub reads: Arc<ReadModels>,
+    pub claims: Arc<Claims>,
+}
+
+impl Seating for FloorSeating {
+    async fn next_place(
+        &self,
+        booking: BookingId,
+        slot: TimeSlot,
+        people: PartySize,
+        excluded: &BTreeSet<TableId>,
+    ) -> anyhow::Result<NextPlace> {
+        let floor = Floor::read_dates(&self.reads, days_overlapping(&slot).collect()).await?;
+        let given = self
+            .claims
+            .give(booking, &floor, slot, people, excluded, Instant::now());
+        Ok(match given {
+            Some(place) => NextPlace::Place {
+                tables: place.tables,
+                combination: place.combination,
+            },
+            None => NextPlace::Nothing,
+        })
     }
 }
 
@@ -135,7 +170,14 @@ mod tests {
 
     fn give_one(claims: &Claims, floor: &Floor, slot: TimeSlot, now: Instant) -> Option<String> {
         claims
-            .give(BookingId::new(), floor, slot, people(2), now)
+            .give(
+                BookingId::new(),
+                floor,
+                slot,
+                people(2),
+                &BTreeSet::new(),
+                now,
+            )
             .map(|place| place.tables[0].to_string())
     }
 
@@ -171,7 +213,7 @@ mod tests {
         let booking = BookingId::new();
         assert!(
             claims
-                .give(booking, &floor, dinner(), people(2), now)
+                .give(booking, &floor, dinner(), people(2), &BTreeSet::new(), now)
                 .is_some()
         );
         assert_eq!(give_one(&claims, &floor, dinner(), now), None);

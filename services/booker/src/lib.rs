@@ -35,7 +35,7 @@ use service_kit::{Info, Secret, Service, Started, Workers};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::assignment::Claims;
+use crate::assignment::{Claims, FloorSeating};
 use crate::client_address::TrustedProxies;
 use crate::guard::Guard;
 use crate::http::{AppState, Backend};
@@ -226,8 +226,14 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
             .listen(subscriber, started.shutdown.clone()),
     );
     workers.spawn(reads.clone().follow(started.shutdown.clone()));
+    // A booking is decided within its timeout; its lock shows soon after.
+    let claims = Arc::new(Claims::new(timeout + Duration::from_secs(10)));
     let saga = saga::BookingSaga {
         bookings: bookings.clone(),
+        seating: FloorSeating {
+            reads: reads.clone(),
+            claims: claims.clone(),
+        },
     };
     started.spawn_consumer(&mut workers, saga_consumer, saga);
     let timeouts = saga::Timeouts {
@@ -239,7 +245,7 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
     let _ = state.backend.set(Backend {
         tables: TableCommands::new(started.client.clone()),
         // A booking is decided within its timeout; its lock shows soon after.
-        claims: Claims::new(timeout + Duration::from_secs(10)),
+        claims: claims.clone(),
         known_tables: KnownTables::new(started.store.clone()),
         guard,
         customers,

@@ -108,7 +108,14 @@ impl Outcomes {
                 message.headers.as_ref(),
                 &message.payload,
             ) {
-                Ok(recorded) if !matches!(recorded.event, BookingEvent::Initiated(_)) => {
+                Ok(recorded)
+                    if matches!(
+                        recorded.event,
+                        BookingEvent::Confirmed(_)
+                            | BookingEvent::Rejected(_)
+                            | BookingEvent::Cancelled(_)
+                    ) =>
+                {
                     self.notify(booking, &recorded.event);
                 }
                 Ok(_) => {}

@@ -1,11 +1,15 @@
 //! The booking saga: turns the table-manager's lock decisions into the booking's outcome,
 //! and rejects bookings whose lock does not come in time.
 
+use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::{Booking, BookingCommand, BookingRejection};
-use events::{BookingEvent, BookingId, EventId, RejectionReason, TableEvent};
+use domain::{Booking, BookingCommand, BookingRejection, NextPlace};
+use events::{
+    BookingEvent, BookingId, EventId, PartySize, RejectionReason, TableEvent, TableId, TimeSlot,
+};
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, Executed, HandleError, Handler,
     Recorded, Repository,
@@ -17,20 +21,36 @@ pub const SAGA_CONSUMER: &str = "booking-saga";
 /// Durable consumer of the timeouts on `BOOKINGS`.
 pub const TIMEOUT_CONSUMER: &str = "booking-timeouts";
 
-/// Confirms or rejects bookings as their locks are decided.
-#[derive(Debug)]
-pub struct BookingSaga<L: EventLog = EventStore> {
-    pub bookings: Arc<Repository<Booking, L>>,
+/// Where the saga finds the next place for a party that lost the one it was given: the
+/// read side's floor and this booker's claims in the service, a fixed answer in tests.
+pub trait Seating: Send + Sync + 'static {
+    /// The place the restaurant gives `people` in `slot` now, none of `excluded` in it:
+    /// [`NextPlace::Place`], or [`NextPlace::Nothing`].
+    fn next_place(
+        &self,
+        booking: BookingId,
+        slot: TimeSlot,
+        people: PartySize,
+        excluded: &BTreeSet<TableId>,
+    ) -> impl Future<Output = anyhow::Result<NextPlace>> + Send;
 }
 
-impl<L: EventLog> Handler for BookingSaga<L> {
+/// Confirms or rejects bookings as their locks are decided, and gives a party booking by
+/// size its next place when a race took the one it was given (ADR 0027).
+#[derive(Debug)]
+pub struct BookingSaga<S, L: EventLog = EventStore> {
+    pub bookings: Arc<Repository<Booking, L>>,
+    pub seating: S,
+}
+
+impl<S: Seating, L: EventLog> Handler for BookingSaga<S, L> {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
         let recorded = delivery.decode::<TableEvent>()?;
         self.react(&recorded).await
     }
 }
 
-impl<L: EventLog> BookingSaga<L> {
+impl<S: Seating, L: EventLog> BookingSaga<S, L> {
     /// The saga's step for one table event.
     pub async fn react(&self, recorded: &Recorded<TableEvent>) -> Result<(), HandleError> {
         let (booking, command, step) = match &recorded.event {
@@ -42,16 +62,39 @@ impl<L: EventLog> BookingSaga<L> {
                 },
                 "confirm",
             ),
-            TableEvent::LockPlacementFailed(failed) => (
-                failed.booking_id,
-                BookingCommand::Reject {
+            TableEvent::LockPlacementFailed(failed) => {
+                let next = self.next_place(failed.booking_id, &failed.id).await?;
+                let command = BookingCommand::LockFailed {
+                    table_id: failed.id.clone(),
                     reason: failed.reason.into(),
-                },
-                "reject",
-            ),
+                    next,
+                };
+                (failed.booking_id, command, "reject")
+            }
             _ => return Ok(()),
         };
         execute(&self.bookings, booking, &command, step, recorded).await
+    }
+
+    /// What the party of `booking`, whose `table` was refused, is given next, if it
+    /// seeks another place at all.
+    async fn next_place(
+        &self,
+        booking: BookingId,
+        table: &TableId,
+    ) -> Result<NextPlace, HandleError> {
+        let (state, _) = self
+            .bookings
+            .load(&booking)
+            .await
+            .map_err(|e| HandleError::Retry(Box::new(e)))?;
+        let Some((slot, people, excluded)) = state.seeks_another_place(table) else {
+            return Ok(NextPlace::NotSought);
+        };
+        self.seating
+            .next_place(booking, slot, people, &excluded)
+            .await
+            .map_err(|e| HandleError::Retry(e.into()))
     }
 }
 
@@ -158,260 +201,6 @@ async fn execute<E, L: EventLog>(
 }
 
 #[cfg(test)]
-mod tests {
-    use domain::Aggregate as _;
-    use events::fixtures::*;
-    use events::{BookingStatus, LockFailureReason, TableBookingInitiated};
-    use eventstore::InMemory;
-    use eventstore::testing::Scenario;
-
-    use super::*;
-
-    const TIMEOUT: Duration = Duration::from_secs(30);
-
-    fn bookings(scenario: &Scenario) -> Arc<Repository<Booking, InMemory>> {
-        Arc::new(Repository::new(scenario.log(), 100, 4))
-    }
-
-    fn saga(scenario: &Scenario) -> BookingSaga<InMemory> {
-        BookingSaga {
-            bookings: bookings(scenario),
-        }
-    }
-
-    fn timeouts(scenario: &Scenario) -> Timeouts<InMemory> {
-        Timeouts {
-            bookings: bookings(scenario),
-            timeout: TIMEOUT,
-        }
-    }
-
-    #[tokio::test]
-    async fn given_an_initiated_booking_when_its_lock_is_placed_then_it_is_confirmed() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
-        let lock = scenario.when(&t1(), placed(id));
-        saga(&scenario).react(&lock).await.expect("step");
-        let then = scenario.then_recorded::<BookingEvent>();
-        assert_eq!(then.len(), 1);
-        assert_eq!(then[0].event, confirmed(id));
-        assert_eq!(then[0].subject, format!("bookings.{id}"));
-        assert_eq!(then[0].metadata.causation_id, lock.metadata.event_id.into());
-        assert_eq!(
-            then[0].metadata.correlation_id,
-            lock.metadata.correlation_id
-        );
-    }
-
-    #[tokio::test]
-    async fn given_a_confirmed_booking_when_the_lock_is_redelivered_then_nothing_is_appended() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
-        let lock = scenario.when(&t1(), placed(id));
-        saga(&scenario).react(&lock).await.expect("first delivery");
-        scenario.mark();
-        saga(&scenario).react(&lock).await.expect("redelivery");
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    #[tokio::test]
-    async fn given_an_initiated_booking_when_the_lock_fails_then_it_is_rejected_with_that_reason() {
-        for (failure, reason) in [
-            (LockFailureReason::SlotTaken, RejectionReason::SlotTaken),
-            (LockFailureReason::TooSmall, RejectionReason::TooSmall),
-            (
-                LockFailureReason::TableRemoved,
-                RejectionReason::TableRemoved,
-            ),
-            (
-                LockFailureReason::TableNotFound,
-                RejectionReason::TableNotFound,
-            ),
-        ] {
-            let id = BookingId::new();
-            let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
-            let failure = scenario.when(&t1(), failed(&t1(), id, failure));
-            saga(&scenario).react(&failure).await.expect("step");
-            assert_eq!(scenario.then::<BookingEvent>(), vec![rejected(id, reason)]);
-        }
-    }
-
-    #[tokio::test]
-    async fn given_a_timed_out_booking_when_a_late_lock_arrives_then_nothing_is_appended() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new().given(
-            &id,
-            [initiated(id, 2), rejected(id, RejectionReason::Timeout)],
-        );
-        let lock = scenario.when(&t1(), placed(id));
-        saga(&scenario).react(&lock).await.expect("step settles");
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    #[tokio::test]
-    async fn given_a_cancelled_booking_when_its_lock_arrives_then_nothing_is_appended() {
-        let id = BookingId::new();
-        let mut scenario =
-            Scenario::new().given(&id, [initiated(id, 2), confirmed(id), cancelled(id)]);
-        let lock = scenario.when(&t1(), placed(id));
-        saga(&scenario).react(&lock).await.expect("step settles");
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    #[tokio::test]
-    async fn given_a_booking_a_follower_has_not_seen_yet_when_its_lock_is_placed_then_it_is_confirmed()
-     {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
-        let lock = scenario.when(&t1(), placed(id));
-        // Plain loads come from a replica that has not applied `table-booking-initiated`.
-        scenario.log().set_follower_lag(1);
-        saga(&scenario).react(&lock).await.expect("step");
-        assert_eq!(scenario.then::<BookingEvent>(), vec![confirmed(id)]);
-    }
-
-    #[tokio::test]
-    async fn given_no_booking_when_a_lock_names_it_then_the_message_is_poison() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let lock = scenario.when(&t1(), placed(id));
-        let outcome = saga(&scenario).react(&lock).await;
-        assert!(
-            matches!(outcome, Err(HandleError::Poison(_))),
-            "{outcome:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn given_the_store_unavailable_when_a_lock_arrives_then_the_step_is_retried() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
-        let lock = scenario.when(&t1(), placed(id));
-        scenario.log().set_unavailable(true);
-        let outcome = saga(&scenario).react(&lock).await;
-        assert!(matches!(outcome, Err(HandleError::Retry(_))), "{outcome:?}");
-    }
-
-    #[tokio::test]
-    async fn given_a_booking_made_ten_seconds_ago_when_its_timer_fires_then_it_waits_twenty_more() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id, 2));
-        let stored = made.metadata.occurred_at;
-        let now = stored + Duration::from_secs(10);
-        let outcome = timeouts(&scenario).react(&made, stored, now).await;
-        let Err(HandleError::Defer(delay)) = outcome else {
-            panic!("expected a deferral, got {outcome:?}");
-        };
-        assert!(
-            (Duration::from_secs(20)..Duration::from_secs(21)).contains(&delay),
-            "{delay:?}"
-        );
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    #[tokio::test]
-    async fn given_a_booking_written_by_a_replica_whose_clock_is_behind_when_its_timer_fires_then_the_timeout_counts_from_when_it_was_stored()
-     {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id, 2));
-        // The writing replica's clock was ten minutes behind the server's.
-        let stored = made.metadata.occurred_at + Duration::from_secs(600);
-        let now = stored + Duration::from_secs(10);
-        let outcome = timeouts(&scenario).react(&made, stored, now).await;
-        assert!(
-            matches!(outcome, Err(HandleError::Defer(_))),
-            "rejected early: {outcome:?}"
-        );
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    #[tokio::test]
-    async fn given_a_booking_still_initiated_when_the_timeout_passes_then_it_is_rejected_with_timeout()
-     {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id, 2));
-        let stored = made.metadata.occurred_at;
-        timeouts(&scenario)
-            .react(&made, stored, stored + TIMEOUT)
-            .await
-            .expect("step");
-        assert_eq!(
-            scenario.then::<BookingEvent>(),
-            vec![rejected(id, RejectionReason::Timeout)]
-        );
-        let state = Booking::replay(
-            scenario
-                .log()
-                .recorded_after::<BookingEvent>(0)
-                .iter()
-                .map(|r| &r.event),
-        );
-        assert_eq!(state.status, Some(BookingStatus::Rejected));
-    }
-
-    #[tokio::test]
-    async fn given_a_confirmed_booking_when_the_timeout_passes_then_nothing_is_appended() {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let made = scenario.when(&id, initiated(id, 2));
-        scenario = scenario.given(&id, [confirmed(id)]);
-        scenario.mark();
-        let stored = made.metadata.occurred_at;
-        timeouts(&scenario)
-            .react(&made, stored, stored + TIMEOUT * 2)
-            .await
-            .expect("step settles");
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    #[tokio::test]
-    async fn given_a_booking_of_an_unknown_table_left_initiated_when_the_timeouts_see_it_then_it_is_rejected_at_once()
-     {
-        // The request that made it died before rejecting it.
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let made = scenario.when(&id, unknown_table(id));
-        let stored = made.metadata.occurred_at;
-        timeouts(&scenario)
-            .react(&made, stored, stored)
-            .await
-            .expect("step");
-        let then = scenario.then_recorded::<BookingEvent>();
-        assert_eq!(then.len(), 1);
-        assert_eq!(then[0].event, rejected(id, RejectionReason::TableNotFound));
-        assert_eq!(then[0].metadata.causation_id, made.metadata.event_id.into());
-    }
-
-    #[tokio::test]
-    async fn given_a_booking_of_an_unknown_table_its_request_rejected_when_the_timeouts_see_it_then_nothing_is_appended()
-     {
-        let id = BookingId::new();
-        let mut scenario = Scenario::new();
-        let made = scenario.when(&id, unknown_table(id));
-        let bookings = bookings(&scenario);
-        refuse_at_edge(
-            &bookings,
-            id,
-            made.metadata.event_id,
-            RejectionReason::TableNotFound,
-        )
-        .await
-        .expect("refused by the request");
-        scenario.mark();
-        let stored = made.metadata.occurred_at;
-        let outcome = timeouts(&scenario).react(&made, stored, stored).await;
-        assert!(outcome.is_ok(), "no timer kept: {outcome:?}");
-        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
-    }
-
-    fn unknown_table(id: BookingId) -> BookingEvent {
-        TableBookingInitiated {
-            unknown_table: true,
-            ..request_for(&t1(), id, 2)
-        }
-        .into()
-    }
-}
+mod reassign_tests;
+#[cfg(test)]
+mod tests;

@@ -387,12 +387,22 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
     }
     {
         match event {
-            BookingEvent::Confirmed(_) => view.status = BookingStatus::Confirmed,
+            BookingEvent::Confirmed(e) => {
+                view.status = BookingStatus::Confirmed;
+                if !e.table_ids.is_empty() {
+                    view.table_id = e.table_id.clone();
+                    view.table_ids = e.table_ids.clone();
+                }
+            }
             BookingEvent::Rejected(e) => {
                 view.status = BookingStatus::Rejected;
                 view.reason = Some(e.reason);
             }
             BookingEvent::Cancelled(_) => view.status = BookingStatus::Cancelled,
+            BookingEvent::Reassigned(e) => {
+                view.table_id = e.table_id.clone();
+                view.table_ids = e.table_ids.clone();
+            }
             BookingEvent::CustomerErased(_) => {
                 view.customer = None;
                 view.sealed_customer = None;

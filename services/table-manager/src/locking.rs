@@ -48,6 +48,14 @@ impl<L: EventLog> LockingSaga<L> {
                     .await
                     .map_err(retry)
             }
+            // The place it was given was lost in a race: the next one (ADR 0027).
+            BookingEvent::Reassigned(e) => {
+                let context = step_context(metadata, e.table_ids.len());
+                self.tables
+                    .lock_all(&e.table_ids, e.time_slot, e.id, None, context)
+                    .await
+                    .map_err(retry)
+            }
             BookingEvent::Cancelled(e) => {
                 let cause = LockRemovalCause::BookingCancelled;
                 self.release(e.id, e, cause, metadata).await

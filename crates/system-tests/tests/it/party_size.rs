@@ -223,3 +223,49 @@ async fn a_refusal_for_want_of_a_table_offers_the_nearest_slots_where_the_party_
     assert_eq!(problem["alternatives"], json!([]));
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_place_taken_behind_the_read_sides_back_is_replaced_by_the_next() {
+    let mut system = System::start().await;
+    system.add_table("t1", 2).await;
+    system.add_table("t2", 4).await;
+    system
+        .wait_for_get("/tables", &[], |status, body| {
+            status == 200 && body["tables"].as_array().map(Vec::len) == Some(2)
+        })
+        .await;
+    // The read side stops seeing: t1 is booked without it knowing.
+    system.stop_projector().await;
+    let slot = Slot::dinner(6);
+    let (status, _) = system.book("t1", &slot, Some(2)).await;
+    assert_eq!(status, 201);
+    // The party of two is given t1 (the smallest, free as far as the read side knows);
+    // table-manager refuses it, and the booking is given t2 instead.
+    let (status, booking) = book_party(&system, &slot, 2).await;
+    assert_eq!(status, 201, "{booking}");
+    assert_eq!(booking["tableIds"], json!(["t2"]));
+    let id = booking["id"].as_str().expect("id");
+    use events::DomainEvent as _;
+    let types: Vec<&str> = system
+        .booking_events(id)
+        .await
+        .iter()
+        .map(|r| r.event.event_type())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "table-booking-initiated",
+            "table-booking-reassigned",
+            "table-booking-confirmed"
+        ]
+    );
+    system.start_projector().await;
+    let (_, read) = system
+        .wait_for_get(&format!("/bookings/{id}"), &[], |status, body| {
+            status == 200 && body["status"] == "confirmed"
+        })
+        .await;
+    assert_eq!(read["tableIds"], json!(["t2"]));
+    system.stop().await;
+}

@@ -21,6 +21,10 @@ pub struct Folded {
     pub locks: BTreeMap<(TableId, Timestamp), BookingId>,
     /// A lock placed while another booking held the same table and slot.
     pub double_locks: Vec<String>,
+    /// Places lost to a race and replaced (`table-booking-reassigned`).
+    pub reassigned: usize,
+    /// Bookings of more than one table.
+    pub joined: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +96,7 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
             .event;
         match event {
             BookingEvent::Initiated(e) => {
+                folded.joined += usize::from(e.table_ids.len() > 1);
                 folded.bookings.insert(
                     e.id,
                     Booking {
@@ -107,6 +112,12 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                 set(&mut folded, e.id, BookingStatus::Rejected, Some(e.reason));
             }
             BookingEvent::Cancelled(e) => set(&mut folded, e.id, BookingStatus::Cancelled, None),
+            BookingEvent::Reassigned(e) => {
+                folded.reassigned += 1;
+                if let Some(booking) = folded.bookings.get_mut(&e.id) {
+                    booking.tables = e.table_ids;
+                }
+            }
             // The soak erases no one; an erasure changes no status anyway.
             BookingEvent::CustomerErased(_) => {}
         }

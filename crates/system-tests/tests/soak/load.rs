@@ -1,6 +1,6 @@
-//! The mixed load of the soak: bookings with and without waiting, cancelled at once or
-//! later, against either booker; errors (a booker or NATS being down) are counted, not
-//! fatal.
+//! The mixed load of the soak: bookings of a table and by party size (one table or joined
+//! tables), with and without waiting, cancelled at once or later, against either booker;
+//! errors (a booker or NATS being down) are counted, not fatal.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,6 +11,12 @@ use system_tests::Slot;
 use tokio::sync::Mutex;
 
 pub const TABLES: [&str; 6] = ["t1", "t2", "t3", "t4", "t5", "t6"];
+/// Combinations of the tables (four seats each), overlapping on t4: (id, tables, seats).
+pub const COMBINATIONS: [(&str, &[&str], u8); 3] = [
+    ("c12", &["t1", "t2"], 8),
+    ("c34", &["t3", "t4"], 8),
+    ("c456", &["t4", "t5", "t6"], 12),
+];
 /// Days ahead whose lunch and dinner are booked.
 pub const DAYS: std::ops::RangeInclusive<i64> = 1..=4;
 
@@ -101,9 +107,15 @@ async fn step(
     } else {
         Slot::dinner(days)
     };
-    let table = TABLES[random.below(TABLES.len() as u64) as usize];
     let wait = if roll < 6 { 0 } else { 2 };
-    let body = json!({"tableId": table, "timeSlot": slot.json(), "people": 2});
+    // A third by party size: two (a table), six (two joined) or ten (three joined).
+    let body = if random.below(3) == 0 {
+        let people = [2, 6, 10][random.below(3) as usize];
+        json!({"timeSlot": slot.json(), "people": people})
+    } else {
+        let table = TABLES[random.below(TABLES.len() as u64) as usize];
+        json!({"tableId": table, "timeSlot": slot.json(), "people": 2})
+    };
     let Some(booking) = post(http, &format!("{base}/bookings?wait={wait}"), &body, counts).await
     else {
         return;

@@ -83,6 +83,7 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
     };
     let mut services = Services::start(&nats).await;
     services.add_tables(load::TABLES).await;
+    services.add_combinations(&load::COMBINATIONS).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let loader = tokio::spawn(load::run(services.bookers(), 8, stop.clone()));
@@ -141,8 +142,11 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
         folded
     };
     println!(
-        "soak {topology}: {} bookings, {:?}",
+        "soak {topology}: {} bookings ({} of joined tables, {} places lost to a race and \
+         replaced), {:?}",
         folded.bookings.len(),
+        folded.joined,
+        folded.reassigned,
         folded.outcomes()
     );
     let dead_letters = dead_letters(&js).await;

@@ -228,6 +228,43 @@ impl Services {
         }
     }
 
+    /// Declares `combinations` (id, tables, seats) of tables added before.
+    pub async fn add_combinations(&self, combinations: &[(&str, &[&str], u8)]) {
+        let base = &self.instances[0].base;
+        for (id, tables, seats) in combinations {
+            let response = self
+                .http
+                .post(format!("{base}/table-combinations"))
+                .bearer_auth(ADMIN)
+                .json(&serde_json::json!({"id": id, "tables": tables, "seats": seats}))
+                .send()
+                .await
+                .expect("POST /table-combinations");
+            assert_eq!(response.status().as_u16(), 201, "declaring {id}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body: Value = self
+                .http
+                .get(format!("{base}/table-combinations"))
+                .send()
+                .await
+                .expect("GET /table-combinations")
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            let listed = body["combinations"].as_array().map(Vec::len);
+            if listed == Some(combinations.len()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "combinations never showed: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Where `GET /booking-slots` disagrees with the confirmed bookings, once the read side
     /// had a minute to catch up.
     pub async fn read_side_violations(&self, folded: &Folded) -> Vec<String> {

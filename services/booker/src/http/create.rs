@@ -1,6 +1,7 @@
 //! `POST /bookings` (alias `POST /booking/initiate`): a guest books a table, or a party
 //! size and the restaurant gives it a place (ADR 0027).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -185,9 +186,10 @@ async fn place_for(
         .ok_or_else(|| ApiError::field("people", "is required when tableId is left out"))?;
     let slot = request.time_slot;
     let floor = Floor::read_dates(&backend.reads, days_overlapping(&slot).collect()).await?;
+    let none = BTreeSet::new();
     let place = backend
         .claims
-        .give(id, &floor, slot, people, Instant::now());
+        .give(id, &floor, slot, people, &none, Instant::now());
     Ok(PlaceFor {
         tables: place.as_ref().map(|p| p.tables.clone()).unwrap_or_default(),
         combination: place.and_then(|p| p.combination),

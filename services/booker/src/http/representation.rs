@@ -135,8 +135,8 @@ impl BookingBody {
         Some(Self::shown(
             Self {
                 id: request.id,
-                table_id: events::single(&request.table_ids),
-                table_ids: request.table_ids.clone(),
+                table_id: events::single(&state.tables),
+                table_ids: state.tables.clone(),
                 time_slot: request.time_slot.into(),
                 people: request.people,
                 status: state.status?,

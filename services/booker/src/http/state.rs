@@ -27,7 +27,7 @@ use crate::table_commands::TableCommands;
 pub struct Backend {
     pub tables: TableCommands,
     /// Places given to parties and not yet decided (ADR 0027).
-    pub claims: Claims,
+    pub claims: Arc<Claims>,
     pub known_tables: KnownTables,
     pub guard: Guard,
     pub customers: Customers,
