@@ -109,28 +109,59 @@ pub fn booking_requests(
     tables: usize,
     customers: bool,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut requests = requests_over(count, tables, 1)?;
+    if customers {
+        for (i, request) in requests.iter_mut().enumerate() {
+            request["customer"] = serde_json::json!(
+                {"name": "Bench", "email": format!("guest{}@example.com", i % 500)});
+        }
+    }
+    Ok(requests)
+}
+
+/// `count` requests by party size (two, no table) for the slots from `first_day` days
+/// ahead on, `tables` per slot, so that each can be given a table of its own.
+pub fn party_requests(
+    count: usize,
+    tables: usize,
+    first_day: i64,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut requests = requests_over(count, tables, first_day)?;
+    for request in &mut requests {
+        if let Some(object) = request.as_object_mut() {
+            object.remove("tableId");
+        }
+    }
+    Ok(requests)
+}
+
+/// The day after the last one [`booking_requests`] of `count` over `tables` uses.
+pub fn days_used(count: usize, tables: usize) -> i64 {
+    count.div_ceil(tables * 2) as i64 + 1
+}
+
+/// A party of two at `b<i % tables>` in the `i / tables`-th slot from `first_day` on.
+fn requests_over(
+    count: usize,
+    tables: usize,
+    first_day: i64,
+) -> anyhow::Result<Vec<serde_json::Value>> {
     let zone = jiff::tz::TimeZone::get("Europe/Paris")?;
     let schedule = domain::SlotSchedule::parse("12:00-14:00,19:00-21:00")?;
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(zone.clone())
         .date();
     let mut slots = Vec::new();
-    let days = count.div_ceil(tables * 2) as i64 + 1;
-    for day in 1..=days {
+    for day in first_day..first_day + days_used(count, tables) {
         let date = today.checked_add(jiff::Span::new().days(day))?;
         slots.extend(schedule.slots_on(date, &zone));
     }
     Ok((0..count)
         .map(|i| {
             let slot = slots[i / tables];
-            let mut request = serde_json::json!({"tableId": format!("b{}", i % tables),
+            serde_json::json!({"tableId": format!("b{}", i % tables),
                 "timeSlot": {"from": slot.from().to_string(), "to": slot.to().to_string()},
-                "people": 2});
-            if customers {
-                request["customer"] = serde_json::json!(
-                    {"name": "Bench", "email": format!("guest{}@example.com", i % 500)});
-            }
-            request
+                "people": 2})
         })
         .collect())
 }
