@@ -143,7 +143,7 @@ pub fn held_together(tables: &[Table], now: Timestamp) -> Option<Lock> {
         .find(|lock| {
             others
                 .iter()
-                .all(|table| table.lock_of(lock.booking_id).is_some())
+                .all(|table| table.lock_in(lock.booking_id, &lock.time_slot).is_some())
         })
         .copied()
 }

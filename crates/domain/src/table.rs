@@ -4,7 +4,7 @@
 //! `table-lock-placement-failed`, which the booking saga turns into a rejection. Only the
 //! staff commands (add, remove) can be refused.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use events::{
     BookingId, LockFailureReason, LockRemovalCause, PartySize, Seats, TableAdded, TableEvent,
@@ -14,6 +14,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Aggregate;
+
+mod decisions;
+
+use decisions::Decisions;
 
 /// What can be asked of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +87,10 @@ pub struct Table {
     pub seats: Option<Seats>,
     /// Held locks by slot start.
     locks: BTreeMap<Timestamp, Lock>,
-    /// Every booking a lock decision was recorded for (placed, failed or released), with
-    /// the end of its slot: a redelivered request for one of them changes nothing. Bounded
-    /// by [`Aggregate::prune`], which forgets the slots that have ended.
-    decided: HashMap<BookingId, Timestamp>,
+    /// Every (booking, slot) a lock decision was recorded for (placed, failed or
+    /// released): a redelivered request for one of them changes nothing. Bounded by
+    /// [`Aggregate::prune`], which forgets the slots that have ended.
+    decided: Decisions,
 }
 
 impl Table {
@@ -95,14 +99,21 @@ impl Table {
         self.locks.values()
     }
 
-    /// The lock a booking holds, if any.
+    /// The lock a booking holds, in any slot, if any.
     pub fn lock_of(&self, booking: BookingId) -> Option<&Lock> {
         self.locks.values().find(|lock| lock.booking_id == booking)
     }
 
+    /// The lock a booking holds in `slot`, if any.
+    pub fn lock_in(&self, booking: BookingId, slot: &TimeSlot) -> Option<&Lock> {
+        self.locks
+            .values()
+            .find(|lock| lock.booking_id == booking && lock.time_slot == *slot)
+    }
+
     /// How many lock decisions the table remembers (bounded: see [`Aggregate::prune`]).
     pub fn remembered(&self) -> usize {
-        self.decided.len()
+        self.decided.count()
     }
 
     fn overlapping(&self, slot: &TimeSlot) -> Option<&Lock> {
@@ -121,7 +132,7 @@ impl Table {
     ) -> Vec<TableEvent> {
         // Decided before (a redelivery, or released before it arrived), or too late to
         // matter: a booking for an ended slot has long timed out.
-        if self.decided.contains_key(&booking_id) || time_slot.has_ended(now) {
+        if self.decided.contains(booking_id, &time_slot) || time_slot.has_ended(now) {
             return Vec::new();
         }
         let failed = |reason| {
@@ -179,14 +190,14 @@ impl Table {
                 .into(),
             ]
         };
-        if let Some(lock) = self.lock_of(booking_id) {
-            return removed(lock.time_slot);
+        if self.lock_in(booking_id, &time_slot).is_some() {
+            return removed(time_slot);
         }
         // The release overtook the placement (a redelivered or retried request, a second
         // replica): recorded, so the placement that comes later places nothing. Not for a
         // table that holds no lock anyway, nor for a slot that is over.
         let pending = self.status == TableStatus::Active
-            && !self.decided.contains_key(&booking_id)
+            && !self.decided.contains(booking_id, &time_slot)
             && cause != LockRemovalCause::SlotEnded
             && !time_slot.has_ended(now);
         if pending {
@@ -250,7 +261,7 @@ impl Aggregate for Table {
     /// Forgets the decisions for slots that ended by `now`: a lock request for such a slot
     /// is never placed, so remembering them changes no decision.
     fn prune(mut self, now: Timestamp) -> Self {
-        self.decided.retain(|_, ends| *ends > now);
+        self.decided.prune(now);
         self
     }
 
@@ -262,7 +273,7 @@ impl Aggregate for Table {
             }
             TableEvent::Removed(_) => self.status = TableStatus::Removed,
             TableEvent::LockPlaced(e) => {
-                self.decided.insert(e.booking_id, e.time_slot.to());
+                self.decided.record(e.booking_id, &e.time_slot);
                 self.locks.insert(
                     e.time_slot.from(),
                     Lock {
@@ -272,11 +283,13 @@ impl Aggregate for Table {
                 );
             }
             TableEvent::LockPlacementFailed(e) => {
-                self.decided.insert(e.booking_id, e.time_slot.to());
+                self.decided.record(e.booking_id, &e.time_slot);
             }
             TableEvent::LockRemoved(e) => {
-                self.decided.insert(e.booking_id, e.time_slot.to());
-                self.locks.retain(|_, lock| lock.booking_id != e.booking_id);
+                self.decided.record(e.booking_id, &e.time_slot);
+                self.locks.retain(|_, lock| {
+                    lock.booking_id != e.booking_id || lock.time_slot != e.time_slot
+                });
             }
             // Stored on the combinations' own subject, never a table's.
             TableEvent::CombinationAdded(_) | TableEvent::CombinationRemoved(_) => {}

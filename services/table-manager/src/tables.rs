@@ -139,11 +139,13 @@ impl<L: EventLog> Tables<L> {
             now: self.now(),
         };
         let executed = self.execute(&command, context).await?;
-        Ok(if executed.state.lock_of(booking_id).is_some() {
-            LockOutcome::Held
-        } else {
-            LockOutcome::NotHeld
-        })
+        Ok(
+            if executed.state.lock_in(booking_id, &time_slot).is_some() {
+                LockOutcome::Held
+            } else {
+                LockOutcome::NotHeld
+            },
+        )
     }
 
     /// Locks every one of `tables` for a booking, all or nothing (ADR 0027): one table

@@ -343,3 +343,41 @@ fn given_a_table_with_locks_and_decisions_when_it_is_snapshotted_then_it_reads_b
     assert_eq!(back, table);
     assert_eq!(back.decide(&place(lunch(), released, None)), Ok(vec![]));
 }
+
+#[test]
+fn given_a_booking_holding_lunch_when_it_asks_for_dinner_too_then_both_are_held_and_released_apart()
+{
+    // What a change of slot does: the new lock first, then the old one released.
+    let booking = BookingId::new();
+    let table = Table::replay(&[added(4), placed_in(lunch(), booking)]);
+    let events = table
+        .decide(&place(dinner(), booking, people(2)))
+        .expect("decided");
+    assert_eq!(events, vec![placed_in(dinner(), booking)]);
+    let table = events.iter().fold(table, |t, e| t.evolve(e));
+    assert_eq!(table.locks().count(), 2);
+    let released = lock_removed_in(lunch(), booking, LockRemovalCause::BookingCancelled);
+    let removal = TableCommand::RemoveLock {
+        id: t1(),
+        booking_id: booking,
+        time_slot: lunch(),
+        cause: LockRemovalCause::BookingCancelled,
+        now: early(),
+    };
+    assert_eq!(table.decide(&removal), Ok(vec![released.clone()]));
+    let table = table.evolve(&released);
+    assert_eq!(
+        table.lock_in(booking, &dinner()).map(|l| l.time_slot),
+        Some(dinner())
+    );
+    assert_eq!(table.lock_in(booking, &lunch()), None);
+    // Redelivered, neither request changes anything.
+    assert_eq!(
+        table.decide(&place(dinner(), booking, people(2))),
+        Ok(vec![])
+    );
+    assert_eq!(
+        table.decide(&place(lunch(), booking, people(2))),
+        Ok(vec![])
+    );
+}

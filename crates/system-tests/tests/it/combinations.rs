@@ -157,3 +157,45 @@ async fn combination_routes_need_the_admin_token_and_name_each_bad_field() {
     assert_eq!(read(response).await.0, 200, "the list is public");
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_combination_held_by_a_booking_cannot_be_removed_until_the_booking_is_cancelled() {
+    let system = System::start().await;
+    system.add_table("t1", 4).await;
+    system.add_table("t2", 4).await;
+    let (status, _) = system
+        .admin_post(
+            "/table-combinations",
+            &json!({"id": "c1", "tables": ["t1", "t2"], "seats": 8}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    until_listed(
+        &system,
+        json!([{"id": "c1", "tables": ["t1", "t2"], "seats": 8}]),
+    )
+    .await;
+    let slot = system_tests::Slot::dinner(2);
+    let (status, booking) = system
+        .post_json("/bookings", &json!({"timeSlot": slot.json(), "people": 7}))
+        .await;
+    assert_eq!(status, 201, "{booking}");
+    assert_eq!(booking["tableIds"], json!(["t1", "t2"]));
+    let (status, problem) = system.admin_delete("/table-combinations/c1").await;
+    assert_eq!(status, 409, "{problem}");
+    // Removing one of its tables is refused too (the combination exists).
+    assert_eq!(system.admin_delete("/tables/t1").await.0, 409);
+    assert_eq!(system.cancel(&booking).await, 200);
+    // The release reaches table-manager through the saga.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, _) = system.admin_delete("/table-combinations/c1").await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 409);
+        assert!(std::time::Instant::now() < deadline, "never freed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    system.stop().await;
+}
