@@ -15,8 +15,8 @@ use futures_util::StreamExt as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::combinations::CombinationRequest;
-use crate::tables::{Tables, table_of};
+use crate::combinations::{CombinationRequest, Floor};
+use crate::tables::table_of;
 
 /// Requests handled at once; more wait in the subscription.
 const MAX_IN_FLIGHT: usize = 256;
@@ -24,7 +24,7 @@ const MAX_IN_FLIGHT: usize = 256;
 /// Serves table commands until `shutdown`, then finishes the requests in hand.
 pub async fn serve(
     client: Client,
-    tables: Arc<Tables>,
+    floor: Arc<Floor>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut subscriptions = Vec::new();
@@ -50,8 +50,8 @@ pub async fn serve(
                 let Some(request) = request else {
                     anyhow::bail!("the table command subscriptions ended");
                 };
-                let (client, tables) = (client.clone(), tables.clone());
-                in_flight.spawn(async move { answer(&client, &tables, request).await });
+                let (client, floor) = (client.clone(), floor.clone());
+                in_flight.spawn(async move { answer(&client, &floor, request).await });
             }
         }
     }
@@ -61,12 +61,12 @@ pub async fn serve(
     Ok(())
 }
 
-async fn answer(client: &Client, tables: &Tables, request: Message) {
+async fn answer(client: &Client, floor: &Floor, request: Message) {
     let Some(reply_to) = request.reply.clone() else {
         tracing::warn!(subject = %request.subject, "table command without a reply subject; ignored");
         return;
     };
-    let reply = handle(tables, &request).await;
+    let reply = handle(floor, &request).await;
     match serde_json::to_vec(&reply) {
         Ok(body) => {
             if let Err(error) = client.publish(reply_to, body.into()).await {
@@ -78,7 +78,7 @@ async fn answer(client: &Client, tables: &Tables, request: Message) {
 }
 
 #[tracing::instrument(skip_all, fields(subject = %request.subject))]
-async fn handle(tables: &Tables, request: &Message) -> TableCommandReply {
+async fn handle(floor: &Floor, request: &Message) -> TableCommandReply {
     let payload = &request.payload;
     let decoded = match request.subject.as_str() {
         names::ADD_TABLE_COMMAND => serde_json::from_slice::<AddTable>(payload).map(|c| {
@@ -98,8 +98,8 @@ async fn handle(tables: &Tables, request: &Message) -> TableCommandReply {
             .map(|c| Request::Combination(CombinationRequest::Remove(c))),
     };
     match decoded {
-        Ok(Request::Table(command_id, command)) => execute(tables, command_id, &command).await,
-        Ok(Request::Combination(request)) => tables.joins().execute(tables, &request).await,
+        Ok(Request::Table(command_id, command)) => execute(floor, command_id, &command).await,
+        Ok(Request::Combination(request)) => floor.joins.execute(&floor.tables, &request).await,
         Err(error) => TableCommandReply::Refused {
             reason: TableCommandRefusal::Invalid,
             detail: format!("undecodable table command: {error}"),
@@ -116,14 +116,14 @@ enum Request {
 /// Runs one staff command on its table; the reply for the gateway. The command's own id
 /// makes a retried request idempotent and is the correlation id of what it records.
 pub async fn execute<L: EventLog>(
-    tables: &Tables<L>,
+    floor: &Floor<L>,
     command_id: uuid::Uuid,
     command: &TableCommand,
 ) -> TableCommandReply {
     let correlation = CorrelationId::from_uuid(command_id);
     let context = AppendContext::for_request("table-command", command_id, correlation);
     if let TableCommand::Remove { id, .. } = command {
-        match tables.joins().containing(id).await {
+        match floor.joins.containing(id).await {
             Ok(None) => {}
             Ok(Some(combination)) => {
                 return TableCommandReply::Refused {
@@ -134,7 +134,7 @@ pub async fn execute<L: EventLog>(
             Err(error) => return failed(&error),
         }
     }
-    match tables.execute(command, &context).await {
+    match floor.tables.execute(command, &context).await {
         Ok(executed) => {
             let id = table_of(command).clone();
             let seats = matches!(command, TableCommand::Add { .. })
@@ -168,6 +168,8 @@ fn failed(error: &dyn std::fmt::Display) -> TableCommandReply {
 mod tests {
     use events::{BookingId, Seats, TableEvent};
     use eventstore::InMemory;
+
+    use crate::tables::Tables;
     use eventstore::testing::Scenario;
 
     use super::*;
@@ -189,8 +191,8 @@ mod tests {
 
     async fn run(scenario: &mut Scenario, command: &TableCommand) -> TableCommandReply {
         scenario.mark();
-        let tables: Tables<InMemory> = Tables::new(scenario.log());
-        execute(&tables, uuid::Uuid::now_v7(), command).await
+        let floor = Floor::new(Arc::new(Tables::<InMemory>::new(scenario.log())));
+        execute(&floor, uuid::Uuid::now_v7(), command).await
     }
 
     fn refusal(reply: &TableCommandReply) -> Option<TableCommandRefusal> {
@@ -227,11 +229,11 @@ mod tests {
     async fn given_the_same_request_when_it_is_retried_then_the_table_is_added_once() {
         let mut scenario = Scenario::new();
         scenario.mark();
-        let tables: Tables<InMemory> = Tables::new(scenario.log());
+        let floor = Floor::new(Arc::new(Tables::<InMemory>::new(scenario.log())));
         let request = uuid::Uuid::now_v7();
-        let first = execute(&tables, request, &add(4)).await;
+        let first = execute(&floor, request, &add(4)).await;
         // The retry reaches another replica, whose cache does not know the table.
-        let other: Tables<InMemory> = Tables::new(scenario.log());
+        let other = Floor::new(Arc::new(Tables::<InMemory>::new(scenario.log())));
         let retry = execute(&other, request, &add(4)).await;
         assert!(matches!(first, TableCommandReply::Done { .. }), "{first:?}");
         assert!(

@@ -3,6 +3,8 @@
 //! tables exist and whether a booking holds them all are read from the tables, fresh from
 //! the stream's leader, since another replica may have changed them a moment ago.
 
+use std::sync::Arc;
+
 use domain::{CombinationCommand, CombinationRejection, Combinations, TableStatus, held_together};
 use events::{
     AddCombination, AllCombinations, CombinationId, CorrelationId, RemoveCombination,
@@ -14,6 +16,21 @@ use crate::tables::Tables;
 
 /// A command meets a newer version at most this many times before giving up.
 const MAX_ATTEMPTS: usize = 16;
+
+/// What the staff's commands change: the tables and the combinations of them.
+#[derive(Debug)]
+pub struct Floor<L: EventLog = EventStore> {
+    pub tables: Arc<Tables<L>>,
+    pub joins: Joins<L>,
+}
+
+impl<L: EventLog> Floor<L> {
+    /// The floor of `tables`, its combinations on the same log.
+    pub fn new(tables: Arc<Tables<L>>) -> Self {
+        let joins = Joins::new(tables.log().clone());
+        Self { tables, joins }
+    }
+}
 
 /// The restaurant's combinations (one aggregate; a cache of one).
 #[derive(Debug)]
@@ -221,7 +238,8 @@ mod tests {
         scenario.mark();
         let tables: Tables<InMemory> =
             Tables::with_clock(scenario.log(), Clock::fixed(ts("2026-12-24T12:00:00Z")));
-        tables.joins().execute(&tables, request).await
+        let floor = Floor::new(Arc::new(tables));
+        floor.joins.execute(&floor.tables, request).await
     }
 
     fn refusal(reply: &TableCommandReply) -> Option<TableCommandRefusal> {
@@ -278,12 +296,12 @@ mod tests {
     async fn given_a_combination_when_staff_remove_one_of_its_tables_then_it_is_refused() {
         let mut scenario = t8_and_t9().given(&AllCombinations, [c1_added()]);
         scenario.mark();
-        let tables: Tables<InMemory> = Tables::new(scenario.log());
+        let floor = Floor::new(Arc::new(Tables::<InMemory>::new(scenario.log())));
         let command = domain::TableCommand::Remove {
             id: table("t8"),
             now: ts("2026-12-24T12:00:00Z"),
         };
-        let reply = crate::admin::execute(&tables, uuid::Uuid::now_v7(), &command).await;
+        let reply = crate::admin::execute(&floor, uuid::Uuid::now_v7(), &command).await;
         assert_eq!(refusal(&reply), Some(TableCommandRefusal::InCombination));
         assert_eq!(scenario.then::<TableEvent>(), vec![]);
     }

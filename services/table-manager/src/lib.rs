@@ -61,7 +61,7 @@ impl Service for TableManager {
         let mut workers = JoinSet::new();
         workers.spawn(admin::serve(
             started.client.clone(),
-            tables.clone(),
+            Arc::new(combinations::Floor::new(tables.clone())),
             started.shutdown.clone(),
         ));
         let saga = locking::LockingSaga {

@@ -12,8 +12,6 @@ use eventstore::snapshots::SnapshotStore;
 use eventstore::{AppendContext, Clock, EventLog, EventStore, ExecuteError, Executed, Repository};
 use jiff::Timestamp;
 
-use crate::combinations::Joins;
-
 /// Tables kept in memory (two generations of this many at most).
 const CACHE_CAPACITY: usize = 10_000;
 /// A command meets a newer version at most this many times before giving up.
@@ -26,7 +24,6 @@ pub const SNAPSHOT_EVERY: u64 = 200;
 #[derive(Debug)]
 pub struct Tables<L: EventLog = EventStore> {
     repository: Repository<Table, L>,
-    joins: Joins<L>,
 }
 
 /// How a lock request ended.
@@ -49,7 +46,6 @@ impl<L: EventLog> Tables<L> {
     /// Tables deciding lock requests (and forgetting ended slots) by `clock`.
     pub fn with_clock(log: L, clock: Clock) -> Self {
         Self {
-            joins: Joins::new(log.clone()),
             repository: Repository::new(log, CACHE_CAPACITY, MAX_ATTEMPTS).with_clock(clock),
         }
     }
@@ -60,18 +56,12 @@ impl<L: EventLog> Tables<L> {
     pub fn with_snapshots(self, store: Arc<dyn SnapshotStore>) -> Self {
         Self {
             repository: self.repository.with_snapshots(store, SNAPSHOT_EVERY),
-            ..self
         }
     }
 
     /// The time lock requests are decided at.
     pub fn now(&self) -> Timestamp {
         self.repository.clock().now()
-    }
-
-    /// The restaurant's combinations of tables.
-    pub fn joins(&self) -> &Joins<L> {
-        &self.joins
     }
 
     /// The table as the stream's leader has it.
