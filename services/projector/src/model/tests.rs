@@ -1,8 +1,8 @@
 //! Given/when/then tests of the read models.
 
 use events::{
-    AccessCodeDigest, CausationId, CorrelationId, Customer, EventId, LockRemovalCause, PartySize,
-    RejectionReason, Seats, TableAdded, TableBookingConfirmed, TableBookingInitiated,
+    AccessCodeDigest, BookingId, CausationId, CorrelationId, Customer, EventId, LockRemovalCause,
+    PartySize, RejectionReason, Seats, TableAdded, TableBookingConfirmed, TableBookingInitiated,
     TableBookingRejected, TableId, TableLockPlaced, TableLockRemoved, TableRemoved, TimeSlot,
 };
 use jiff::Timestamp;
