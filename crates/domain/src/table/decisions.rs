@@ -6,19 +6,20 @@
 //! Snapshots written before a booking could hold two slots keep one end per booking; they
 //! are read as a list of one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use events::{BookingId, TimeSlot};
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The decisions, by booking.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Decisions(HashMap<BookingId, Ends>);
+/// The decisions, as (booking, end of the slot) pairs: plain values, so that cloning a
+/// table (the repository does, per command) copies memory rather than allocating per
+/// booking. Stored as a map from booking to the ends of its slots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decisions(HashSet<(BookingId, Timestamp)>);
 
-/// The ends of the slots decided for one booking.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The ends of the slots decided for one booking, as stored.
+#[derive(Debug, Default, Serialize)]
 #[serde(transparent)]
 struct Ends(Vec<Timestamp>);
 
@@ -37,33 +38,50 @@ impl<'de> Deserialize<'de> for Ends {
     }
 }
 
+impl Serialize for Decisions {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut by_booking: HashMap<BookingId, Ends> = HashMap::new();
+        for (booking, end) in &self.0 {
+            by_booking.entry(*booking).or_default().0.push(*end);
+        }
+        for ends in by_booking.values_mut() {
+            ends.0.sort_unstable();
+        }
+        by_booking.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Decisions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let by_booking = HashMap::<BookingId, Ends>::deserialize(deserializer)?;
+        Ok(Self(
+            by_booking
+                .into_iter()
+                .flat_map(|(booking, ends)| ends.0.into_iter().map(move |end| (booking, end)))
+                .collect(),
+        ))
+    }
+}
+
 impl Decisions {
     /// Whether a decision was recorded for `booking` in `slot`.
     pub fn contains(&self, booking: BookingId, slot: &TimeSlot) -> bool {
-        self.0
-            .get(&booking)
-            .is_some_and(|ends| ends.0.contains(&slot.to()))
+        self.0.contains(&(booking, slot.to()))
     }
 
     /// Records a decision for `booking` in `slot`.
     pub fn record(&mut self, booking: BookingId, slot: &TimeSlot) {
-        let ends = &mut self.0.entry(booking).or_default().0;
-        if !ends.contains(&slot.to()) {
-            ends.push(slot.to());
-        }
+        self.0.insert((booking, slot.to()));
     }
 
     /// Forgets the slots that ended by `now`.
     pub fn prune(&mut self, now: Timestamp) {
-        self.0.retain(|_, ends| {
-            ends.0.retain(|end| *end > now);
-            !ends.0.is_empty()
-        });
+        self.0.retain(|(_, end)| *end > now);
     }
 
     /// How many (booking, slot) decisions are remembered.
     pub fn count(&self) -> usize {
-        self.0.values().map(|ends| ends.0.len()).sum()
+        self.0.len()
     }
 }
 
