@@ -95,6 +95,8 @@ pub async fn cancel(
     let context = AppendContext::unique("cancel", id.into());
     match backend.bookings.execute(&id, &command, &context).await {
         Ok(executed) => {
+            // A place given to it is free again for the next party.
+            backend.claims.release(id);
             let customer = customer_of_booking(&state, &executed.state).await?;
             BookingBody::of_booking(&executed.state, Viewer::Authorized, customer)
         }

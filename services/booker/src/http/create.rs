@@ -64,12 +64,13 @@ pub async fn create(
     })?;
     let id = claim.booking_id;
     tracing::Span::current().record("booking_id", tracing::field::display(id));
-    let place = place_for(backend, id, &request).await?;
     // The customer is kept only sealed with the booking's own key (ADR 0024).
     let sealed = match &request.customer {
         Some(customer) => Some(backend.customers.seal(id, customer).await?),
         None => None,
     };
+    // Last before the append: a place given is claimed until the booking is decided.
+    let place = place_for(backend, id, &request).await?;
     let initiated = TableBookingInitiated {
         id,
         table_id: events::single(&place.tables),
@@ -85,6 +86,7 @@ pub async fn create(
         email_digest: sealed.map(|s| s.email_digest),
     };
     let refused = initiated.edge_rejection();
+    let initiated_tables = initiated.table_ids.clone();
     // Registered before the append, so the outcome cannot pass unseen.
     let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
     let context = AppendContext::for_request("initiate", id.as_uuid(), id.into());
@@ -108,7 +110,13 @@ pub async fn create(
                     }
                 }
             }
-            None => executed.state,
+            None => {
+                // A retry of a booking made before keeps the place it was given then.
+                if executed.state.tables != initiated_tables {
+                    backend.claims.release(id);
+                }
+                executed.state
+            }
         },
         // Only an idempotent replay can meet an existing booking id.
         Err(ExecuteError::Rejected(_)) => {
