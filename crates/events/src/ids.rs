@@ -18,14 +18,6 @@ pub enum InvalidId {
     CommandId,
 }
 
-/// Id of a table, chosen by the restaurant staff: `^[A-Za-z0-9_-]{1,64}$`.
-///
-/// The alphabet is a subset of what NATS allows in a subject token, so a table id can be
-/// used as one (`tables.<id>`) without escaping.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TableId(String);
-
 /// Whether `raw` is a name staff may give a table or a combination.
 fn is_staff_name(raw: &str) -> bool {
     (1..=64).contains(&raw.len())
@@ -34,77 +26,59 @@ fn is_staff_name(raw: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-impl TableId {
-    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
-        if is_staff_name(raw) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(InvalidId::TableId)
+/// An id staff choose: `^[A-Za-z0-9_-]{1,64}$`, a subset of what NATS allows in a subject
+/// token, so it can be used as one without escaping.
+macro_rules! staff_named_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+                if is_staff_name(raw) {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(InvalidId::TableId)
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for TableId {
-    type Error = InvalidId;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<TableId> for String {
-    fn from(id: TableId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for TableId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Id of a combination of tables staff declared joinable, like a table id:
-/// `^[A-Za-z0-9_-]{1,64}$`. Combinations and tables have ids of their own kinds: `c1` may
-/// name both.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct CombinationId(String);
-
-impl CombinationId {
-    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
-        if is_staff_name(raw) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(InvalidId::TableId)
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(&raw)
+            }
         }
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for CombinationId {
-    type Error = InvalidId;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
+staff_named_id! {
+    /// Id of a table, chosen by the restaurant staff (`tables.<id>` is its subject).
+    TableId
 }
 
-impl From<CombinationId> for String {
-    fn from(id: CombinationId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for CombinationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+staff_named_id! {
+    /// Id of a combination of tables staff declared joinable. Combinations and tables have
+    /// ids of their own kinds: `c1` may name both.
+    CombinationId
 }
 
 macro_rules! uuid_id {
