@@ -71,50 +71,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?,
     );
-    let endpoint = format!("{base}/bookings");
-    let (client, work) = (http.clone(), jobs.clone());
-    rows.push(
-        measure(
-            "POST /bookings -> 201 confirmed",
-            args.bookings,
-            args.in_flight,
-            move |i| {
-                let (client, work, endpoint) = (client.clone(), work.clone(), endpoint.clone());
-                async move {
-                    let response = client.post(&endpoint).json(&work[i]).send().await?;
-                    let status = response.status();
-                    anyhow::ensure!(status == 201, "booking {i} answered {status}");
-                    Ok(())
-                }
-            },
-        )
-        .await?,
-    );
+    let label = "POST /bookings -> 201 confirmed";
+    rows.push(confirmed(label, &system, jobs, args.in_flight).await?);
     if args.party_size {
         let first_day = bench::days_used(args.bookings, args.tables) + 1;
-        let work = Arc::new(bench::party_requests(
-            args.bookings,
-            args.tables,
-            first_day,
-        )?);
-        let (client, endpoint) = (http.clone(), format!("{base}/bookings"));
-        rows.push(
-            measure(
-                "POST /bookings by party size -> 201 confirmed",
-                args.bookings,
-                args.in_flight,
-                move |i| {
-                    let (client, work, endpoint) = (client.clone(), work.clone(), endpoint.clone());
-                    async move {
-                        let response = client.post(&endpoint).json(&work[i]).send().await?;
-                        let status = response.status();
-                        anyhow::ensure!(status == 201, "booking {i} answered {status}");
-                        Ok(())
-                    }
-                },
-            )
-            .await?,
-        );
+        let work = bench::party_requests(args.bookings, args.tables, first_day)?;
+        let label = "POST /bookings by party size -> 201 confirmed";
+        rows.push(confirmed(label, &system, Arc::new(work), args.in_flight).await?);
     }
     system.stop_services().await;
 
@@ -155,4 +118,25 @@ async fn main() -> anyhow::Result<()> {
         rows[1].per_second / ceiling
     );
     Ok(())
+}
+
+/// Posts every request of `work` to `POST /bookings`, `in_flight` at once, each answered
+/// 201.
+async fn confirmed(
+    label: &str,
+    system: &bench::System,
+    work: Arc<Vec<serde_json::Value>>,
+    in_flight: usize,
+) -> anyhow::Result<bench::Figures> {
+    let (client, endpoint) = (system.http.clone(), format!("{}/bookings", system.base));
+    measure(label, work.len(), in_flight, move |i| {
+        let (client, work, endpoint) = (client.clone(), work.clone(), endpoint.clone());
+        async move {
+            let response = client.post(&endpoint).json(&work[i]).send().await?;
+            let status = response.status();
+            anyhow::ensure!(status == 201, "booking {i} answered {status}");
+            Ok(())
+        }
+    })
+    .await
 }
