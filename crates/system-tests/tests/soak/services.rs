@@ -196,70 +196,58 @@ impl Services {
     }
 
     pub async fn add_tables(&self, tables: [&str; 6]) {
-        let base = &self.instances[0].base;
         for table in tables {
-            let response = self
-                .http
-                .post(format!("{base}/tables"))
-                .bearer_auth(ADMIN)
-                .json(&serde_json::json!({"id": table, "seats": 4}))
-                .send()
-                .await
-                .expect("POST /tables");
-            assert_eq!(response.status().as_u16(), 201, "adding {table}");
+            let body = serde_json::json!({"id": table, "seats": 4});
+            self.admin_post("/tables", &body).await;
         }
         // Both table-managers and the read side know them before the load starts.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let body: Value = self
-                .http
-                .get(format!("{base}/tables"))
-                .send()
-                .await
-                .expect("GET /tables")
-                .json()
-                .await
-                .unwrap_or(Value::Null);
-            if body["tables"].as_array().map(Vec::len) == Some(tables.len()) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "tables never showed: {body}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.until_listed("/tables", "tables", tables.len()).await;
     }
 
     /// Declares `combinations` (id, tables, seats) of tables added before.
     pub async fn add_combinations(&self, combinations: &[(&str, &[&str], u8)]) {
-        let base = &self.instances[0].base;
         for (id, tables, seats) in combinations {
-            let response = self
-                .http
-                .post(format!("{base}/table-combinations"))
-                .bearer_auth(ADMIN)
-                .json(&serde_json::json!({"id": id, "tables": tables, "seats": seats}))
-                .send()
-                .await
-                .expect("POST /table-combinations");
-            assert_eq!(response.status().as_u16(), 201, "declaring {id}");
+            let body = serde_json::json!({"id": id, "tables": tables, "seats": seats});
+            self.admin_post("/table-combinations", &body).await;
         }
+        self.until_listed("/table-combinations", "combinations", combinations.len())
+            .await;
+    }
+
+    /// `POST path` with the admin token on the first booker; expects a 201.
+    async fn admin_post(&self, path: &str, body: &Value) {
+        let base = &self.instances[0].base;
+        let response = self
+            .http
+            .post(format!("{base}{path}"))
+            .bearer_auth(ADMIN)
+            .json(body)
+            .send()
+            .await
+            .expect("admin POST");
+        assert_eq!(response.status().as_u16(), 201, "POST {path} {body}");
+    }
+
+    /// Waits (up to 30 s) until `GET path` lists `count` entries under `field`.
+    async fn until_listed(&self, path: &str, field: &str, count: usize) {
+        let base = &self.instances[0].base;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let body: Value = self
                 .http
-                .get(format!("{base}/table-combinations"))
+                .get(format!("{base}{path}"))
                 .send()
                 .await
-                .expect("GET /table-combinations")
+                .expect("GET a list")
                 .json()
                 .await
                 .unwrap_or(Value::Null);
-            let listed = body["combinations"].as_array().map(Vec::len);
-            if listed == Some(combinations.len()) {
+            if body[field].as_array().map(Vec::len) == Some(count) {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "combinations never showed: {body}"
+                "{path} never listed {count}: {body}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
