@@ -184,16 +184,17 @@ impl Aggregate for Booking {
             }
 
             BookingCommand::Reject { reason } => match status {
-                S::Initiated => Ok(vec![
+                S::Initiated => Ok(vec![{
+                    let released = self.released();
                     TableBookingRejected {
                         id: request.id,
                         reason: *reason,
-                        table_id: events::single(&self.released()),
-                        table_ids: self.released(),
+                        table_id: events::single(&released),
+                        table_ids: released,
                         time_slot: Some(request.time_slot),
                     }
-                    .into(),
-                ]),
+                    .into()
+                }]),
                 S::Rejected => Ok(vec![]),
                 status => Err(BookingRejection::NotPending(status)),
             },
@@ -244,16 +245,17 @@ impl Aggregate for Booking {
                 S::Cancelled => Ok(vec![]),
                 S::Rejected => Err(BookingRejection::AlreadyRejected),
                 _ if *now >= request.time_slot.from() => Err(BookingRejection::SlotStarted),
-                _ => Ok(vec![
+                _ => Ok(vec![{
+                    let released = self.released();
                     TableBookingCancelled {
                         id: request.id,
                         cause: *cause,
-                        table_id: events::single(&self.released()),
-                        table_ids: self.released(),
+                        table_id: events::single(&released),
+                        table_ids: released,
                         time_slot: Some(request.time_slot),
                     }
-                    .into(),
-                ]),
+                    .into()
+                }]),
             },
         }
     }

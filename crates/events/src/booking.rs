@@ -154,27 +154,16 @@ impl TableBookingInitiated {
     /// a retry picks again and is still the same request.
     pub fn same_request(&self, other: &Self) -> bool {
         let picked = self.assigned && other.assigned;
+        let place = if picked { other } else { self };
         Self {
             unknown_table: other.unknown_table,
             access_code_digest: other.access_code_digest.clone(),
             customer: other.customer.clone(),
             sealed_customer: other.sealed_customer.clone(),
             email_digest: other.email_digest.clone(),
-            table_id: if picked {
-                other.table_id.clone()
-            } else {
-                self.table_id.clone()
-            },
-            table_ids: if picked {
-                other.table_ids.clone()
-            } else {
-                self.table_ids.clone()
-            },
-            combination_id: if picked {
-                other.combination_id.clone()
-            } else {
-                self.combination_id.clone()
-            },
+            table_id: place.table_id.clone(),
+            table_ids: place.table_ids.clone(),
+            combination_id: place.combination_id.clone(),
             ..self.clone()
         } == *other
     }
