@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 
 use events::{
-    BookingEvent, BookingId, BookingStatus, CancellationCause, CombinationId, PartySize,
-    RejectionReason, TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
-    TableBookingInitiated, TableBookingReassigned, TableBookingRejected, TableId, TimeSlot,
+    BookingEvent, BookingId, BookingPlace, BookingPlace as Place, BookingStatus, CancellationCause,
+    ChangeRejectionReason, CombinationId, LockFailureReason, PartySize, RejectionReason, Revision,
+    TableBookingCancelled, TableBookingChangeRequested, TableBookingConfirmed,
+    TableBookingCustomerErased, TableBookingInitiated, TableBookingReassigned,
+    TableBookingRejected, TableId, TimeSlot,
 };
 use jiff::Timestamp;
 
@@ -38,7 +40,31 @@ pub enum BookingCommand {
     },
     /// The customer's personal data is erased (its key is gone); the booking stands.
     EraseCustomer,
+    /// The guest or staff ask to move a confirmed booking to `to`, at `now` (ADR 0029).
+    /// `assigned` when the restaurant picked its tables.
+    RequestChange {
+        to: BookingPlace,
+        assigned: bool,
+        now: Timestamp,
+    },
+    /// One of the new tables of the change `revision` was locked for it.
+    ChangeLocked {
+        table_id: TableId,
+        time_slot: TimeSlot,
+        revision: Revision,
+    },
+    /// A new table of the change `revision` could not be locked for it.
+    ChangeLockFailed {
+        table_id: TableId,
+        reason: LockFailureReason,
+        revision: Revision,
+    },
+    /// The change `revision` was not decided in time: the booking stays where it was.
+    RollBackChange { revision: Revision },
 }
+
+/// How many times a booking may be changed: its history stays bounded.
+pub const MAX_CHANGES: Revision = 10;
 
 /// How many times a party booking by size is given another place after losing one.
 pub const MAX_REASSIGNMENTS: usize = 2;
@@ -79,6 +105,15 @@ pub enum BookingRejection {
     AlreadyRejected,
     #[error("the booking's slot has started")]
     SlotStarted,
+    /// Only a confirmed booking can be changed.
+    #[error("the booking is not confirmed ({0:?})")]
+    NotConfirmed(BookingStatus),
+    /// Another change of the booking is being decided.
+    #[error("another change of the booking is pending")]
+    ChangePending,
+    /// The booking was changed [`MAX_CHANGES`] times.
+    #[error("the booking was changed too many times")]
+    TooManyChanges,
 }
 
 /// The state of one booking, folded from its events.
@@ -98,9 +133,29 @@ pub struct Booking {
     pub given_up: BTreeSet<TableId>,
     /// How many times it was given another place.
     pub reassignments: usize,
+    /// Its slot now: the one asked for, until a change moves it.
+    pub time_slot: Option<TimeSlot>,
+    /// Its party now (`None` for a table booked without one).
+    pub people: Option<PartySize>,
+    /// The combination its tables are, if declared one.
+    pub combination: Option<CombinationId>,
+    /// The change being decided, if any (ADR 0029).
+    pub pending_change: Option<TableBookingChangeRequested>,
+    /// How many changes were asked for: the revision of the last.
+    pub revision: Revision,
 }
 
 impl Booking {
+    /// Where the booking is now; `None` while it does not exist.
+    pub fn place(&self) -> Option<Place> {
+        Some(Place {
+            time_slot: self.time_slot?,
+            table_ids: self.tables.clone(),
+            combination_id: self.combination.clone(),
+            people: self.people,
+        })
+    }
+
     /// For a party booking by size whose table `table` could not be locked: the slot,
     /// the party and the tables no longer to give it (every table it was given: a table
     /// decides once per booking), when it may be given another place; else `None`.
@@ -241,22 +296,45 @@ impl Aggregate for Booking {
                 self.decide(&BookingCommand::Reject { reason })
             }
 
-            BookingCommand::Cancel { cause, now } => match status {
-                S::Cancelled => Ok(vec![]),
-                S::Rejected => Err(BookingRejection::AlreadyRejected),
-                _ if *now >= request.time_slot.from() => Err(BookingRejection::SlotStarted),
-                _ => Ok(vec![{
-                    let released = self.released();
-                    TableBookingCancelled {
-                        id: request.id,
-                        cause: *cause,
-                        table_id: events::single(&released),
-                        table_ids: released,
-                        time_slot: Some(request.time_slot),
+            BookingCommand::Cancel { cause, now } => {
+                let slot = self.time_slot.unwrap_or(request.time_slot);
+                match status {
+                    S::Cancelled => Ok(vec![]),
+                    S::Rejected => Err(BookingRejection::AlreadyRejected),
+                    _ if *now >= slot.from() => Err(BookingRejection::SlotStarted),
+                    _ => {
+                        // A change pending is given up first: its new tables are freed.
+                        let mut events = self.give_up_change(ChangeRejectionReason::Cancelled);
+                        let released = self.released();
+                        events.push(
+                            TableBookingCancelled {
+                                id: request.id,
+                                cause: *cause,
+                                table_id: events::single(&released),
+                                table_ids: released,
+                                time_slot: Some(slot),
+                            }
+                            .into(),
+                        );
+                        Ok(events)
                     }
-                    .into()
-                }]),
-            },
+                }
+            }
+
+            BookingCommand::RequestChange { to, assigned, now } => {
+                self.request_change(status, to, *assigned, *now)
+            }
+            BookingCommand::ChangeLocked {
+                table_id,
+                time_slot,
+                revision,
+            } => Ok(self.change_locked(table_id, time_slot, *revision)),
+            BookingCommand::ChangeLockFailed {
+                reason, revision, ..
+            } => Ok(self.change_decided_against(*revision, (*reason).into())),
+            BookingCommand::RollBackChange { revision } => {
+                Ok(self.change_decided_against(*revision, ChangeRejectionReason::Timeout))
+            }
         }
     }
 
@@ -266,12 +344,28 @@ impl Aggregate for Booking {
                 self.status = Some(BookingStatus::Initiated);
                 self.request = Some(e.clone());
                 self.tables = e.table_ids.clone();
+                self.time_slot = Some(e.time_slot);
+                self.people = e.people;
+                self.combination = e.combination_id.clone();
             }
             BookingEvent::Reassigned(e) => {
                 self.given_up.extend(std::mem::take(&mut self.tables));
                 self.tables = e.table_ids.clone();
+                self.combination = e.combination_id.clone();
                 self.reassignments += 1;
             }
+            BookingEvent::ChangeRequested(e) => {
+                self.revision = e.revision;
+                self.pending_change = Some(e.clone());
+            }
+            BookingEvent::Changed(e) => {
+                self.pending_change = None;
+                self.tables = e.to.table_ids.clone();
+                self.time_slot = Some(e.to.time_slot);
+                self.people = e.to.people;
+                self.combination = e.to.combination_id.clone();
+            }
+            BookingEvent::ChangeRejected(_) => self.pending_change = None,
             BookingEvent::Confirmed(e) => {
                 self.status = Some(BookingStatus::Confirmed);
                 // The tables it holds, whatever place it was given on the way.
@@ -299,5 +393,8 @@ impl Aggregate for Booking {
     }
 }
 
+mod change;
+#[cfg(test)]
+mod change_tests;
 #[cfg(test)]
 mod tests;

@@ -251,6 +251,7 @@ mod tests {
             id: table(raw),
             time_slot: slot,
             booking_id: booking,
+            revision: 0,
         };
         Table::replay(&[added.into(), placed.into()])
     }

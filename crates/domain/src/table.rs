@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use events::{
-    BookingId, LockFailureReason, LockRemovalCause, PartySize, Seats, TableAdded, TableEvent,
-    TableId, TableLockPlaced, TableLockPlacementFailed, TableLockRemoved, TableRemoved, TimeSlot,
+    BookingId, LockFailureReason, LockRemovalCause, PartySize, Revision, Seats, TableAdded,
+    TableEvent, TableId, TableLockPlaced, TableLockPlacementFailed, TableLockRemoved, TableRemoved,
+    TimeSlot,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -26,21 +27,25 @@ pub enum TableCommand {
     Add { id: TableId, seats: Seats },
     /// Staff remove a table; refused while a lock is held for a slot not ended at `now`.
     Remove { id: TableId, now: Timestamp },
-    /// The locking saga asks to hold the table for a booking, at `now`. Nothing is placed
-    /// for a slot that has ended by then.
+    /// The locking saga asks to hold the table for a booking, at `now`, for the place it
+    /// has at `revision` (0 as booked, `n` for its `n`-th change). Nothing is placed for a
+    /// slot that has ended by then.
     PlaceLock {
         id: TableId,
         time_slot: TimeSlot,
         booking_id: BookingId,
+        revision: Revision,
         people: Option<PartySize>,
         now: Timestamp,
     },
     /// The table is free again for the booking's slot: its lock is removed, or, when the
-    /// lock has not been placed yet, the release is recorded so that it never will be.
+    /// lock of `revision` has not been placed yet, the release is recorded so that it
+    /// never will be.
     RemoveLock {
         id: TableId,
         booking_id: BookingId,
         time_slot: TimeSlot,
+        revision: Revision,
         cause: LockRemovalCause,
         now: Timestamp,
     },
@@ -126,13 +131,13 @@ impl Table {
         &self,
         id: &TableId,
         time_slot: TimeSlot,
-        booking_id: BookingId,
+        (booking_id, revision): (BookingId, Revision),
         people: Option<PartySize>,
         now: Timestamp,
     ) -> Vec<TableEvent> {
         // Decided before (a redelivery, or released before it arrived), or too late to
         // matter: a booking for an ended slot has long timed out.
-        if self.decided.contains(booking_id, &time_slot) || time_slot.has_ended(now) {
+        if self.decided.contains(booking_id, &time_slot, revision) || time_slot.has_ended(now) {
             return Vec::new();
         }
         let failed = |reason| {
@@ -141,6 +146,7 @@ impl Table {
                     id: id.clone(),
                     time_slot,
                     booking_id,
+                    revision,
                     reason,
                 }
                 .into(),
@@ -166,6 +172,7 @@ impl Table {
                 id: id.clone(),
                 time_slot,
                 booking_id,
+                revision,
             }
             .into(),
         ]
@@ -174,7 +181,7 @@ impl Table {
     fn remove_lock(
         &self,
         id: &TableId,
-        booking_id: BookingId,
+        (booking_id, revision): (BookingId, Revision),
         time_slot: TimeSlot,
         cause: LockRemovalCause,
         now: Timestamp,
@@ -185,6 +192,7 @@ impl Table {
                     id: id.clone(),
                     time_slot,
                     booking_id,
+                    revision,
                     cause,
                 }
                 .into(),
@@ -197,7 +205,7 @@ impl Table {
         // replica): recorded, so the placement that comes later places nothing. Not for a
         // table that holds no lock anyway, nor for a slot that is over.
         let pending = self.status == TableStatus::Active
-            && !self.decided.contains(booking_id, &time_slot)
+            && !self.decided.contains(booking_id, &time_slot, revision)
             && cause != LockRemovalCause::SlotEnded
             && !time_slot.has_ended(now);
         if pending {
@@ -245,16 +253,18 @@ impl Aggregate for Table {
                 id,
                 time_slot,
                 booking_id,
+                revision,
                 people,
                 now,
-            } => Ok(self.place_lock(id, *time_slot, *booking_id, *people, *now)),
+            } => Ok(self.place_lock(id, *time_slot, (*booking_id, *revision), *people, *now)),
             TableCommand::RemoveLock {
                 id,
                 booking_id,
                 time_slot,
+                revision,
                 cause,
                 now,
-            } => Ok(self.remove_lock(id, *booking_id, *time_slot, *cause, *now)),
+            } => Ok(self.remove_lock(id, (*booking_id, *revision), *time_slot, *cause, *now)),
         }
     }
 
@@ -273,7 +283,7 @@ impl Aggregate for Table {
             }
             TableEvent::Removed(_) => self.status = TableStatus::Removed,
             TableEvent::LockPlaced(e) => {
-                self.decided.record(e.booking_id, &e.time_slot);
+                self.decided.record(e.booking_id, &e.time_slot, e.revision);
                 self.locks.insert(
                     e.time_slot.from(),
                     Lock {
@@ -283,10 +293,10 @@ impl Aggregate for Table {
                 );
             }
             TableEvent::LockPlacementFailed(e) => {
-                self.decided.record(e.booking_id, &e.time_slot);
+                self.decided.record(e.booking_id, &e.time_slot, e.revision);
             }
             TableEvent::LockRemoved(e) => {
-                self.decided.record(e.booking_id, &e.time_slot);
+                self.decided.record(e.booking_id, &e.time_slot, e.revision);
                 self.locks.retain(|_, lock| {
                     lock.booking_id != e.booking_id || lock.time_slot != e.time_slot
                 });

@@ -5,10 +5,11 @@
 use jiff::Timestamp;
 
 use crate::{
-    AccessCodeDigest, BookingEvent, BookingId, CancellationCause, LockFailureReason,
+    AccessCodeDigest, BookingEvent, BookingId, BookingPlace, CancellationCause, LockFailureReason,
     LockRemovalCause, PartySize, RejectionReason, Seats, TableAdded, TableBookingCancelled,
-    TableBookingConfirmed, TableBookingInitiated, TableBookingRejected, TableEvent, TableId,
-    TableLockPlaced, TableLockPlacementFailed, TableLockRemoved, TableRemoved, TimeSlot,
+    TableBookingChangeRequested, TableBookingConfirmed, TableBookingInitiated,
+    TableBookingRejected, TableEvent, TableId, TableLockPlaced, TableLockPlacementFailed,
+    TableLockRemoved, TableRemoved, TimeSlot,
 };
 
 pub fn ts(s: &str) -> Timestamp {
@@ -52,6 +53,7 @@ pub fn placed_in(slot: TimeSlot, booking: BookingId) -> TableEvent {
         id: t1(),
         time_slot: slot,
         booking_id: booking,
+        revision: 0,
     }
     .into()
 }
@@ -66,6 +68,7 @@ pub fn failed(table: &TableId, booking: BookingId, reason: LockFailureReason) ->
         id: table.clone(),
         time_slot: dinner(),
         booking_id: booking,
+        revision: 0,
         reason,
     }
     .into()
@@ -81,6 +84,7 @@ pub fn lock_removed_in(slot: TimeSlot, booking: BookingId, cause: LockRemovalCau
         id: t1(),
         time_slot: slot,
         booking_id: booking,
+        revision: 0,
         cause,
     }
     .into()
@@ -155,4 +159,33 @@ pub fn cancelled_v1(booking: BookingId) -> BookingEvent {
         time_slot: None,
     }
     .into()
+}
+
+/// A booking's place: `tables` in `slot` for `party`.
+pub fn place_at(slot: TimeSlot, tables: &[&str], party: u64) -> BookingPlace {
+    BookingPlace {
+        time_slot: slot,
+        table_ids: tables
+            .iter()
+            .map(|t| TableId::parse(t).expect("table id"))
+            .collect(),
+        combination_id: None,
+        people: Some(people(party)),
+    }
+}
+
+/// The `revision`-th change of `booking`, from `from` to `to`.
+pub fn change_requested(
+    booking: BookingId,
+    revision: u32,
+    from: BookingPlace,
+    to: BookingPlace,
+) -> TableBookingChangeRequested {
+    TableBookingChangeRequested {
+        id: booking,
+        revision,
+        from,
+        to,
+        assigned: false,
+    }
 }

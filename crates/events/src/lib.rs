@@ -18,9 +18,11 @@ pub mod slot;
 pub mod table;
 
 pub use booking::{
-    BookingEvent, BookingStatus, CancellationCause, Customer, RejectionReason, ReleasedLock,
-    TableBookingCancelled, TableBookingConfirmed, TableBookingCustomerErased,
-    TableBookingInitiated, TableBookingReassigned, TableBookingRejected, single,
+    BookingEvent, BookingPlace, BookingStatus, CancellationCause, ChangeRejectionReason, Customer,
+    Move, RejectionReason, ReleasedLock, TableBookingCancelled, TableBookingChangeRejected,
+    TableBookingChangeRequested, TableBookingChanged, TableBookingConfirmed,
+    TableBookingCustomerErased, TableBookingInitiated, TableBookingReassigned,
+    TableBookingRejected, single,
 };
 pub use codec::{DecodeError, DomainEvent, EncodeError};
 pub use commands::{
@@ -35,7 +37,7 @@ pub use metadata::Metadata;
 pub use names::AggregateId;
 pub use slot::{InvalidTimeSlot, TimeSlot};
 pub use table::{
-    AllCombinations, LockFailureReason, LockRemovalCause, TableAdded, TableCombinationAdded,
-    TableCombinationRemoved, TableEvent, TableLockPlaced, TableLockPlacementFailed,
-    TableLockRemoved, TableRemoved,
+    AllCombinations, LockFailureReason, LockRemovalCause, Revision, TableAdded,
+    TableCombinationAdded, TableCombinationRemoved, TableEvent, TableLockPlaced,
+    TableLockPlacementFailed, TableLockRemoved, TableRemoved,
 };

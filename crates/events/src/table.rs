@@ -26,6 +26,20 @@ pub enum LockRemovalCause {
     BookingCancelled,
     SlotEnded,
     BookingRejected,
+    /// The booking moved to other tables or another slot (the old place is freed).
+    BookingChanged,
+    /// A change of the booking did not take effect (the new place is freed).
+    ChangeRejected,
+}
+
+/// Which of a booking's lock requests a decision answers (ADR 0029): 0 for the place it
+/// was booked for, `n` for its `n`-th change. A table decides each once, so a booking
+/// changed back to a slot, or asking again for a table a refused change asked for, is
+/// decided afresh. Left out when 0, as every lock event written before changes was.
+pub type Revision = u32;
+
+fn is_first(revision: &Revision) -> bool {
+    *revision == 0
 }
 
 /// `table-added`: staff added a table.
@@ -50,6 +64,8 @@ pub struct TableLockPlaced {
     pub id: TableId,
     pub time_slot: TimeSlot,
     pub booking_id: BookingId,
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub revision: Revision,
 }
 
 /// `table-lock-placement-failed`: the table could not be held for the booking.
@@ -59,6 +75,8 @@ pub struct TableLockPlacementFailed {
     pub id: TableId,
     pub time_slot: TimeSlot,
     pub booking_id: BookingId,
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub revision: Revision,
     pub reason: LockFailureReason,
 }
 
@@ -69,6 +87,8 @@ pub struct TableLockRemoved {
     pub id: TableId,
     pub time_slot: TimeSlot,
     pub booking_id: BookingId,
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub revision: Revision,
     pub cause: LockRemovalCause,
 }
 

@@ -32,12 +32,14 @@ fn table_events() -> Vec<TableEvent> {
             id: table(),
             time_slot: slot(),
             booking_id: booking(),
+            revision: 0,
         }
         .into(),
         TableLockPlacementFailed {
             id: table(),
             time_slot: slot(),
             booking_id: booking(),
+            revision: 0,
             reason: LockFailureReason::SlotTaken,
         }
         .into(),
@@ -45,6 +47,7 @@ fn table_events() -> Vec<TableEvent> {
             id: table(),
             time_slot: slot(),
             booking_id: booking(),
+            revision: 0,
             cause: LockRemovalCause::SlotEnded,
         }
         .into(),
@@ -128,7 +131,42 @@ fn booking_events() -> Vec<BookingEvent> {
             time_slot: slot(),
         }
         .into(),
+        TableBookingChangeRequested {
+            id: booking(),
+            revision: 1,
+            from: place(&["t1"]),
+            to: place(&["t2", "t3"]),
+            assigned: true,
+        }
+        .into(),
+        TableBookingChanged {
+            id: booking(),
+            revision: 1,
+            from: place(&["t1"]),
+            to: place(&["t2", "t3"]),
+        }
+        .into(),
+        TableBookingChangeRejected {
+            id: booking(),
+            revision: 2,
+            reason: ChangeRejectionReason::Timeout,
+            from: place(&["t1"]),
+            to: place(&["t2"]),
+        }
+        .into(),
     ]
+}
+
+fn place(tables: &[&str]) -> BookingPlace {
+    BookingPlace {
+        time_slot: slot(),
+        table_ids: tables
+            .iter()
+            .map(|t| TableId::parse(t).expect("table id"))
+            .collect(),
+        combination_id: None,
+        people: Some(PartySize::new(4).expect("people")),
+    }
 }
 
 /// Booking events as the release before schema v2 of `table-booking-rejected` and
@@ -305,11 +343,79 @@ fn event_type_names_are_the_ones_of_the_design() {
             "table-booking-rejected",
             "table-booking-cancelled",
             "table-booking-customer-erased",
-            "table-booking-reassigned"
+            "table-booking-reassigned",
+            "table-booking-change-requested",
+            "table-booking-changed",
+            "table-booking-change-rejected"
         ]
     );
     assert_eq!(TableEvent::STREAM, "TABLES");
     assert_eq!(BookingEvent::STREAM, "BOOKINGS");
+}
+
+#[test]
+fn a_lock_decision_names_its_revision_only_for_a_change() {
+    let TableEvent::LockPlaced(mut placed) = table_events()[2].clone() else {
+        panic!("the third table event is a placed lock");
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&TableEvent::from(placed.clone()).encode().expect("encode"))
+            .expect("json");
+    assert_eq!(value.get("revision"), None, "left out as before changes");
+    placed.revision = 3;
+    let value: serde_json::Value =
+        serde_json::from_slice(&TableEvent::from(placed).encode().expect("encode")).expect("json");
+    assert_eq!(value["revision"], 3);
+}
+
+#[test]
+fn a_change_request_carries_both_places() {
+    let requested = &booking_events()[7];
+    let value: serde_json::Value =
+        serde_json::from_slice(&requested.encode().expect("encode")).expect("json");
+    assert_eq!(value["revision"], 1);
+    assert_eq!(value["from"]["tableIds"], json!(["t1"]));
+    assert_eq!(value["to"]["tableIds"], json!(["t2", "t3"]));
+    assert_eq!(value["to"]["people"], 4);
+    assert_eq!(value["assigned"], true);
+}
+
+#[test]
+fn a_move_locks_the_new_tables_and_releases_the_old_keeping_those_of_both_in_the_same_slot() {
+    let from = place(&["t1", "t2"]);
+    let to = place(&["t2", "t3"]);
+    let ids = |names: &[&str]| -> Vec<TableId> {
+        names
+            .iter()
+            .map(|t| TableId::parse(t).expect("id"))
+            .collect()
+    };
+    let moved = from.move_to(&to);
+    assert_eq!(moved.kept, ids(&["t2"]));
+    assert_eq!(moved.to_lock, ids(&["t3"]));
+    assert_eq!(moved.to_release, ids(&["t1"]));
+
+    // Another slot: every table is locked anew and every old one released.
+    let later = BookingPlace {
+        time_slot: TimeSlot::new(
+            "2026-12-25T18:00:00Z".parse().expect("from"),
+            "2026-12-25T20:00:00Z".parse().expect("to"),
+        )
+        .expect("slot"),
+        ..to.clone()
+    };
+    let moved = from.move_to(&later);
+    assert!(moved.kept.is_empty());
+    assert_eq!(moved.to_lock, ids(&["t2", "t3"]));
+    assert_eq!(moved.to_release, ids(&["t1", "t2"]));
+
+    // Only the party changes: nothing to lock or release.
+    let moved = from.move_to(&BookingPlace {
+        people: None,
+        ..from.clone()
+    });
+    assert_eq!(moved.kept, ids(&["t1", "t2"]));
+    assert!(moved.to_lock.is_empty() && moved.to_release.is_empty());
 }
 
 #[test]

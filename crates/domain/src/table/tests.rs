@@ -23,6 +23,7 @@ fn place(slot: TimeSlot, booking: BookingId, party: Option<PartySize>) -> TableC
         id: t1(),
         time_slot: slot,
         booking_id: booking,
+        revision: 0,
         people: party,
         now: early(),
     }
@@ -32,6 +33,7 @@ fn release(booking: BookingId, cause: LockRemovalCause) -> TableCommand {
     TableCommand::RemoveLock {
         id: t1(),
         booking_id: booking,
+        revision: 0,
         time_slot: dinner(),
         cause,
         now: early(),
@@ -189,6 +191,7 @@ fn given_a_failed_placement_when_the_same_booking_asks_again_after_the_slot_free
         id: t1(),
         time_slot: dinner(),
         booking_id: second,
+        revision: 0,
         reason: LockFailureReason::SlotTaken,
     }
     .into();
@@ -196,6 +199,7 @@ fn given_a_failed_placement_when_the_same_booking_asks_again_after_the_slot_free
         id: t1(),
         time_slot: dinner(),
         booking_id: first,
+        revision: 0,
         cause: LockRemovalCause::BookingCancelled,
     }
     .into();
@@ -210,6 +214,7 @@ fn given_a_removed_lock_when_its_booking_asks_again_then_it_is_not_placed_again(
         id: t1(),
         time_slot: dinner(),
         booking_id: booking,
+        revision: 0,
         cause: LockRemovalCause::BookingCancelled,
     }
     .into();
@@ -298,6 +303,7 @@ fn given_an_ended_slot_when_a_lock_is_asked_for_it_then_nothing_is_placed() {
         id: t1(),
         time_slot: lunch(),
         booking_id: BookingId::new(),
+        revision: 0,
         people: None,
         now: lunch().to(),
     };
@@ -360,6 +366,7 @@ fn given_a_booking_holding_lunch_when_it_asks_for_dinner_too_then_both_are_held_
     let removal = TableCommand::RemoveLock {
         id: t1(),
         booking_id: booking,
+        revision: 0,
         time_slot: lunch(),
         cause: LockRemovalCause::BookingCancelled,
         now: early(),
@@ -380,4 +387,68 @@ fn given_a_booking_holding_lunch_when_it_asks_for_dinner_too_then_both_are_held_
         table.decide(&place(lunch(), booking, people(2))),
         Ok(vec![])
     );
+}
+
+#[test]
+fn given_a_booking_that_moved_away_from_dinner_when_a_change_brings_it_back_then_the_table_decides_afresh()
+ {
+    // Revision 0 held dinner; a change moved it to lunch and released dinner; the next
+    // change (revision 2) asks for dinner again.
+    let booking = BookingId::new();
+    let table = given(&[
+        added(4),
+        placed_in(dinner(), booking),
+        placed_in(lunch(), booking),
+        lock_removed_in(dinner(), booking, LockRemovalCause::BookingChanged),
+    ]);
+    assert_eq!(
+        table.decide(&place(dinner(), booking, people(2))),
+        Ok(vec![]),
+        "revision 0 was decided"
+    );
+    let again = TableCommand::PlaceLock {
+        id: t1(),
+        time_slot: dinner(),
+        booking_id: booking,
+        revision: 2,
+        people: people(2),
+        now: early(),
+    };
+    let placed = TableLockPlaced {
+        id: t1(),
+        time_slot: dinner(),
+        booking_id: booking,
+        revision: 2,
+    };
+    assert_eq!(table.decide(&again), Ok(vec![placed.clone().into()]));
+    let table = table.evolve(&placed.into());
+    assert_eq!(table.decide(&again), Ok(vec![]), "decided once");
+}
+
+#[test]
+fn given_a_change_released_before_its_lock_request_when_the_request_comes_then_nothing_is_placed() {
+    // A change rolled back (timed out) before table-manager saw its request.
+    let booking = BookingId::new();
+    let table = given(&[added(4)]);
+    let release = TableCommand::RemoveLock {
+        id: t1(),
+        booking_id: booking,
+        time_slot: dinner(),
+        revision: 1,
+        cause: LockRemovalCause::ChangeRejected,
+        now: early(),
+    };
+    let events = table.decide(&release).expect("decided");
+    assert_eq!(events.len(), 1, "the release is recorded");
+    let table = events.iter().fold(table, |t, e| t.evolve(e));
+    let late = TableCommand::PlaceLock {
+        id: t1(),
+        time_slot: dinner(),
+        booking_id: booking,
+        revision: 1,
+        people: None,
+        now: early(),
+    };
+    assert_eq!(table.decide(&late), Ok(vec![]));
+    assert_eq!(table.lock_of(booking), None);
 }
