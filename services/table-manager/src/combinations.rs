@@ -205,6 +205,7 @@ mod tests {
             id: table(raw),
             time_slot: dinner(),
             booking_id: booking,
+            revision: 0,
         }
         .into()
     }

@@ -12,7 +12,7 @@ use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
 };
 
-use crate::tables::Tables;
+use crate::tables::{Holder, Tables};
 
 /// Durable consumer of the saga on `BOOKINGS`.
 pub const CONSUMER: &str = "table-locking";
@@ -44,7 +44,7 @@ impl<L: EventLog> LockingSaga<L> {
             BookingEvent::Initiated(e) => {
                 let context = step_context(metadata, e.table_ids.len());
                 self.tables
-                    .lock_all(&e.table_ids, e.time_slot, e.id, e.people, context)
+                    .lock_all(&e.table_ids, e.time_slot, e.id.into(), e.people, context)
                     .await
                     .map_err(retry)
             }
@@ -52,7 +52,52 @@ impl<L: EventLog> LockingSaga<L> {
             BookingEvent::Reassigned(e) => {
                 let context = step_context(metadata, e.table_ids.len());
                 self.tables
-                    .lock_all(&e.table_ids, e.time_slot, e.id, None, context)
+                    .lock_all(&e.table_ids, e.time_slot, e.id.into(), None, context)
+                    .await
+                    .map_err(retry)
+            }
+            // A change (ADR 0029): the new tables it does not hold already, all or
+            // nothing, before anything is released. The party is checked against a table
+            // only when that one table is the whole new place.
+            BookingEvent::ChangeRequested(e) => {
+                let to_lock = e.from.move_to(&e.to).to_lock;
+                let people = e.to.people.filter(|_| e.to.table_ids.len() == 1);
+                let holder = Holder {
+                    booking: e.id,
+                    revision: e.revision,
+                };
+                let context = step_context(metadata, to_lock.len());
+                self.tables
+                    .lock_all(&to_lock, e.to.time_slot, holder, people, context)
+                    .await
+                    .map_err(retry)
+            }
+            // Moved: the old tables it no longer needs are freed.
+            BookingEvent::Changed(e) => {
+                let to_release = e.from.move_to(&e.to).to_release;
+                let holder = Holder {
+                    booking: e.id,
+                    revision: e.revision,
+                };
+                let cause = LockRemovalCause::BookingChanged;
+                let context = step_context(metadata, to_release.len());
+                self.tables
+                    .release_all(&to_release, holder, e.from.time_slot, cause, context)
+                    .await
+                    .map_err(retry)
+            }
+            // Not moved: whatever was locked for the new place is freed, and a lock
+            // request still to come is barred (a refusal freed them already: no-ops).
+            BookingEvent::ChangeRejected(e) => {
+                let to_lock = e.from.move_to(&e.to).to_lock;
+                let holder = Holder {
+                    booking: e.id,
+                    revision: e.revision,
+                };
+                let cause = LockRemovalCause::ChangeRejected;
+                let context = step_context(metadata, to_lock.len());
+                self.tables
+                    .release_all(&to_lock, holder, e.to.time_slot, cause, context)
                     .await
                     .map_err(retry)
             }
@@ -85,7 +130,7 @@ impl<L: EventLog> LockingSaga<L> {
         };
         let context = step_context(metadata, tables.len());
         self.tables
-            .release_all(&tables, booking, slot, cause, context)
+            .release_all(&tables, booking.into(), slot, cause, context)
             .await
             .map_err(retry)
     }
@@ -137,6 +182,8 @@ fn retry(error: ExecuteError<domain::TableRejection>) -> HandleError {
     HandleError::Retry(Box::new(error))
 }
 
+#[cfg(test)]
+mod change_tests;
 #[cfg(test)]
 mod joined_tests;
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use domain::{Table, TableCommand, TableStatus};
 use events::{
-    BookingId, LockFailureReason, PartySize, TableEvent, TableId, TableLockPlacementFailed,
-    TimeSlot, names,
+    BookingId, LockFailureReason, PartySize, Revision, TableEvent, TableId,
+    TableLockPlacementFailed, TimeSlot, names,
 };
 use eventstore::snapshots::SnapshotStore;
 use eventstore::{AppendContext, Clock, EventLog, EventStore, ExecuteError, Executed, Repository};
@@ -24,6 +24,24 @@ pub const SNAPSHOT_EVERY: u64 = 200;
 #[derive(Debug)]
 pub struct Tables<L: EventLog = EventStore> {
     repository: Repository<Table, L>,
+}
+
+/// Whose lock a request is for: a booking's place at a revision (0 as booked, `n` for its
+/// `n`-th change, ADR 0029). A table decides each once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pub booking: BookingId,
+    pub revision: Revision,
+}
+
+impl From<BookingId> for Holder {
+    /// The place a booking was booked for.
+    fn from(booking: BookingId) -> Self {
+        Self {
+            booking,
+            revision: 0,
+        }
+    }
 }
 
 /// How a lock request ended.
@@ -102,15 +120,20 @@ impl<L: EventLog> Tables<L> {
         &self,
         id: &TableId,
         time_slot: TimeSlot,
-        booking_id: BookingId,
+        holder: impl Into<Holder>,
         people: Option<PartySize>,
         context: &AppendContext,
     ) -> Result<LockOutcome, ExecuteError<domain::TableRejection>> {
+        let Holder {
+            booking: booking_id,
+            revision,
+        } = holder.into();
         if !self.exists(id).await? {
             let failed: TableEvent = TableLockPlacementFailed {
                 id: id.clone(),
                 time_slot,
                 booking_id,
+                revision,
                 reason: LockFailureReason::TableNotFound,
             }
             .into();
@@ -125,6 +148,7 @@ impl<L: EventLog> Tables<L> {
             id: id.clone(),
             time_slot,
             booking_id,
+            revision,
             people,
             now: self.now(),
         };
@@ -150,14 +174,14 @@ impl<L: EventLog> Tables<L> {
         &self,
         tables: &[TableId],
         time_slot: TimeSlot,
-        booking_id: BookingId,
+        holder: Holder,
         people: Option<PartySize>,
         context: impl Fn(&str, &TableId) -> AppendContext,
     ) -> Result<(), ExecuteError<domain::TableRejection>> {
         if let [table] = tables {
             let context = context("place-lock", table);
             return self
-                .place_lock(table, time_slot, booking_id, people, &context)
+                .place_lock(table, time_slot, holder, people, &context)
                 .await
                 .map(drop);
         }
@@ -169,15 +193,19 @@ impl<L: EventLog> Tables<L> {
                 .place_lock(
                     table,
                     time_slot,
-                    booking_id,
+                    holder,
                     None,
                     &context("place-lock", table),
                 )
                 .await?;
             if outcome != LockOutcome::Held {
-                let cause = events::LockRemovalCause::BookingRejected;
+                let cause = if holder.revision == 0 {
+                    events::LockRemovalCause::BookingRejected
+                } else {
+                    events::LockRemovalCause::ChangeRejected
+                };
                 return self
-                    .release_all(&ordered, booking_id, time_slot, cause, &context)
+                    .release_all(&ordered, holder, time_slot, cause, &context)
                     .await;
             }
         }
@@ -188,14 +216,14 @@ impl<L: EventLog> Tables<L> {
     pub async fn release_all(
         &self,
         tables: &[TableId],
-        booking_id: BookingId,
+        holder: Holder,
         time_slot: TimeSlot,
         cause: events::LockRemovalCause,
         context: impl Fn(&str, &TableId) -> AppendContext,
     ) -> Result<(), ExecuteError<domain::TableRejection>> {
         for table in tables {
             let context = context("release-lock", table);
-            self.remove_lock(table, booking_id, time_slot, cause, &context)
+            self.remove_lock(table, holder, time_slot, cause, &context)
                 .await?;
         }
         Ok(())
@@ -208,15 +236,20 @@ impl<L: EventLog> Tables<L> {
     pub async fn remove_lock(
         &self,
         id: &TableId,
-        booking_id: BookingId,
+        holder: impl Into<Holder>,
         time_slot: TimeSlot,
         cause: events::LockRemovalCause,
         context: &AppendContext,
     ) -> Result<(), ExecuteError<domain::TableRejection>> {
+        let Holder {
+            booking: booking_id,
+            revision,
+        } = holder.into();
         let command = TableCommand::RemoveLock {
             id: id.clone(),
             booking_id,
             time_slot,
+            revision,
             cause,
             now: self.now(),
         };

@@ -62,6 +62,7 @@ async fn fill(store: &EventStore, id: &TableId, events: usize) -> anyhow::Result
                 id: id.clone(),
                 time_slot,
                 booking_id,
+                revision: 0,
             }
             .into(),
         );
@@ -70,6 +71,7 @@ async fn fill(store: &EventStore, id: &TableId, events: usize) -> anyhow::Result
                 id: id.clone(),
                 time_slot,
                 booking_id,
+                revision: 0,
                 cause: LockRemovalCause::SlotEnded,
             }
             .into(),

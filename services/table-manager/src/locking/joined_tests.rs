@@ -37,6 +37,7 @@ fn placed(raw: &str, booking: BookingId) -> TableEvent {
         id: table(raw),
         time_slot: dinner(),
         booking_id: booking,
+        revision: 0,
     }
     .into()
 }
@@ -46,6 +47,7 @@ fn failed(raw: &str, booking: BookingId, reason: LockFailureReason) -> TableEven
         id: table(raw),
         time_slot: dinner(),
         booking_id: booking,
+        revision: 0,
         reason,
     }
     .into()
@@ -56,6 +58,7 @@ fn removed(raw: &str, booking: BookingId, cause: LockRemovalCause) -> TableEvent
         id: table(raw),
         time_slot: dinner(),
         booking_id: booking,
+        revision: 0,
         cause,
     }
     .into()

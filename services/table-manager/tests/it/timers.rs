@@ -39,6 +39,7 @@ async fn lock_ending_in(nats: &NatsServer, ends_in: Duration) -> (EventStore, Ti
             id,
             time_slot: slot,
             booking_id: booking,
+            revision: 0,
         }
         .into(),
     ];
