@@ -54,6 +54,25 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
     /// The saga's step for one table event.
     pub async fn react(&self, recorded: &Recorded<TableEvent>) -> Result<(), HandleError> {
         let (booking, command, step) = match &recorded.event {
+            // A decision on a change's new table (ADR 0029).
+            TableEvent::LockPlaced(lock) if lock.revision > 0 => (
+                lock.booking_id,
+                BookingCommand::ChangeLocked {
+                    table_id: lock.id.clone(),
+                    time_slot: lock.time_slot,
+                    revision: lock.revision,
+                },
+                "change",
+            ),
+            TableEvent::LockPlacementFailed(failed) if failed.revision > 0 => (
+                failed.booking_id,
+                BookingCommand::ChangeLockFailed {
+                    table_id: failed.id.clone(),
+                    reason: failed.reason,
+                    revision: failed.revision,
+                },
+                "reject-change",
+            ),
             TableEvent::LockPlaced(lock) => (
                 lock.booking_id,
                 BookingCommand::Confirm {
@@ -98,9 +117,11 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
     }
 }
 
-/// Rejects a booking still `initiated` once `timeout` has passed since it was stored.
+/// Rejects a booking still `initiated` once `timeout` has passed since it was stored, and
+/// rolls back a change still pending once `timeout` has passed since it was asked for
+/// (ADR 0029).
 ///
-/// The timer is the `table-booking-initiated` event itself: its delivery is deferred until
+/// The timer is the `table-booking-initiated` (or `-change-requested`) event itself: its delivery is deferred until
 /// the deadline, so it survives restarts of every booker (ADR 0006). The deadline counts
 /// from when the server stored the event, not from its `occurredAt`, which is the clock of
 /// the replica that wrote it.
@@ -127,8 +148,23 @@ impl<L: EventLog> Timeouts<L> {
         stored_at: Timestamp,
         now: Timestamp,
     ) -> Result<(), HandleError> {
-        let BookingEvent::Initiated(initiated) = &recorded.event else {
-            return Ok(());
+        let initiated = match &recorded.event {
+            BookingEvent::Initiated(initiated) => initiated,
+            BookingEvent::ChangeRequested(change) => {
+                due(self.timeout, stored_at, now)?;
+                let command = BookingCommand::RollBackChange {
+                    revision: change.revision,
+                };
+                return execute(
+                    &self.bookings,
+                    change.id,
+                    &command,
+                    "change-timeout",
+                    recorded,
+                )
+                .await;
+            }
+            _ => return Ok(()),
         };
         if let Some(reason) = initiated.edge_rejection() {
             // Normally rejected already by the request that made it; if that request died
@@ -143,18 +179,25 @@ impl<L: EventLog> Timeouts<L> {
             )
             .await;
         }
-        let elapsed = now.duration_since(stored_at);
-        let elapsed = Duration::try_from(elapsed).unwrap_or(Duration::ZERO);
-        if elapsed < self.timeout {
-            return Err(HandleError::Defer(
-                self.timeout - elapsed + Duration::from_millis(5),
-            ));
-        }
+        due(self.timeout, stored_at, now)?;
         let command = BookingCommand::Reject {
             reason: RejectionReason::Timeout,
         };
         execute(&self.bookings, initiated.id, &command, "timeout", recorded).await
     }
+}
+
+/// Defers the message until `timeout` has passed since `stored_at` (a deferred nak is the
+/// timer); `Ok` once it has.
+fn due(timeout: Duration, stored_at: Timestamp, now: Timestamp) -> Result<(), HandleError> {
+    let elapsed = now.duration_since(stored_at);
+    let elapsed = Duration::try_from(elapsed).unwrap_or(Duration::ZERO);
+    if elapsed < timeout {
+        return Err(HandleError::Defer(
+            timeout - elapsed + Duration::from_millis(5),
+        ));
+    }
+    Ok(())
 }
 
 /// The step that rejects a booking the gateway refused as it made it: a table that was
@@ -200,6 +243,8 @@ async fn execute<E, L: EventLog>(
     }
 }
 
+#[cfg(test)]
+mod change_tests;
 #[cfg(test)]
 mod reassign_tests;
 #[cfg(test)]

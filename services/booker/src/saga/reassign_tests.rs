@@ -39,6 +39,7 @@ fn refused(raw: &str, id: BookingId) -> TableEvent {
         id: table(raw),
         time_slot: dinner(),
         booking_id: id,
+        revision: 0,
         reason: LockFailureReason::SlotTaken,
     }
     .into()
@@ -49,6 +50,7 @@ fn placed(raw: &str, id: BookingId) -> TableEvent {
         id: table(raw),
         time_slot: dinner(),
         booking_id: id,
+        revision: 0,
     }
     .into()
 }

@@ -8,7 +8,7 @@ use eventstore::testing::Scenario;
 
 use super::*;
 
-const TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(super) fn bookings(scenario: &Scenario) -> Arc<Repository<Booking, InMemory>> {
     Arc::new(Repository::new(scenario.log(), 100, 4))
@@ -30,14 +30,14 @@ impl Seating for Fixed {
     }
 }
 
-fn saga(scenario: &Scenario) -> BookingSaga<Fixed, InMemory> {
+pub(super) fn saga(scenario: &Scenario) -> BookingSaga<Fixed, InMemory> {
     BookingSaga {
         bookings: bookings(scenario),
         seating: Fixed(NextPlace::Nothing),
     }
 }
 
-fn timeouts(scenario: &Scenario) -> Timeouts<InMemory> {
+pub(super) fn timeouts(scenario: &Scenario) -> Timeouts<InMemory> {
     Timeouts {
         bookings: bookings(scenario),
         timeout: TIMEOUT,
