@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::booking::{BookingStatus, Customer, RejectionReason};
+use crate::booking::{BookingPlace, BookingStatus, Customer, RejectionReason};
 use crate::ids::{
     AccessCodeDigest, BookingId, CausationId, CombinationId, CorrelationId, PartySize, TableId,
 };
@@ -257,6 +257,9 @@ pub struct BookingView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectionReason>,
     pub access_code_digest: AccessCodeDigest,
+    /// Where a change being decided moves the booking (ADR 0029).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_change: Option<BookingPlace>,
     /// Stream sequence of the last event applied.
     pub sequence: u64,
     pub events: Vec<HistoryEntry>,

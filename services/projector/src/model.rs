@@ -173,6 +173,7 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
                 status: BookingStatus::Initiated,
                 reason: None,
                 access_code_digest: e.access_code_digest.clone(),
+                pending_change: None,
                 sequence,
                 events: Vec::new(),
             };
@@ -230,6 +231,15 @@ pub fn apply_booking(docs: &mut Docs, sequence: u64, metadata: &Metadata, event:
                     }
                 }
             }
+            BookingEvent::ChangeRequested(e) => view.pending_change = Some(e.to.clone()),
+            BookingEvent::Changed(e) => {
+                view.pending_change = None;
+                view.table_id = events::single(&e.to.table_ids);
+                view.table_ids = e.to.table_ids.clone();
+                view.time_slot = e.to.time_slot;
+                view.people = e.to.people;
+            }
+            BookingEvent::ChangeRejected(_) => view.pending_change = None,
             BookingEvent::Initiated(_) => {}
         }
         view.sequence = sequence;

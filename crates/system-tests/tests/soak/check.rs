@@ -25,6 +25,9 @@ pub struct Folded {
     pub reassigned: usize,
     /// Bookings of more than one table.
     pub joined: usize,
+    /// Changes that took effect, and changes that did not.
+    pub changed: usize,
+    pub change_rejected: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +122,15 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                 }
             }
             // The soak erases no one; an erasure changes no status anyway.
-            BookingEvent::CustomerErased(_) => {}
+            BookingEvent::CustomerErased(_) | BookingEvent::ChangeRequested(_) => {}
+            BookingEvent::Changed(e) => {
+                folded.changed += 1;
+                if let Some(booking) = folded.bookings.get_mut(&e.id) {
+                    booking.tables = e.to.table_ids;
+                    booking.slot = e.to.time_slot;
+                }
+            }
+            BookingEvent::ChangeRejected(_) => folded.change_rejected += 1,
         }
     }
     for delivery in read_all(js, "TABLES").await {

@@ -158,6 +158,7 @@ fn given_a_lock_when_another_bookings_removal_arrives_then_the_lock_stays_and_it
         id: table("t1"),
         time_slot: slot(),
         booking_id: mine,
+        revision: 0,
     });
     table_event(&mut docs, 2, &placed);
     let removal = |booking_id| {
@@ -165,6 +166,7 @@ fn given_a_lock_when_another_bookings_removal_arrives_then_the_lock_stays_and_it
             id: table("t1"),
             time_slot: slot(),
             booking_id,
+            revision: 0,
             cause: LockRemovalCause::BookingCancelled,
         })
     };
@@ -244,4 +246,58 @@ fn given_a_combination_when_it_is_removed_and_its_events_replayed_then_it_stays_
         (true, 6, 7)
     );
     assert_eq!(combination.tables, [table("t1"), table("t2")]);
+}
+
+#[test]
+fn given_a_confirmed_booking_when_a_change_is_requested_then_it_shows_pending_and_once_changed_the_new_place()
+ {
+    use events::{BookingPlace, TableBookingChangeRequested, TableBookingChanged};
+    let id = BookingId::new();
+    let mut docs = Docs::default();
+    booking(&mut docs, 1, &initiated(id));
+    let lunch = TimeSlot::new(
+        "2026-12-24T11:00:00Z".parse().expect("from"),
+        "2026-12-24T13:00:00Z".parse().expect("to"),
+    )
+    .expect("slot");
+    let from = BookingPlace {
+        time_slot: slot(),
+        table_ids: vec![table("t1")],
+        combination_id: None,
+        people: PartySize::new(2).ok(),
+    };
+    let to = BookingPlace {
+        time_slot: lunch,
+        table_ids: vec![table("t2"), table("t3")],
+        combination_id: None,
+        people: PartySize::new(6).ok(),
+    };
+    let requested = BookingEvent::ChangeRequested(TableBookingChangeRequested {
+        id,
+        revision: 1,
+        from: from.clone(),
+        to: to.clone(),
+        assigned: true,
+    });
+    booking(&mut docs, 3, &requested);
+    let view = docs.booking(id).expect("booking");
+    assert_eq!(view.pending_change.as_ref(), Some(&to));
+    assert_eq!(view.time_slot, slot(), "not moved yet");
+
+    let changed = BookingEvent::Changed(TableBookingChanged {
+        id,
+        revision: 1,
+        from,
+        to,
+    });
+    booking(&mut docs, 6, &changed);
+    // Replayed (a redelivery, a rebuild that meets it again): the same view.
+    booking(&mut docs, 6, &changed);
+    let view = docs.booking(id).expect("booking");
+    assert_eq!(view.pending_change, None);
+    assert_eq!(view.time_slot, lunch);
+    assert_eq!(view.tables(), vec![table("t2"), table("t3")]);
+    assert_eq!(view.table_id, None);
+    assert_eq!(view.people, PartySize::new(6).ok());
+    assert_eq!(view.events.len(), 3);
 }
