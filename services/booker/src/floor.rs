@@ -63,6 +63,15 @@ impl Floor {
         })
     }
 
+    /// The floor with the locks of `tables` in `slot` left out: the place a booking holds,
+    /// free to itself when it is changed.
+    #[must_use]
+    pub fn without(mut self, tables: &[TableId], slot: TimeSlot) -> Self {
+        self.locks
+            .retain(|(table, held)| !(*held == slot && tables.contains(table)));
+        self
+    }
+
     /// The locks, indexed.
     pub fn held(&self) -> Held<'_> {
         Held::new(self.locks.iter().map(|(table, slot)| (table, *slot)))

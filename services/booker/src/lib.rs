@@ -9,6 +9,7 @@ mod assignment;
 mod availability;
 mod client_address;
 mod customers;
+mod destination;
 mod floor;
 mod guard;
 mod hex;
