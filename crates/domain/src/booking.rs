@@ -143,6 +143,8 @@ pub struct Booking {
     pub pending_change: Option<TableBookingChangeRequested>,
     /// How many changes were asked for: the revision of the last.
     pub revision: Revision,
+    /// The last change that did not take effect, and why.
+    pub change_refusal: Option<(Revision, ChangeRejectionReason)>,
 }
 
 impl Booking {
@@ -365,7 +367,10 @@ impl Aggregate for Booking {
                 self.people = e.to.people;
                 self.combination = e.to.combination_id.clone();
             }
-            BookingEvent::ChangeRejected(_) => self.pending_change = None,
+            BookingEvent::ChangeRejected(e) => {
+                self.pending_change = None;
+                self.change_refusal = Some((e.revision, e.reason));
+            }
             BookingEvent::Confirmed(e) => {
                 self.status = Some(BookingStatus::Confirmed);
                 // The tables it holds, whatever place it was given on the way.

@@ -11,7 +11,9 @@ pub mod schedule;
 pub mod table;
 
 pub use aggregate::Aggregate;
-pub use booking::{Booking, BookingCommand, BookingRejection, MAX_REASSIGNMENTS, NextPlace};
+pub use booking::{
+    Booking, BookingCommand, BookingRejection, MAX_CHANGES, MAX_REASSIGNMENTS, NextPlace,
+};
 pub use combinations::{
     Combination, CombinationCommand, CombinationRejection, Combinations, held_together,
 };

@@ -85,6 +85,16 @@ impl System {
         read(request.send().await.expect("DELETE")).await
     }
 
+    /// Changes a booking (as returned by its POST) with its access code: `change` is the
+    /// body without the code; `wait` as `?wait=`. The status and the JSON body.
+    pub async fn change(&self, booking: &Value, change: &Value, wait: u8) -> (u16, Value) {
+        let id = booking["id"].as_str().expect("booking id");
+        let mut body = change.clone();
+        body["accessCode"] = booking["accessCode"].clone();
+        let path = format!("/bookings/{id}/change?wait={wait}");
+        self.post_json(&path, &body).await
+    }
+
     /// Cancels a booking (as returned by its POST) with its access code; the status.
     pub async fn cancel(&self, booking: &Value) -> u16 {
         let id = booking["id"].as_str().expect("booking id");

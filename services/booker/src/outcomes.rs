@@ -114,6 +114,8 @@ impl Outcomes {
                         BookingEvent::Confirmed(_)
                             | BookingEvent::Rejected(_)
                             | BookingEvent::Cancelled(_)
+                            | BookingEvent::Changed(_)
+                            | BookingEvent::ChangeRejected(_)
                     ) =>
                 {
                     self.notify(booking, &recorded.event);

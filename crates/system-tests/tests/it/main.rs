@@ -3,6 +3,7 @@
 
 mod bookings;
 mod caching;
+mod change;
 mod combinations;
 mod erasure;
 mod floods;

@@ -1,7 +1,7 @@
 //! `alternatives` of a refusal for want of a place (API.md v2): where the same party fits
 //! instead, from the read side's floor around the day asked for.
 
-use events::{PartySize, TimeSlot};
+use events::{BookingPlace, PartySize, TimeSlot};
 use jiff::Timestamp;
 
 use super::representation::AlternativeBody;
@@ -12,11 +12,13 @@ use crate::floor::Floor;
 /// Where `people` fit instead of `asked`: up to five slots of the same day, then of the
 /// days up to three before or after, nearest first, each with the place the restaurant
 /// would give. Empty when nothing fits, and when the read side cannot be read (a refusal
-/// is still a refusal; that is logged).
+/// is still a refusal; that is logged). `own`: the place of a booking being changed, free
+/// to it.
 pub async fn alternatives(
     state: &AppState,
     asked: TimeSlot,
     people: PartySize,
+    own: Option<&BookingPlace>,
 ) -> Vec<AlternativeBody> {
     let rules = &state.rules;
     let now = Timestamp::now();
@@ -32,7 +34,13 @@ pub async fn alternatives(
     let Some(backend) = state.backend.get() else {
         return Vec::new();
     };
-    match Floor::read(&backend.reads, &days).await {
+    let floor = Floor::read(&backend.reads, &days)
+        .await
+        .map(|floor| match own {
+            Some(own) => floor.without(&own.table_ids, own.time_slot),
+            None => floor,
+        });
+    match floor {
         Ok(floor) => availability::alternatives(
             &asked,
             asked_day,

@@ -130,7 +130,12 @@ impl BookingRequestBody {
 }
 
 impl TimeSlotRequest {
-    fn parse(self, errors: &mut Errors, rules: &SlotRules, now: Timestamp) -> Option<TimeSlot> {
+    pub(super) fn parse(
+        self,
+        errors: &mut Errors,
+        rules: &SlotRules,
+        now: Timestamp,
+    ) -> Option<TimeSlot> {
         let mut instant = |name: &str, field: Field<String>| {
             errors.required(
                 name,

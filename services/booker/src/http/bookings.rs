@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use domain::{BookingCommand, BookingRejection};
+use domain::{Booking, BookingCommand, BookingRejection};
 use events::read_model::{BookingView, Key};
 use events::{AccessCodeDigest, BookingId, CancellationCause};
 use eventstore::{AppendContext, ExecuteError};
@@ -70,24 +70,7 @@ pub async fn cancel(
     let caller = caller.with_code_of(&body)?;
     let id = booking_id(&raw_id)?;
     let backend = state.backend()?;
-    let (booking, _) = backend
-        .bookings
-        .load(&id)
-        .await
-        .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
-    let Some(request) = &booking.request else {
-        return Err(no_such_booking());
-    };
-    let cause = if caller.admin {
-        CancellationCause::Admin
-    } else if caller
-        .authorized(&state, id, &request.access_code_digest)
-        .await?
-    {
-        CancellationCause::Customer
-    } else {
-        return Err(ApiError::Forbidden);
-    };
+    let (_, cause) = load_for(&state, &caller, id, false).await?;
     let command = BookingCommand::Cancel {
         cause,
         now: Timestamp::now(),
@@ -104,22 +87,51 @@ pub async fn cancel(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a cancelled booking is missing"))),
         Err(ExecuteError::Rejected(rejection)) => Err(match rejection {
             BookingRejection::NotFound => no_such_booking(),
-            BookingRejection::AlreadyRejected => ApiError::Conflict {
-                detail: "the booking was rejected; there is nothing to cancel".to_owned(),
-                booking: None,
-                alternatives: None,
-            },
-            BookingRejection::SlotStarted => ApiError::Conflict {
-                detail: "the booking's slot has started; it can no longer be cancelled".to_owned(),
-                booking: None,
-                alternatives: None,
-            },
+            BookingRejection::AlreadyRejected => {
+                ApiError::conflict("the booking was rejected; there is nothing to cancel")
+            }
+            BookingRejection::SlotStarted => {
+                ApiError::conflict("the booking's slot has started; it can no longer be cancelled")
+            }
             other => ApiError::internal(anyhow::anyhow!(
                 "unexpected refusal of a cancellation: {other}"
             )),
         }),
         Err(error) => Err(store_failure(error)),
     }
+}
+
+/// The booking `id` as the write side has it (as the stream's leader has it when
+/// `fresh`), and who acts on it: staff with the admin token, or the customer with its
+/// access code. 404 for no booking, 403 for neither.
+pub(super) async fn load_for(
+    state: &AppState,
+    caller: &Caller,
+    id: BookingId,
+    fresh: bool,
+) -> Result<(Booking, CancellationCause), ApiError> {
+    let bookings = &state.backend()?.bookings;
+    let loaded = if fresh {
+        bookings.load_fresh(&id).await
+    } else {
+        bookings.load(&id).await
+    };
+    let (booking, _) =
+        loaded.map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
+    let Some(request) = &booking.request else {
+        return Err(no_such_booking());
+    };
+    let cause = if caller.admin {
+        CancellationCause::Admin
+    } else if caller
+        .authorized(state, id, &request.access_code_digest)
+        .await?
+    {
+        CancellationCause::Customer
+    } else {
+        return Err(ApiError::Forbidden);
+    };
+    Ok((booking, cause))
 }
 
 pub fn no_such_booking() -> ApiError {

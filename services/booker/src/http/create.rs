@@ -154,7 +154,7 @@ pub async fn create(
     // Without a party size (a table asked for), any table fits the party.
     let alternatives = match request.people.or(PartySize::new(1).ok()) {
         Some(people) if wanting => {
-            Some(alternatives::alternatives(&state, request.time_slot, people).await)
+            Some(alternatives::alternatives(&state, request.time_slot, people, None).await)
         }
         _ => None,
     };
@@ -220,6 +220,7 @@ fn created(
             let reason = body.reason.map_or("rejected", RejectionReason::name);
             return Err(ApiError::Conflict {
                 detail: format!("the booking was rejected: {reason}"),
+                reason: Some(reason),
                 booking: BookingBody::of_booking(booking, Viewer::Authorized, customer)
                     .map(Box::new),
                 alternatives,

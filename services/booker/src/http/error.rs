@@ -47,6 +47,8 @@ pub enum ApiError {
     /// and `alternatives` where its party fits instead, for a refusal for want of a place.
     Conflict {
         detail: String,
+        /// Why a booking or a change was refused (`reason`, API.md v2).
+        reason: Option<&'static str>,
         booking: Option<Box<BookingBody>>,
         alternatives: Option<Vec<AlternativeBody>>,
     },
@@ -69,6 +71,16 @@ pub enum ApiError {
 impl ApiError {
     pub fn field(field: &str, message: &str) -> Self {
         Self::BadRequest(vec![FieldError::new(field, message)])
+    }
+
+    /// A 409 that says only `detail`.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+            reason: None,
+            booking: None,
+            alternatives: None,
+        }
     }
 
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
@@ -97,6 +109,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking: Option<Box<BookingBody>>,
@@ -111,6 +125,7 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: detail.into(),
+            reason: None,
             errors: None,
             booking: None,
             alternatives: None,
@@ -177,9 +192,11 @@ impl IntoResponse for ApiError {
             Self::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND, detail),
             Self::Conflict {
                 detail,
+                reason,
                 booking,
                 alternatives,
             } => Problem {
+                reason,
                 booking,
                 alternatives,
                 ..Problem::new(StatusCode::CONFLICT, detail)

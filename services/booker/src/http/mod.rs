@@ -5,6 +5,8 @@
 pub mod alternatives;
 pub mod booking_request;
 pub mod bookings;
+pub mod change;
+pub mod change_request;
 pub mod combinations;
 pub mod create;
 pub mod customer_view;
@@ -40,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/bookings/lookup", post(lookup::lookup))
         .route("/bookings/{id}", get(bookings::get))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
+        .route("/bookings/{id}/change", post(change::change))
         .route("/bookings/{id}/history", get(history::history))
         .route(
             "/bookings/{id}/customer",

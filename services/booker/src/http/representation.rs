@@ -4,8 +4,8 @@
 use domain::Booking;
 use events::read_model::BookingView;
 use events::{
-    BookingId, BookingStatus, CombinationId, Customer, PartySize, RejectionReason, TableId,
-    TimeSlot,
+    BookingId, BookingPlace, BookingStatus, CombinationId, Customer, PartySize, RejectionReason,
+    TableId, TimeSlot,
 };
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
@@ -121,6 +121,30 @@ pub struct BookingBody {
     pub customer_erased: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
+    /// Where a change not decided yet moves the booking (API.md v2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_change: Option<PendingChangeBody>,
+}
+
+/// `pendingChange`: the slot, tables and party a change being decided asks for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingChangeBody {
+    pub time_slot: TimeSlotBody,
+    /// Sorted.
+    pub table_ids: Vec<TableId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<PartySize>,
+}
+
+impl From<&BookingPlace> for PendingChangeBody {
+    fn from(place: &BookingPlace) -> Self {
+        Self {
+            time_slot: place.time_slot.into(),
+            table_ids: place.table_ids.clone(),
+            people: place.people,
+        }
+    }
 }
 
 impl BookingBody {
@@ -137,13 +161,14 @@ impl BookingBody {
                 id: request.id,
                 table_id: events::single(&state.tables),
                 table_ids: state.tables.clone(),
-                time_slot: request.time_slot.into(),
-                people: request.people,
+                time_slot: state.time_slot.unwrap_or(request.time_slot).into(),
+                people: state.people,
                 status: state.status?,
                 reason: state.rejection,
                 customer: shown_customer(customer, state.customer_erased),
                 customer_erased: state.customer_erased,
                 access_code: None,
+                pending_change: state.pending_change.as_ref().map(|c| (&c.to).into()),
             },
             viewer,
         ))
@@ -163,6 +188,7 @@ impl BookingBody {
                 customer: shown_customer(customer, view.customer_erased),
                 customer_erased: view.customer_erased,
                 access_code: None,
+                pending_change: view.pending_change.as_ref().map(Into::into),
             },
             viewer,
         )

@@ -123,11 +123,7 @@ pub(super) fn refused(reply: TableCommandReply, not_found: &'static str) -> ApiE
         TableCommandReply::Refused { reason, detail } => match reason {
             TableCommandRefusal::AlreadyExists
             | TableCommandRefusal::Locked
-            | TableCommandRefusal::InCombination => ApiError::Conflict {
-                detail,
-                booking: None,
-                alternatives: None,
-            },
+            | TableCommandRefusal::InCombination => ApiError::conflict(detail),
             TableCommandRefusal::NotFound => ApiError::NotFound(not_found),
             TableCommandRefusal::Invalid => ApiError::internal(anyhow::anyhow!(
                 "table-manager could not decode a table command: {detail}"
