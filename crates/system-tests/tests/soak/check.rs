@@ -1,13 +1,14 @@
 //! What must hold once the system is quiet, read from the event streams themselves (and
 //! the read side through the API).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use events::{
-    BookingEvent, BookingId, BookingStatus, RejectionReason, TableEvent, TableId, TimeSlot,
+    BookingEvent, BookingId, BookingStatus, ChangeRejectionReason, RejectionReason, TableEvent,
+    TableId, TimeSlot,
 };
 use eventstore::Delivery;
 use futures_util::StreamExt as _;
@@ -28,6 +29,10 @@ pub struct Folded {
     /// Changes that took effect, and changes that did not.
     pub changed: usize,
     pub change_rejected: usize,
+    /// Changes rolled back for want of a lock decision in time.
+    pub change_timeouts: usize,
+    /// Bookings with a change asked for and not decided yet.
+    pub changing: BTreeSet<BookingId>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,15 +127,23 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                 }
             }
             // The soak erases no one; an erasure changes no status anyway.
-            BookingEvent::CustomerErased(_) | BookingEvent::ChangeRequested(_) => {}
+            BookingEvent::CustomerErased(_) => {}
+            BookingEvent::ChangeRequested(e) => {
+                folded.changing.insert(e.id);
+            }
             BookingEvent::Changed(e) => {
+                folded.changing.remove(&e.id);
                 folded.changed += 1;
                 if let Some(booking) = folded.bookings.get_mut(&e.id) {
                     booking.tables = e.to.table_ids;
                     booking.slot = e.to.time_slot;
                 }
             }
-            BookingEvent::ChangeRejected(_) => folded.change_rejected += 1,
+            BookingEvent::ChangeRejected(e) => {
+                folded.changing.remove(&e.id);
+                folded.change_rejected += 1;
+                folded.change_timeouts += usize::from(e.reason == ChangeRejectionReason::Timeout);
+            }
         }
     }
     for delivery in read_all(js, "TABLES").await {
@@ -172,12 +185,13 @@ fn set(folded: &mut Folded, id: BookingId, status: BookingStatus, reason: Option
 }
 
 impl Folded {
-    /// Bookings still `initiated`.
+    /// Bookings still `initiated`, and changes not decided.
     pub fn pending(&self) -> usize {
         self.bookings
             .values()
             .filter(|b| b.status == BookingStatus::Initiated)
             .count()
+            + self.changing.len()
     }
 
     /// Confirmed bookings that stand, by (table, slot start); more than one is a double
@@ -222,7 +236,15 @@ impl Folded {
         }
         let pending = self.pending();
         if pending > 0 {
-            found.push(format!("{pending} bookings never reached a final status"));
+            found.push(format!(
+                "{pending} bookings or changes never reached a final status"
+            ));
+        }
+        if self.change_timeouts > 0 {
+            found.push(format!(
+                "{} changes rolled back for a timeout",
+                self.change_timeouts
+            ));
         }
         let timeouts = self
             .bookings

@@ -1,6 +1,7 @@
 //! The mixed load of the soak: bookings of a table and by party size (one table or joined
-//! tables), with and without waiting, cancelled at once or later, against either booker;
-//! errors (a booker or NATS being down) are counted, not fatal.
+//! tables), with and without waiting, changed (slot, party or table), cancelled at once or
+//! later, against either booker; errors (a booker or NATS being down) are counted, not
+//! fatal.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,6 +47,7 @@ pub struct Counts {
     pub answered: AtomicU64,
     pub failed: AtomicU64,
     pub cancelled: AtomicU64,
+    pub changes: AtomicU64,
 }
 
 /// Runs `workers` loops against `bookers` until `stop`.
@@ -101,12 +103,27 @@ async fn step(
         }
         return;
     }
-    let days = *DAYS.start() + random.below(DAYS.count() as u64) as i64;
-    let slot = if random.below(2) == 0 {
-        Slot::lunch(days)
-    } else {
-        Slot::dinner(days)
-    };
+    if roll == 2 {
+        // Change one made earlier: another slot, party or table.
+        let earlier = {
+            let made = made.lock().await;
+            let len = made.len() as u64;
+            (len > 0).then(|| made[random.below(len) as usize].clone())
+        };
+        if let Some((id, code)) = earlier {
+            let body = match random.below(3) {
+                0 => json!({"timeSlot": random_slot(random).json()}),
+                1 => {
+                    let people = [2, 6, 10][random.below(3) as usize];
+                    json!({ "people": people })
+                }
+                _ => json!({"tableId": TABLES[random.below(TABLES.len() as u64) as usize]}),
+            };
+            change(http, base, (&id, &code), body, counts).await;
+        }
+        return;
+    }
+    let slot = random_slot(random);
     let wait = if roll < 6 { 0 } else { 2 };
     // A third by party size: two (a table), six (two joined) or ten (three joined).
     let body = if random.below(3) == 0 {
@@ -127,6 +144,37 @@ async fn step(
         cancel(http, base, id, code, counts).await;
     } else {
         made.lock().await.push((id.to_owned(), code.to_owned()));
+    }
+}
+
+/// Lunch or dinner of one of the [`DAYS`].
+fn random_slot(random: &mut Random) -> Slot {
+    let days = *DAYS.start() + random.below(DAYS.count() as u64) as i64;
+    if random.below(2) == 0 {
+        Slot::lunch(days)
+    } else {
+        Slot::dinner(days)
+    }
+}
+
+/// Asks for a change of the booking `id` (code `code`), waiting a second at most.
+async fn change(
+    http: &reqwest::Client,
+    base: &str,
+    (id, code): (&str, &str),
+    mut body: Value,
+    counts: &Counts,
+) {
+    body["accessCode"] = json!(code);
+    let url = format!("{base}/bookings/{id}/change?wait=1");
+    match http.post(url).json(&body).send().await {
+        Ok(_) => {
+            counts.answered.fetch_add(1, Ordering::Relaxed);
+            counts.changes.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(_) => {
+            counts.failed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -115,11 +115,12 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
     let counts = loader.await.expect("load");
     println!(
         "soak {topology}: {:.0} s of chaos, kills {kills:?}; requests answered {}, failed {}, \
-         cancellations {}",
+         cancellations {}, changes asked {}",
         started.elapsed().as_secs_f64(),
         counts.answered.load(Ordering::Relaxed),
         counts.failed.load(Ordering::Relaxed),
         counts.cancelled.load(Ordering::Relaxed),
+        counts.changes.load(Ordering::Relaxed),
     );
 
     services.ensure_running();
@@ -143,10 +144,12 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
     };
     println!(
         "soak {topology}: {} bookings ({} of joined tables, {} places lost to a race and \
-         replaced), {:?}",
+         replaced; {} changes made, {} refused), {:?}",
         folded.bookings.len(),
         folded.joined,
         folded.reassigned,
+        folded.changed,
+        folded.change_rejected,
         folded.outcomes()
     );
     let dead_letters = dead_letters(&js).await;
