@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use system_tests::{ADMIN, Slot, System};
 
 /// A random-looking but repeatable workload: bookings that get confirmed, taken slots,
-/// too-small tables, unknown tables, cancellations, and tables added and removed.
+/// too-small tables, unknown tables, cancellations, changes, and tables added and removed.
 async fn mixed_workload(system: &System, rounds: u64) {
     for id in ["t1", "t2", "t3", "t4"] {
         system.add_table(id, 4).await;
@@ -39,6 +39,17 @@ async fn mixed_workload(system: &System, rounds: u64) {
         for (index, (status, booking)) in results.iter().enumerate() {
             if *status == 201 && (index + round as usize).is_multiple_of(3) {
                 assert_eq!(system.cancel(booking).await, 200);
+            } else if *status == 201 && (index + round as usize).is_multiple_of(4) {
+                // Moved to lunch (made, or refused when taken), or pending a moment.
+                let lunch = Slot::lunch(1 + (next() % 4) as i64);
+                let (status, answer) = system
+                    .change(
+                        booking,
+                        &json!({"timeSlot": lunch.json()}),
+                        (round % 2) as u8,
+                    )
+                    .await;
+                assert!([200, 202, 409].contains(&status), "{status} {answer}");
             }
         }
         if round == rounds / 2 {
