@@ -16,6 +16,7 @@ pub use change::{
 };
 
 /// Who booked. Only shown to the admin or with the booking's access code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Customer {
@@ -24,6 +25,7 @@ pub struct Customer {
 }
 
 /// Why a booking was rejected.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RejectionReason {
@@ -64,6 +66,7 @@ impl From<LockFailureReason> for RejectionReason {
 
 /// Where a booking stands: the one status type of the domain, the read model and the API
 /// (`status` in API.md uses these names).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BookingStatus {
@@ -92,6 +95,7 @@ impl BookingStatus {
 }
 
 /// Who cancelled a booking.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CancellationCause {

@@ -13,6 +13,8 @@ pub mod fixtures;
 pub mod ids;
 pub mod metadata;
 pub mod names;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod read_model;
 pub mod slot;
 pub mod table;

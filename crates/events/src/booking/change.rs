@@ -58,6 +58,7 @@ impl BookingPlace {
 }
 
 /// Why a change of a booking did not take effect.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeRejectionReason {

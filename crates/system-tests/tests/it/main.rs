@@ -5,6 +5,7 @@ mod bookings;
 mod caching;
 mod change;
 mod combinations;
+mod docs;
 mod erasure;
 mod floods;
 mod guessing;

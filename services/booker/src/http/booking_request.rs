@@ -15,27 +15,37 @@ use crate::rules::SlotRules;
 pub const MAX_NAME: usize = 200;
 pub const MAX_EMAIL: usize = 254;
 
-/// The body of `POST /bookings`.
-#[derive(Debug, Default, Deserialize)]
+/// The body of `POST /bookings`: a table, or a party size (then the restaurant picks).
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct BookingRequestBody {
+    /// The table; without it, `people` is required and the restaurant picks.
+    #[schema(value_type = Option<events::TableId>)]
     pub table_id: Field<String>,
+    #[schema(value_type = TimeSlotRequest, required = true)]
     pub time_slot: Field<Object<TimeSlotRequest>>,
+    #[schema(value_type = Option<events::PartySize>)]
     pub people: Field<u64>,
+    #[schema(value_type = Option<CustomerRequest>)]
     pub customer: Field<Object<CustomerRequest>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// One configured slot of one local day, as RFC 3339 instants.
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TimeSlotRequest {
+    #[schema(value_type = String, format = DateTime, required = true, example = "2026-12-24T18:00:00Z")]
     pub from: Field<String>,
+    #[schema(value_type = String, format = DateTime, required = true, example = "2026-12-24T20:00:00Z")]
     pub to: Field<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CustomerRequest {
+    #[schema(value_type = String, required = true, max_length = 200, example = "Ada Lovelace")]
     pub name: Field<String>,
+    #[schema(value_type = String, required = true, max_length = 254, example = "ada@example.com")]
     pub email: Field<String>,
 }
 

@@ -34,6 +34,23 @@ pub fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
 /// `GET /bookings/{id}`: the customer only to the admin or with the access code; the
 /// access code never.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+#[utoipa::path(
+    get,
+    path = "/bookings/{id}",
+    tag = "bookings",
+    summary = "A booking (customer details with its code or the admin token)",
+    params(
+        ("id" = String, Path, description = "the booking's id (a UUID)"),
+        ("X-Access-Code" = Option<String>, Header, description = "the booking's access code (or in the body, or the admin token)"),
+    ),
+    security((), ("access_code" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the booking", body = crate::http::representation::BookingBody),
+        (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -61,6 +78,28 @@ pub async fn get(
 
 /// `POST /bookings/{id}/cancel`.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/cancel",
+    tag = "bookings",
+    summary = "Cancel a booking",
+    params(
+        ("id" = String, Path, description = "the booking's id (a UUID)"),
+        ("X-Access-Code" = Option<String>, Header, description = "the booking's access code (or in the body, or the admin token)"),
+    ),
+    request_body = Option<crate::http::extract::CodeBody>,
+    security(("access_code" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the booking, cancelled", body = crate::http::representation::BookingBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "already rejected, or its slot has started", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -31,6 +31,30 @@ use crate::floor::Floor;
 
 /// `POST /bookings/{id}/change`.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/change",
+    tag = "bookings",
+    summary = "Change a booking's slot, party or table",
+    params(
+        ("id" = String, Path, description = "the booking's id (a UUID)"),
+        ("wait" = Option<u64>, Query, minimum = 0, maximum = 30, description = "seconds to wait for the outcome (0 to 30, default 5)"),
+        ("X-Access-Code" = Option<String>, Header, description = "the booking's access code (or in the body, or the admin token)"),
+    ),
+    request_body = ChangeRequestBody,
+    security(("access_code" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the booking at its new place", body = crate::http::representation::BookingBody),
+        (status = 202, description = "not decided within `wait`: the booking with `pendingChange`", body = crate::http::representation::BookingBody, headers(("Location" = String, description = "the booking's URL"))),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "refused (`reason`, `alternatives`, the unchanged `booking`), or the booking is not confirmed, has started or has a change pending", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn change(
     State(state): State<Arc<AppState>>,
     caller: Caller,

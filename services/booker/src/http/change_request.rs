@@ -10,13 +10,19 @@ use super::error::ApiError;
 use super::fields::{Errors, Field, Object, TABLE_ID_RULE};
 use crate::rules::SlotRules;
 
-/// The body of `POST /bookings/{id}/change` (`accessCode` is read by the caller's
-/// extractor).
-#[derive(Debug, Default, Deserialize)]
+/// The body of `POST /bookings/{id}/change`.
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ChangeRequestBody {
+    /// The booking's access code (or the `X-Access-Code` header, or the admin token);
+    /// read by the caller's extractor.
+    #[schema(value_type = Option<String>, example = "K7QX2")]
+    pub access_code: Field<String>,
+    #[schema(value_type = Option<TimeSlotRequest>)]
     pub time_slot: Field<Object<TimeSlotRequest>>,
+    #[schema(value_type = Option<events::PartySize>)]
     pub people: Field<u64>,
+    #[schema(value_type = Option<events::TableId>)]
     pub table_id: Field<String>,
 }
 

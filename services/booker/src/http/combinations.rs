@@ -23,11 +23,15 @@ const TABLES_RULE: &str = "must be 2 to 4 distinct table ids";
 const TABLES: std::ops::RangeInclusive<usize> = 2..=4;
 
 /// The body of `POST /table-combinations`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct NewCombinationRequest {
+    #[schema(value_type = events::CombinationId, required = true)]
     pub id: Field<String>,
+    /// 2 to 4 distinct tables, added and not removed.
+    #[schema(value_type = Vec<events::TableId>, required = true, min_items = 2, max_items = 4)]
     pub tables: Field<Vec<Field<String>>>,
+    #[schema(value_type = events::Seats, required = true)]
     pub seats: Field<u64>,
 }
 
@@ -82,6 +86,24 @@ fn table_ids(raw: Vec<Field<String>>) -> Result<Vec<TableId>, String> {
 }
 
 /// `POST /table-combinations`.
+#[utoipa::path(
+    post,
+    path = "/table-combinations",
+    tag = "tables",
+    summary = "Declare tables that can be joined",
+    request_body = NewCombinationRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 201, description = "the combination", body = crate::http::representation::CombinationBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "a table is unknown or removed", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the id is already used", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn add(
     State(state): State<Arc<AppState>>,
     _: Admin,
@@ -117,6 +139,25 @@ pub async fn add(
 }
 
 /// `DELETE /table-combinations/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/table-combinations/{id}",
+    tag = "tables",
+    summary = "Remove a combination",
+    params(
+        ("id" = String, Path, description = "the combination's id"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "removed", body = crate::http::representation::RemovedCombinationBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown or removed combination", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a booking holds it for a slot that has not ended", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     _: Admin,
@@ -140,6 +181,16 @@ pub async fn remove(
 }
 
 /// `GET /table-combinations`: the combinations not removed, sorted by id.
+#[utoipa::path(
+    get,
+    path = "/table-combinations",
+    tag = "tables",
+    summary = "The combinations, sorted by id",
+    responses(
+        (status = 200, description = "removed ones left out", body = crate::http::representation::CombinationsBody),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<CombinationsBody>, ApiError> {
     let tables: TablesView = state.reads()?.get(&Key::Tables).await?.unwrap_or_default();
     let combinations = tables

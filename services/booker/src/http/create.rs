@@ -33,6 +33,26 @@ use crate::saga;
 
 /// `POST /bookings` and `POST /booking/initiate`.
 #[tracing::instrument(skip_all, fields(booking_id))]
+#[utoipa::path(
+    post,
+    path = "/bookings",
+    tag = "bookings",
+    summary = "Book a table, or a party size (the restaurant picks)",
+    params(
+        ("wait" = Option<u64>, Query, minimum = 0, maximum = 30, description = "seconds to wait for the outcome (0 to 30, default 5)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the same booking"),
+    ),
+    request_body = BookingRequestBody,
+    responses(
+        (status = 201, description = "confirmed (or cancelled meanwhile): the booking with its access code", body = crate::http::representation::BookingBody),
+        (status = 202, description = "not decided within `wait`: the booking, still `initiated`, with its access code", body = crate::http::representation::BookingBody, headers(("Location" = String, description = "the booking's URL"))),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "rejected: `booking` with its `reason`, `alternatives` where the party fits instead", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "this Idempotency-Key was used with a different request", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     query: QueryPairs,

@@ -21,6 +21,25 @@ use crate::http::booking_request::MAX_EMAIL;
 
 /// `DELETE /bookings/{id}/customer`: with the booking's access code or the admin token.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+#[utoipa::path(
+    delete,
+    path = "/bookings/{id}/customer",
+    tag = "personal data",
+    summary = "Erase a booking's customer (right to be forgotten)",
+    params(
+        ("id" = String, Path, description = "the booking's id (a UUID)"),
+        ("X-Access-Code" = Option<String>, Header, description = "the booking's access code (or in the body, or the admin token)"),
+    ),
+    security(("access_code" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the booking with `customer: null` and `customerErased: true`", body = crate::http::representation::BookingBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn erase_booking_customer(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -46,14 +65,15 @@ pub async fn erase_booking_customer(
 }
 
 /// The body of `POST /customers/erase`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EraseCustomerRequest {
+    #[schema(value_type = String, required = true, example = "ada@example.com")]
     pub email: Field<String>,
 }
 
 /// The 200 body of `POST /customers/erase`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErasedBody {
     pub erased_bookings: usize,
@@ -61,6 +81,22 @@ pub struct ErasedBody {
 
 /// `POST /customers/erase`: every booking made with the email (matched as `lookup`
 /// matches it), admin only.
+#[utoipa::path(
+    post,
+    path = "/customers/erase",
+    tag = "personal data",
+    summary = "Erase every booking's customer of an email",
+    request_body = EraseCustomerRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "how many bookings were erased", body = ErasedBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn erase_customer(
     State(state): State<Arc<AppState>>,
     _admin: Admin,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::representation::{AlternativeBody, BookingBody};
 
 /// One bad field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -101,14 +101,18 @@ impl ApiError {
 
 /// The problem body of API.md: `type`, `title`, `status`, `detail`, and `errors` for a
 /// 400 or the rejected `booking` for a 409 of `POST /bookings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "about:blank")]
     pub kind: &'static str,
+    #[schema(value_type = String, example = "Conflict")]
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// Why a booking or a change was refused (409).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "slot-taken")]
     pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,

@@ -138,9 +138,10 @@ fn client_of(parts: &Parts, state: &AppState) -> IpAddr {
 }
 
 /// A body that may carry the access code (`{"accessCode": "K7QX2"}`, or nothing).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default, rename_all = "camelCase")]
-struct CodeBody {
+pub struct CodeBody {
+    #[schema(value_type = Option<String>, example = "K7QX2")]
     access_code: Field<String>,
 }
 

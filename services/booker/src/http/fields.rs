@@ -4,6 +4,7 @@
 
 use events::TableId;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::error::{ApiError, FieldError};
@@ -29,9 +30,21 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
     }
 }
 
+/// As a client would send it again (the API description shows request defaults so):
+/// absent and invalid are `null`.
+impl<T: Serialize> Serialize for Field<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Present(value) => value.serialize(serializer),
+            Self::Absent | Self::Invalid => serializer.serialize_none(),
+        }
+    }
+}
+
 /// A nested JSON object (serde would also take an array for a struct; a client's array
 /// is the wrong type, not a struct).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Object<T>(pub T);
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {

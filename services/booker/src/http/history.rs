@@ -16,21 +16,25 @@ use super::representation::Instant;
 use super::state::AppState;
 
 /// The 200 body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryBody {
     pub events: Vec<HistoryEvent>,
 }
 
 /// One event: its type, when, its saga and cause, and its data without the access-code
 /// digest.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
     #[serde(rename = "type")]
+    #[schema(example = "table-booking-confirmed")]
     pub event_type: String,
     pub occurred_at: Instant,
+    #[schema(value_type = String, format = "uuid")]
     pub correlation_id: CorrelationId,
+    #[schema(value_type = String, format = "uuid")]
     pub causation_id: CausationId,
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 
@@ -49,6 +53,24 @@ impl From<&HistoryEntry> for HistoryEvent {
 /// `GET /bookings/{id}/history`. Needs the access code (`X-Access-Code`) or the admin
 /// token.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
+#[utoipa::path(
+    get,
+    path = "/bookings/{id}/history",
+    tag = "bookings",
+    summary = "The events of a booking's saga",
+    params(
+        ("id" = String, Path, description = "the booking's id (a UUID)"),
+        ("X-Access-Code" = Option<String>, Header, description = "the booking's access code (or in the body, or the admin token)"),
+    ),
+    security(("access_code" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the events in the order they happened", body = HistoryBody),
+        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn history(
     State(state): State<Arc<AppState>>,
     caller: Caller,

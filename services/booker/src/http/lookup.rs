@@ -23,10 +23,12 @@ use crate::http::booking_request::MAX_EMAIL;
 const MAX_CODE: usize = 64;
 
 /// The body of `POST /bookings/lookup`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct LookupRequest {
+    #[schema(value_type = String, required = true, example = "ada@example.com")]
     pub email: Field<String>,
+    #[schema(value_type = String, required = true, example = "K7QX2")]
     pub access_code: Field<String>,
 }
 
@@ -53,6 +55,21 @@ impl LookupRequest {
 
 /// `POST /bookings/lookup`: the booking made with this email and access code. A wrong
 /// code and an unknown email get the same 404, after the same work.
+#[utoipa::path(
+    post,
+    path = "/bookings/lookup",
+    tag = "bookings",
+    summary = "Find a booking by email and access code",
+    request_body = LookupRequest,
+    responses(
+        (status = 200, description = "the booking with its access code and customer", body = crate::http::representation::BookingBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no booking with this email and code", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn lookup(
     State(state): State<Arc<AppState>>,
     caller: Caller,

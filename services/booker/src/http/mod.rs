@@ -16,6 +16,7 @@ pub mod extract;
 pub mod fields;
 pub mod history;
 pub mod lookup;
+pub mod openapi;
 pub mod representation;
 pub mod slots;
 pub mod state;
@@ -31,6 +32,28 @@ pub use state::{AppState, Backend};
 
 /// Largest accepted request body (API.md).
 const BODY_LIMIT: usize = 64 * 1024;
+
+/// The paths of the routes below (the API description must describe each).
+#[cfg(test)]
+const ROUTES: &[&str] = &[
+    "/bookings",
+    "/booking/initiate",
+    "/bookings/lookup",
+    "/bookings/{id}",
+    "/bookings/{id}/cancel",
+    "/bookings/{id}/change",
+    "/bookings/{id}/history",
+    "/bookings/{id}/customer",
+    "/customers/erase",
+    "/tables",
+    "/tables/{id}",
+    "/table-combinations",
+    "/table-combinations/{id}",
+    "/booking-slots",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
 
 /// Every route of API.md.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -60,6 +83,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/table-combinations/{id}", delete(combinations::remove))
         .route("/booking-slots", get(slots::list))
         .merge(bookings)
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(error::log_failures))

@@ -9,11 +9,13 @@ use events::{
 };
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
 
 use crate::access::AccessCode;
 
 /// An instant as API.md renders it: UTC with milliseconds, `2026-12-24T18:00:00.000Z`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(value_type = String, format = DateTime, example = "2026-12-24T18:00:00.000Z")]
 pub struct Instant(pub Timestamp);
 
 impl Serialize for Instant {
@@ -23,7 +25,7 @@ impl Serialize for Instant {
 }
 
 /// `{"from", "to"}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimeSlotBody {
     pub from: Instant,
     pub to: Instant,
@@ -39,26 +41,26 @@ impl From<TimeSlot> for TimeSlotBody {
 }
 
 /// A table: `{"id", "seats"}` (`POST /tables`, `GET /tables`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TableBody {
     pub id: TableId,
     pub seats: u8,
 }
 
 /// `GET /tables`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TablesBody {
     pub tables: Vec<TableBody>,
 }
 
 /// `DELETE /tables/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RemovedTableBody {
     pub id: TableId,
 }
 
 /// A combination of tables (`POST /table-combinations`, an entry of the list).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CombinationBody {
     pub id: CombinationId,
     /// Sorted.
@@ -67,19 +69,19 @@ pub struct CombinationBody {
 }
 
 /// `GET /table-combinations`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CombinationsBody {
     pub combinations: Vec<CombinationBody>,
 }
 
 /// `DELETE /table-combinations/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RemovedCombinationBody {
     pub id: CombinationId,
 }
 
 /// Somewhere else the party fits (an entry of `alternatives` in a 409).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlternativeBody {
     pub time_slot: TimeSlotBody,
@@ -99,7 +101,7 @@ pub enum Viewer<'a> {
 }
 
 /// The booking representation of API.md (also the 201/202 body of `POST /bookings`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingBody {
     pub id: BookingId,
@@ -116,10 +118,13 @@ pub struct BookingBody {
     pub reason: Option<RejectionReason>,
     /// Left out for the public and for bookings without one; `null` once erased.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Customer>)]
     pub customer: Option<Option<Customer>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub customer_erased: bool,
+    /// Only in the answer that created the booking and in `lookup`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "K7QX2")]
     pub access_code: Option<String>,
     /// Where a change not decided yet moves the booking (API.md v2).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,7 +132,7 @@ pub struct BookingBody {
 }
 
 /// `pendingChange`: the slot, tables and party a change being decided asks for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingChangeBody {
     pub time_slot: TimeSlotBody,

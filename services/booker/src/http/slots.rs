@@ -32,22 +32,25 @@ pub struct AvailabilityQuery {
 }
 
 /// The 200 body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SlotsBody {
+    #[schema(value_type = String, format = Date)]
     pub start_date: Date,
+    #[schema(value_type = String, format = Date)]
     pub end_date: Date,
     pub people: PartySize,
     pub availabilities: Vec<DayBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DayBody {
+    #[schema(value_type = String, format = Date)]
     pub day: Date,
     pub slots: Vec<SlotBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SlotBody {
     pub start_time: Instant,
@@ -90,6 +93,22 @@ impl From<FreeCombination> for CombinationBody {
 }
 
 /// `GET /booking-slots`.
+#[utoipa::path(
+    get,
+    path = "/booking-slots",
+    tag = "availability",
+    summary = "Free slots for a party over up to 15 days",
+    params(
+        ("startDate" = String, Query, format = Date, description = "first day (YYYY-MM-DD, or an RFC 3339 instant: its local date)"),
+        ("endDate" = String, Query, format = Date, description = "last day, at most 14 days after startDate"),
+        ("people" = u8, Query, minimum = 1, maximum = 50, description = "the party size"),
+    ),
+    responses(
+        (status = 200, description = "one entry per local day, only slots where a table or combination fits", body = SlotsBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: QueryPairs,

@@ -19,10 +19,12 @@ use crate::table_commands::CommandError;
 pub(super) const SEATS_RULE: &str = "must be an integer from 1 to 50";
 
 /// The body of `POST /tables`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct NewTableRequest {
+    #[schema(value_type = events::TableId, required = true)]
     pub id: Field<String>,
+    #[schema(value_type = events::Seats, required = true)]
     pub seats: Field<u64>,
 }
 
@@ -50,6 +52,23 @@ impl NewTableRequest {
 }
 
 /// `POST /tables`.
+#[utoipa::path(
+    post,
+    path = "/tables",
+    tag = "tables",
+    summary = "Add a table",
+    request_body = NewTableRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 201, description = "the table", body = crate::http::representation::TableBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the id is already used (also by a removed table)", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn add(
     State(state): State<Arc<AppState>>,
     _: Admin,
@@ -75,6 +94,25 @@ pub async fn add(
 }
 
 /// `DELETE /tables/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/tables/{id}",
+    tag = "tables",
+    summary = "Remove a table",
+    params(
+        ("id" = String, Path, description = "the table's id"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "removed", body = crate::http::representation::RemovedTableBody),
+        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown or removed table", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a lock is held for a slot that has not ended, or a combination contains the table", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     _: Admin,
@@ -93,6 +131,16 @@ pub async fn remove(
 }
 
 /// `GET /tables`: the tables not removed, sorted by id.
+#[utoipa::path(
+    get,
+    path = "/tables",
+    tag = "tables",
+    summary = "The tables, sorted by id",
+    responses(
+        (status = 200, description = "removed tables left out", body = crate::http::representation::TablesBody),
+        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<TablesBody>, ApiError> {
     let tables: TablesView = state.reads()?.get(&Key::Tables).await?.unwrap_or_default();
     let tables = tables
