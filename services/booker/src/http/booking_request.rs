@@ -7,7 +7,7 @@ use ring::digest::{SHA256, digest};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::fields::{Errors, Field, Object, table_id, text};
+use super::fields::{Errors, Field, Object, Whole, table_id, text};
 use crate::hex::hex;
 use crate::rules::SlotRules;
 
@@ -25,7 +25,7 @@ pub struct BookingRequestBody {
     #[schema(value_type = TimeSlotRequest, required = true)]
     pub time_slot: Field<Object<TimeSlotRequest>>,
     #[schema(value_type = Option<events::PartySize>)]
-    pub people: Field<u64>,
+    pub people: Field<Whole>,
     #[schema(value_type = Option<CustomerRequest>)]
     pub customer: Field<Object<CustomerRequest>>,
 }
@@ -43,9 +43,9 @@ pub struct TimeSlotRequest {
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CustomerRequest {
-    #[schema(value_type = String, required = true, max_length = 200, example = "Ada Lovelace")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, example = "Ada Lovelace")]
     pub name: Field<String>,
-    #[schema(value_type = String, required = true, max_length = 254, example = "ada@example.com")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 254, example = "ada@example.com")]
     pub email: Field<String>,
 }
 
@@ -111,12 +111,12 @@ impl BookingRequestBody {
         let people = if by_party {
             let missing = "is required when tableId is left out";
             errors
-                .required("people", self.people, missing, PEOPLE_RULE, |n| {
+                .required("people", self.people, missing, PEOPLE_RULE, |Whole(n)| {
                     PartySize::new(n).map_err(|_| PEOPLE_RULE.to_owned())
                 })
                 .map(Some)
         } else {
-            errors.optional("people", self.people, PEOPLE_RULE, |n| {
+            errors.optional("people", self.people, PEOPLE_RULE, |Whole(n)| {
                 PartySize::new(n).map_err(|_| PEOPLE_RULE.to_owned())
             })
         };

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::booking_request::TimeSlotRequest;
 use super::error::ApiError;
-use super::fields::{Errors, Field, Object, TABLE_ID_RULE};
+use super::fields::{Errors, Field, Object, TABLE_ID_RULE, Whole};
 use crate::rules::SlotRules;
 
 /// The body of `POST /bookings/{id}/change`.
@@ -21,7 +21,7 @@ pub struct ChangeRequestBody {
     #[schema(value_type = Option<TimeSlotRequest>)]
     pub time_slot: Field<Object<TimeSlotRequest>>,
     #[schema(value_type = Option<events::PartySize>)]
-    pub people: Field<u64>,
+    pub people: Field<Whole>,
     #[schema(value_type = Option<events::TableId>)]
     pub table_id: Field<String>,
 }
@@ -62,7 +62,7 @@ impl ChangeRequestBody {
             }
             Field::Present(Object(slot)) => slot.parse(&mut errors, rules, now).map(Some),
         };
-        let people = errors.optional("people", self.people, PEOPLE_RULE, |n| {
+        let people = errors.optional("people", self.people, PEOPLE_RULE, |Whole(n)| {
             PartySize::new(n).map_err(|_| PEOPLE_RULE.to_owned())
         });
         let table_id = errors.optional("tableId", self.table_id, "must be a string", |raw| {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Admin, Body};
-use super::fields::{Errors, Field, TABLE_ID_RULE, json_body};
+use super::fields::{Errors, Field, TABLE_ID_RULE, Whole, json_body};
 use super::representation::{CombinationBody, CombinationsBody, RemovedCombinationBody};
 use super::state::AppState;
 use super::tables::{SEATS_RULE, refused, unanswered};
@@ -29,10 +29,21 @@ pub struct NewCombinationRequest {
     #[schema(value_type = events::CombinationId, required = true)]
     pub id: Field<String>,
     /// 2 to 4 distinct tables, added and not removed.
-    #[schema(value_type = Vec<events::TableId>, required = true, min_items = 2, max_items = 4)]
+    #[schema(schema_with = distinct_tables, required = true)]
     pub tables: Field<Vec<Field<String>>>,
     #[schema(value_type = events::Seats, required = true)]
-    pub seats: Field<u64>,
+    pub seats: Field<Whole>,
+}
+
+/// `tables` in the API description: 2 to 4 distinct table ids.
+fn distinct_tables() -> utoipa::openapi::schema::Array {
+    use utoipa::PartialSchema as _;
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(events::TableId::schema())
+        .min_items(Some(*TABLES.start()))
+        .max_items(Some(*TABLES.end()))
+        .unique_items(true)
+        .build()
 }
 
 /// A valid `POST /table-combinations` body.
@@ -53,9 +64,13 @@ impl NewCombinationRequest {
         let tables = errors.required("tables", self.tables, "is required", TABLES_RULE, |raw| {
             table_ids(raw)
         });
-        let seats = errors.required("seats", self.seats, "is required", SEATS_RULE, |n| {
-            Seats::new(n).map_err(|_| SEATS_RULE.to_owned())
-        });
+        let seats = errors.required(
+            "seats",
+            self.seats,
+            "is required",
+            SEATS_RULE,
+            |Whole(n)| Seats::new(n).map_err(|_| SEATS_RULE.to_owned()),
+        );
         errors.finish(|| {
             Some(NewCombination {
                 id: id?,
@@ -145,7 +160,7 @@ pub async fn add(
     tag = "tables",
     summary = "Remove a combination",
     params(
-        ("id" = String, Path, description = "the combination's id"),
+        ("id" = events::CombinationId, Path, description = "the combination's id"),
     ),
     security(("admin_token" = [])),
     responses(

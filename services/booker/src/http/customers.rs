@@ -68,7 +68,7 @@ pub async fn erase_booking_customer(
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EraseCustomerRequest {
-    #[schema(value_type = String, required = true, example = "ada@example.com")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 254, example = "ada@example.com")]
     pub email: Field<String>,
 }
 

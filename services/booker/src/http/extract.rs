@@ -39,9 +39,10 @@ impl<S: Send + Sync> FromRequest<S> for Body {
 }
 
 impl Body {
-    /// Nothing but blanks: a body that may be left out was.
+    /// Nothing but blanks, or JSON `null`: a body that may be left out was.
     pub fn is_blank(&self) -> bool {
-        self.0.iter().all(u8::is_ascii_whitespace)
+        let trimmed = self.0.trim_ascii();
+        trimmed.is_empty() || trimmed == b"null"
     }
 }
 

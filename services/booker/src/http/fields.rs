@@ -41,6 +41,29 @@ impl<T: Serialize> Serialize for Field<T> {
     }
 }
 
+/// A whole number as JSON Schema counts one: `4` and `4.0` alike (a client's `4.5` or
+/// `-1` is the wrong type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Whole(pub u64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        if let Some(whole) = number.as_u64() {
+            return Ok(Self(whole));
+        }
+        match number.as_f64() {
+            // Exactly representable as an integer, so the cast is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Some(float) if float.fract() == 0.0 && (0.0..=9.0e15).contains(&float) => {
+                Ok(Self(float as u64))
+            }
+            _ => Err(serde::de::Error::custom("not a whole number")),
+        }
+    }
+}
+
 /// A nested JSON object (serde would also take an array for a struct; a client's array
 /// is the wrong type, not a struct).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -26,9 +26,9 @@ const MAX_CODE: usize = 64;
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct LookupRequest {
-    #[schema(value_type = String, required = true, example = "ada@example.com")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 254, example = "ada@example.com")]
     pub email: Field<String>,
-    #[schema(value_type = String, required = true, example = "K7QX2")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "K7QX2")]
     pub access_code: Field<String>,
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Admin, Body};
-use super::fields::{Errors, Field, TABLE_ID_RULE, json_body, table_id};
+use super::fields::{Errors, Field, TABLE_ID_RULE, Whole, json_body, table_id};
 use super::representation::{RemovedTableBody, TableBody, TablesBody};
 use super::state::AppState;
 use crate::table_commands::CommandError;
@@ -25,7 +25,7 @@ pub struct NewTableRequest {
     #[schema(value_type = events::TableId, required = true)]
     pub id: Field<String>,
     #[schema(value_type = events::Seats, required = true)]
-    pub seats: Field<u64>,
+    pub seats: Field<Whole>,
 }
 
 /// A valid `POST /tables` body.
@@ -39,9 +39,13 @@ impl NewTableRequest {
     pub fn parse(self) -> Result<NewTable, ApiError> {
         let mut errors = Errors::default();
         let id = table_id(&mut errors, "id", self.id);
-        let seats = errors.required("seats", self.seats, "is required", SEATS_RULE, |n| {
-            Seats::new(n).map_err(|_| SEATS_RULE.to_owned())
-        });
+        let seats = errors.required(
+            "seats",
+            self.seats,
+            "is required",
+            SEATS_RULE,
+            |Whole(n)| Seats::new(n).map_err(|_| SEATS_RULE.to_owned()),
+        );
         errors.finish(|| {
             Some(NewTable {
                 id: id?,
@@ -100,7 +104,7 @@ pub async fn add(
     tag = "tables",
     summary = "Remove a table",
     params(
-        ("id" = String, Path, description = "the table's id"),
+        ("id" = events::TableId, Path, description = "the table's id"),
     ),
     security(("admin_token" = [])),
     responses(
