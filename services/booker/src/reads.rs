@@ -152,11 +152,26 @@ impl ReadModels {
         Ok(())
     }
 
-    fn generation(&self) -> Option<u64> {
+    /// The generation read now, once a projector has made one.
+    pub fn generation(&self) -> Option<u64> {
         self.current
             .read()
             .ok()
             .and_then(|current| current.as_ref().map(|(pointer, _)| pointer.generation))
+    }
+
+    /// The last sequence of `stream` (what the read side is measured against).
+    pub async fn last_sequence(&self, name: &str) -> anyhow::Result<u64> {
+        let mut stream = self
+            .js
+            .get_stream(name)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the {name} stream: {e}"))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the {name} stream's state: {e}"))?;
+        Ok(info.state.last_sequence)
     }
 
     /// Whether the generation read now has the availability index ([`Key::Busy`]); one

@@ -12,6 +12,7 @@ mod guessing;
 mod hot_spots;
 mod least_privilege;
 mod limits;
+mod pages;
 mod party_size;
 mod permissions;
 mod reads;

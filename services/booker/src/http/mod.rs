@@ -17,8 +17,10 @@ pub mod fields;
 pub mod history;
 pub mod lookup;
 pub mod openapi;
+pub mod pages;
 pub mod representation;
 pub mod slots;
+pub mod staff;
 pub mod state;
 pub mod tables;
 
@@ -50,6 +52,7 @@ const ROUTES: &[&str] = &[
     "/table-combinations",
     "/table-combinations/{id}",
     "/booking-slots",
+    "/read-side",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -60,7 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     // Answers that may carry an access code or a customer's details are never stored by a
     // cache (API.md): every answer of the booking routes, whoever asks.
     let bookings = Router::new()
-        .route("/bookings", post(create::create))
+        .route("/bookings", post(create::create).get(staff::day_sheet))
         .route("/booking/initiate", post(create::create))
         .route("/bookings/lookup", post(lookup::lookup))
         .route("/bookings/{id}", get(bookings::get))
@@ -82,8 +85,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/table-combinations/{id}", delete(combinations::remove))
         .route("/booking-slots", get(slots::list))
+        .route("/read-side", get(staff::read_side))
         .merge(bookings)
         .merge(openapi::routes())
+        .merge(pages::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(error::log_failures))

@@ -11,7 +11,9 @@ use axum::routing::get;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, change, combinations, create, customers, history, lookup, slots, tables};
+use super::{
+    bookings, change, combinations, create, customers, history, lookup, slots, staff, tables,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +40,8 @@ use super::{bookings, change, combinations, create, customers, history, lookup, 
         combinations::add,
         combinations::remove,
         combinations::list,
+        staff::day_sheet,
+        staff::read_side,
         healthz,
         readyz,
         metrics,
@@ -48,6 +52,7 @@ use super::{bookings, change, combinations, create, customers, history, lookup, 
         (name = "availability", description = "Free slots for a party"),
         (name = "tables", description = "Staff manage tables and combinations"),
         (name = "personal data", description = "Erasure (right to be forgotten)"),
+        (name = "staff", description = "The staff page's day sheet and the read side's state"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -208,7 +208,7 @@ impl AvailabilityQuery {
 }
 
 /// `YYYY-MM-DD`, or the restaurant's local date of an RFC 3339 instant.
-fn local_date(raw: &str, zone: &TimeZone) -> Option<Date> {
+pub(super) fn local_date(raw: &str, zone: &TimeZone) -> Option<Date> {
     let raw = raw.trim();
     if raw.len() == 10 {
         return raw.parse::<Date>().ok();
