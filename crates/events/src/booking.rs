@@ -121,6 +121,10 @@ pub enum CancellationCause {
 /// picked them for the party. `tableId` stays, present exactly when one table is booked,
 /// so a reader of the earlier shape still finds it. v1 and v2 are read with
 /// `tableIds: [tableId]`.
+///
+/// Schema v4 adds `sealedAccessCode` (ADR 0031): the access code sealed with the
+/// booking's data key, like the customer, so that the notifier can email it and nothing
+/// can read it after erasure. Bookings without a customer have none; v1 to v3 have none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableBookingInitiated {
@@ -144,6 +148,8 @@ pub struct TableBookingInitiated {
     pub sealed_customer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_access_code: Option<String>,
 }
 
 /// `tableId` as the events write it: the table when there is exactly one.
@@ -171,6 +177,7 @@ impl TableBookingInitiated {
             access_code_digest: other.access_code_digest.clone(),
             customer: other.customer.clone(),
             sealed_customer: other.sealed_customer.clone(),
+            sealed_access_code: other.sealed_access_code.clone(),
             email_digest: other.email_digest.clone(),
             table_id: place.table_id.clone(),
             table_ids: place.table_ids.clone(),
@@ -285,7 +292,7 @@ impl ReleasedLock for TableBookingCancelled {
 event_family! {
     /// Every event of the Booking aggregate.
     BookingEvent in BOOKINGS_STREAM, keyed by BookingId at booking_subject => {
-        Initiated(TableBookingInitiated) = "table-booking-initiated" v 3,
+        Initiated(TableBookingInitiated) = "table-booking-initiated" v 4,
         Confirmed(TableBookingConfirmed) = "table-booking-confirmed" v 2,
         Rejected(TableBookingRejected) = "table-booking-rejected" v 3,
         Cancelled(TableBookingCancelled) = "table-booking-cancelled" v 3,
@@ -317,7 +324,8 @@ impl BookingEvent {
 /// Turns an older schema version into the current one.
 ///
 /// - `table-booking-initiated` v1 is v2 without `unknownTable` (the table was left to
-///   table-manager); v1 and v2 book the one table `tableId`: v3 with `tableIds: [tableId]`.
+///   table-manager); v1 and v2 book the one table `tableId`: v3 with `tableIds: [tableId]`;
+///   v3 is v4 without `sealedAccessCode`.
 /// - `table-booking-confirmed` v1: v2 with `tableIds: [tableId]`.
 /// - `table-booking-rejected` and `-cancelled` v1 (`{id, reason}`, `{id, cause}`) are v3
 ///   without tables or slot: the event says it does not know its lock (see
@@ -336,6 +344,8 @@ fn upcast(
             with_table_ids(&mut old);
             Ok(old)
         }
+        // v4 only adds `sealedAccessCode`, which v3 never has.
+        ("table-booking-initiated", 3) => Ok(old),
         _ => Err(DecodeError::UnsupportedSchemaVersion {
             event_type: event_type.to_owned(),
             version,

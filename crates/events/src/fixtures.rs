@@ -105,6 +105,7 @@ pub fn request_for(table: &TableId, booking: BookingId, party: u64) -> TableBook
         unknown_table: false,
         sealed_customer: None,
         email_digest: None,
+        sealed_access_code: None,
     }
 }
 

@@ -82,6 +82,7 @@ fn booking_events() -> Vec<BookingEvent> {
             unknown_table: false,
             sealed_customer: None,
             email_digest: None,
+            sealed_access_code: None,
         }
         .into(),
         TableBookingInitiated {
@@ -97,6 +98,7 @@ fn booking_events() -> Vec<BookingEvent> {
             unknown_table: true,
             sealed_customer: Some("v1:00:11".to_owned()),
             email_digest: Some("ab".repeat(32)),
+            sealed_access_code: None,
         }
         .into(),
         TableBookingConfirmed {

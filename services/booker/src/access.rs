@@ -8,8 +8,8 @@
 
 use events::{AccessCodeDigest, BookingId};
 
-use crate::hex::hex;
 use crate::keys::{Keys, ServerKey};
+use sealing::hex::hex;
 
 /// How a keyed access-code digest begins; the key id and the HMAC follow.
 const KEYED: &str = "hmac-sha256:";

@@ -1,25 +1,17 @@
 //! Customers' personal data, sealed per booking (crypto-shredding, ADR 0024).
 //!
-//! Each booking with a customer gets a data key of its own (32 random bytes) in the
-//! booker's bucket `customer_keys`; events and read models keep the customer only sealed
-//! with it (AES-256-GCM, the booking id as associated data), and the email only as a keyed
-//! digest with the server key (lookups find bookings by it). Erasure deletes the data key
-//! with JetStream's secure erase (the stored message is overwritten), so every copy of the
-//! sealed customer, in events, read models and dead letters, is unreadable at once.
+//! Events and read models keep the customer only sealed with the booking's own data key
+//! (crate `sealing`), and the email only as a keyed digest with the server key (lookups
+//! find bookings by it). Erasure deletes the data key, so every copy of the sealed
+//! customer, in events, read models and dead letters, is unreadable at once. The access
+//! code is sealed the same way for the notifier's email (ADR 0031).
 
-use async_nats::jetstream::{self, kv};
-use bytes::Bytes;
+use async_nats::jetstream;
 use events::{BookingId, Customer};
-use ring::aead;
-use ring::rand::{SecureRandom as _, SystemRandom};
+use sealing::{DataKeys, SealError};
 
-use crate::hex::{hex, unhex};
+use crate::access::AccessCode;
 use crate::keys::Keys;
-
-/// The bucket of the bookings' data keys.
-pub const BUCKET: &str = "customer_keys";
-/// How a sealed customer begins (the format's version).
-const SEALED: &str = "v1:";
 
 /// A customer could not be sealed, opened or erased.
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +22,13 @@ pub enum CustomerError {
     Corrupt(String),
 }
 
-fn unavailable(error: impl Into<anyhow::Error>) -> CustomerError {
-    CustomerError::Unavailable(error.into())
+impl From<SealError> for CustomerError {
+    fn from(error: SealError) -> Self {
+        match error {
+            SealError::Unavailable(cause) => Self::Unavailable(cause),
+            SealError::Corrupt(what) => Self::Corrupt(what),
+        }
+    }
 }
 
 /// A customer as events keep it.
@@ -41,69 +38,50 @@ pub struct Sealed {
     pub customer: String,
     /// The keyed digest of the email (hex), for lookups.
     pub email_digest: String,
+    /// The access code, sealed the same way: only for the email that tells the guest.
+    pub access_code: String,
 }
 
-/// The data keys of the bookings' customers.
+/// The bookings' customers, sealed with their bookings' data keys.
 #[derive(Debug, Clone)]
 pub struct Customers {
-    kv: kv::Store,
-    client: async_nats::Client,
+    keys_of_bookings: DataKeys,
     keys: Keys,
 }
 
 impl Customers {
-    /// Opens the bucket, creating it if missing (any replica may come first).
+    /// Opens the data keys' bucket, creating it if missing.
     pub async fn open(
         client: async_nats::Client,
         js: &jetstream::Context,
         replicas: usize,
         keys: Keys,
     ) -> anyhow::Result<Self> {
-        // The bucket's stream, made here rather than by the KV API: a bucket denies
-        // deleting single messages, and erasure needs exactly that (a stream's
-        // `deny_delete` cannot be lifted later).
-        js.get_or_create_stream(jetstream::stream::Config {
-            name: format!("KV_{BUCKET}"),
-            description: Some("One data key per booking's customer; erasure deletes it".to_owned()),
-            subjects: vec![format!("$KV.{BUCKET}.>")],
-            max_messages_per_subject: 1,
-            discard: jetstream::stream::DiscardPolicy::New,
-            allow_rollup: true,
-            allow_direct: true,
-            deny_delete: false,
-            deny_purge: false,
-            storage: jetstream::stream::StorageType::File,
-            num_replicas: replicas,
-            ..Default::default()
+        Ok(Self {
+            keys_of_bookings: DataKeys::open(client, js, replicas).await?,
+            keys,
         })
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create the {BUCKET} bucket: {e}"))?;
-        let kv = js
-            .get_key_value(BUCKET)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open the {BUCKET} bucket: {e}"))?;
-        Ok(Self { kv, client, keys })
     }
 
-    /// Seals `customer` of the booking `id` with the booking's key, made now (or, for a
-    /// retried request, the one made the first time).
-    pub async fn seal(&self, id: BookingId, customer: &Customer) -> Result<Sealed, CustomerError> {
-        let key = self.key_for_new(id).await?;
+    /// Seals `customer` of the booking `id`, and its access `code`, with the booking's key,
+    /// made now (or, for a retried request, the one made the first time).
+    pub async fn seal(
+        &self,
+        id: BookingId,
+        customer: &Customer,
+        code: &AccessCode,
+    ) -> Result<Sealed, CustomerError> {
         let plain =
             serde_json::to_vec(customer).map_err(|e| CustomerError::Corrupt(e.to_string()))?;
-        let mut nonce = [0_u8; aead::NONCE_LEN];
-        random(&mut nonce)?;
-        let mut sealed = plain;
-        aead_key(&key)?
-            .seal_in_place_append_tag(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(id.to_string().as_bytes()),
-                &mut sealed,
-            )
-            .map_err(|_| CustomerError::Corrupt("sealing failed".to_owned()))?;
+        let sealed = self.keys_of_bookings.seal(id, &plain).await?;
+        let access_code = self
+            .keys_of_bookings
+            .seal(id, code.expose().as_bytes())
+            .await?;
         Ok(Sealed {
-            customer: format!("{SEALED}{}:{}", hex(&nonce), hex(&sealed)),
+            customer: sealed,
             email_digest: self.email_digests(&customer.email)[0].clone(),
+            access_code,
         })
     }
 
@@ -113,54 +91,17 @@ impl Customers {
         id: BookingId,
         sealed: &str,
     ) -> Result<Option<Customer>, CustomerError> {
-        let Some(key) = self.kv.get(id.to_string()).await.map_err(unavailable)? else {
+        let Some(plain) = self.keys_of_bookings.open_sealed(id, sealed).await? else {
             return Ok(None);
         };
-        let corrupt = || CustomerError::Corrupt(format!("the sealed customer of {id}"));
-        let mut parts = sealed.strip_prefix(SEALED).ok_or_else(corrupt)?.split(':');
-        let nonce: [u8; aead::NONCE_LEN] = parts
-            .next()
-            .and_then(unhex)
-            .and_then(|n| n.try_into().ok())
-            .ok_or_else(corrupt)?;
-        let mut data = parts.next().and_then(unhex).ok_or_else(corrupt)?;
-        let plain = aead_key(&key)?
-            .open_in_place(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(id.to_string().as_bytes()),
-                &mut data,
-            )
-            .map_err(|_| corrupt())?;
-        serde_json::from_slice(plain)
+        serde_json::from_slice(&plain)
             .map(Some)
-            .map_err(|_| corrupt())
+            .map_err(|_| CustomerError::Corrupt(format!("the sealed customer of {id}")))
     }
 
-    /// Deletes the booking's key for good: the stored message is overwritten (secure
-    /// erase), then the key is purged. Nothing to do for a booking without a key.
+    /// Deletes the booking's key for good (see [`DataKeys::erase`]).
     pub async fn erase(&self, id: BookingId) -> Result<(), CustomerError> {
-        let key = id.to_string();
-        if let Some(entry) = self.kv.entry(&key).await.map_err(unavailable)?
-            && entry.operation == kv::Operation::Put
-        {
-            let request = serde_json::json!({ "seq": entry.revision }).to_string();
-            let reply = self
-                .client
-                .request(
-                    format!("$JS.API.STREAM.MSG.DELETE.KV_{BUCKET}"),
-                    Bytes::from(request),
-                )
-                .await
-                .map_err(unavailable)?;
-            let answer = String::from_utf8_lossy(&reply.payload);
-            if !answer.contains("\"success\":true") && !answer.contains("no message found") {
-                return Err(unavailable(anyhow::anyhow!(
-                    "the key of {id} was not erased: {answer}"
-                )));
-            }
-        }
-        self.kv.purge(&key).await.map_err(unavailable)?;
-        Ok(())
+        Ok(self.keys_of_bookings.erase(id).await?)
     }
 
     /// The digests an email may have been found by: with the current server key first,
@@ -173,37 +114,4 @@ impl Customers {
             .chain([events::read_model::email_digest(email)])
             .collect()
     }
-
-    /// The booking's key: made now, or the one a first attempt of this request made.
-    async fn key_for_new(&self, id: BookingId) -> Result<Vec<u8>, CustomerError> {
-        let mut key = [0_u8; 32];
-        random(&mut key)?;
-        match self
-            .kv
-            .create(id.to_string(), Bytes::copy_from_slice(&key))
-            .await
-        {
-            Ok(_) => Ok(key.to_vec()),
-            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => self
-                .kv
-                .get(id.to_string())
-                .await
-                .map_err(unavailable)?
-                .map(|stored| stored.to_vec())
-                .ok_or_else(|| CustomerError::Corrupt(format!("the key of {id} was erased"))),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-}
-
-fn random(bytes: &mut [u8]) -> Result<(), CustomerError> {
-    SystemRandom::new()
-        .fill(bytes)
-        .map_err(|_| CustomerError::Corrupt("the OS random generator failed".to_owned()))
-}
-
-fn aead_key(key: &[u8]) -> Result<aead::LessSafeKey, CustomerError> {
-    aead::UnboundKey::new(&aead::AES_256_GCM, key)
-        .map(aead::LessSafeKey::new)
-        .map_err(|_| CustomerError::Corrupt("a data key is not 32 bytes".to_owned()))
 }

@@ -19,9 +19,9 @@ use ring::aead;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::access::{AccessCode, RandomUnavailable};
-use crate::hex::{hex, unhex};
 use crate::http::booking_request::legacy_fingerprint;
 use crate::keys::{Keys, ServerKey};
+use sealing::hex::{hex, unhex};
 
 /// The KV bucket of claimed keys.
 pub const BUCKET: &str = "booker_idempotency";

@@ -50,7 +50,7 @@ impl ServerKey {
             ));
         }
         let key = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
-        let id = crate::hex::hex(&hmac::sign(&key, b"restaurant-booking/key-id").as_ref()[..4]);
+        let id = sealing::hex::hex(&hmac::sign(&key, b"restaurant-booking/key-id").as_ref()[..4]);
         Ok(Self { key, id })
     }
 
@@ -64,7 +64,7 @@ impl ServerKey {
     /// The keyed digest of `data` for the purpose `label` (different purposes never give
     /// the same digest for the same data), as 64 hex digits.
     pub fn digest(&self, label: &str, data: &[u8]) -> String {
-        crate::hex::hex(&self.derive(label, data))
+        sealing::hex::hex(&self.derive(label, data))
     }
 
     /// The same digest as 32 bytes: key material derived for `label` and `data`.
@@ -111,7 +111,7 @@ fn decode_hex(raw: &str) -> Option<Vec<u8>> {
     if !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    crate::hex::unhex(raw)
+    sealing::hex::unhex(raw)
 }
 
 #[cfg(test)]

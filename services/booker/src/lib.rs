@@ -12,7 +12,6 @@ mod customers;
 mod destination;
 mod floor;
 mod guard;
-mod hex;
 mod http;
 mod idempotency;
 mod keys;

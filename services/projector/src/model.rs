@@ -266,7 +266,12 @@ fn record<E: DomainEvent>(
     // The digest would let anyone who reads the history try every code offline; the
     // sealed customer and the email digest are for the booker alone.
     if let Some(map) = data.as_object_mut() {
-        for field in ["accessCodeDigest", "sealedCustomer", "emailDigest"] {
+        for field in [
+            "accessCodeDigest",
+            "sealedCustomer",
+            "emailDigest",
+            "sealedAccessCode",
+        ] {
             map.remove(field);
         }
     }

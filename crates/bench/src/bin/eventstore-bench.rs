@@ -59,6 +59,7 @@ fn booking_event() -> anyhow::Result<BookingEvent> {
         unknown_table: false,
         sealed_customer: None,
         email_digest: None,
+        sealed_access_code: None,
     }
     .into())
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::fields::{Errors, Field, Object, Whole, table_id, text};
-use crate::hex::hex;
 use crate::rules::SlotRules;
+use sealing::hex::hex;
 
 /// Longest accepted customer name and email, in characters.
 pub const MAX_NAME: usize = 200;

@@ -86,7 +86,12 @@ pub async fn create(
     tracing::Span::current().record("booking_id", tracing::field::display(id));
     // The customer is kept only sealed with the booking's own key (ADR 0024).
     let sealed = match &request.customer {
-        Some(customer) => Some(backend.customers.seal(id, customer).await?),
+        Some(customer) => Some(
+            backend
+                .customers
+                .seal(id, customer, &claim.access_code)
+                .await?,
+        ),
         None => None,
     };
     // Last before the append: a place given is claimed until the booking is decided.
@@ -103,6 +108,7 @@ pub async fn create(
         access_code_digest: claim.access_code.digest(&state.keys, id),
         unknown_table: place.unknown_table,
         sealed_customer: sealed.as_ref().map(|s| s.customer.clone()),
+        sealed_access_code: sealed.as_ref().map(|s| s.access_code.clone()),
         email_digest: sealed.map(|s| s.email_digest),
     };
     let refused = initiated.edge_rejection();

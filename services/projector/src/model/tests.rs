@@ -49,6 +49,7 @@ fn initiated(id: BookingId) -> BookingEvent {
         unknown_table: false,
         sealed_customer: None,
         email_digest: None,
+        sealed_access_code: None,
     })
 }
 
