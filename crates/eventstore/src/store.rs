@@ -25,8 +25,10 @@ const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequenc
 const BATCH_ID: &str = "Nats-Batch-Id";
 const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
 const BATCH_COMMIT: &str = "Nats-Batch-Commit";
-/// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
-const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
+/// JetStream's error codes for a failed `Nats-Expected-Last-Subject-Sequence` check: with
+/// the sequence found, and the constant form a clustered stream answers while other
+/// appends to the subject are still being replicated.
+const ERR_WRONG_LAST_SEQUENCE: [u64; 2] = [10071, 10164];
 /// JetStream's error code for a message get that finds nothing.
 const ERR_NO_MESSAGE: u64 = 10037;
 
@@ -121,7 +123,7 @@ impl EventStore {
                 event_ids: vec![event_id],
             }),
             Err(e) => Err(match e.kind() {
-                PublishErrorKind::WrongLastSequence => AppendError::Conflict {
+                _ if is_wrong_last_sequence(&e) => AppendError::Conflict {
                     subject: subject.to_owned(),
                     expected: expected.unwrap_or(0),
                 },
@@ -177,7 +179,9 @@ impl EventStore {
                 duplicate,
                 event_ids,
             }),
-            Ok(PubAckResponse::Err { error }) if error.err_code == ERR_WRONG_LAST_SEQUENCE => {
+            Ok(PubAckResponse::Err { error })
+                if ERR_WRONG_LAST_SEQUENCE.contains(&error.err_code) =>
+            {
                 Err(AppendError::Conflict {
                     subject: subject.to_owned(),
                     expected: expected.unwrap_or(0),
@@ -283,6 +287,15 @@ impl EventStore {
             }
         }
     }
+}
+
+/// Whether a publish failed on its expected last subject sequence, in either of the
+/// forms JetStream answers (the client names only the first).
+fn is_wrong_last_sequence(error: &async_nats::jetstream::context::PublishError) -> bool {
+    error.kind() == PublishErrorKind::WrongLastSequence
+        || std::error::Error::source(error)
+            .and_then(|source| source.downcast_ref::<async_nats::jetstream::Error>())
+            .is_some_and(|e| ERR_WRONG_LAST_SEQUENCE.contains(&e.error_code().0))
 }
 
 impl EventLog for EventStore {

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use events::{DomainEvent, TableEvent, TableRemoved};
 use eventstore::EventLog as _;
-use eventstore::{AppendError, Loaded};
+use eventstore::{AppendError, EventStore, Loaded, StoreMetrics, StreamSettings};
 use tokio::sync::Barrier;
 
 use crate::{added, context, env, table};
@@ -296,4 +296,77 @@ async fn a_consistent_load_reads_up_to_what_the_stream_leader_holds() {
     let version = |subject: &'static str| env.store.version_consistent::<TableEvent>(subject);
     assert_eq!(version("tables.c").await.expect("version"), 4);
     assert_eq!(version("tables.nobody").await.expect("version"), 0);
+}
+
+/// On a cluster (R3 streams) JetStream answers a stale expected version with the constant
+/// form of "wrong last sequence" (10164 rather than 10071): still a conflict, which the
+/// repository resolves by loading and deciding again, never a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_version_on_a_cluster_is_a_conflict_for_one_event_and_for_a_batch() {
+    let cluster = testkit::NatsCluster::start(3).await;
+    let store = EventStore::new(cluster.client().await, StoreMetrics::default());
+    let settings = StreamSettings {
+        replicas: 3,
+        ..StreamSettings::default()
+    };
+    eventstore::ensure_streams(store.jetstream(), &["TABLES"], settings)
+        .await
+        .expect("streams");
+    let first = store
+        .append("tables.c1", 0, &[added("c1", 4)], &context("cluster-1"))
+        .await
+        .expect("first append");
+    let stale_one = store
+        .append("tables.c1", 0, &[added("c1", 5)], &context("cluster-2"))
+        .await;
+    assert!(
+        matches!(stale_one, Err(AppendError::Conflict { .. })),
+        "{stale_one:?}"
+    );
+    let batch = [added("c1", 6), TableRemoved { id: table("c1") }.into()];
+    let stale_batch = store
+        .append("tables.c1", 0, &batch, &context("cluster-3"))
+        .await;
+    assert!(
+        matches!(stale_batch, Err(AppendError::Conflict { .. })),
+        "{stale_batch:?}"
+    );
+    let current = store
+        .append(
+            "tables.c1",
+            first.last_sequence,
+            &batch,
+            &context("cluster-4"),
+        )
+        .await
+        .expect("a batch at the current version");
+    assert_eq!(current.event_ids.len(), 2);
+
+    // Appends racing at one version while others are still being replicated: every loser
+    // is told it lost the race.
+    let mut version = current.last_sequence;
+    for round in 0..5 {
+        let barrier = Arc::new(Barrier::new(16));
+        let tasks: Vec<_> = (0..16)
+            .map(|task| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let events = vec![added("c1", task + 1); 1 + (task as usize % 2)];
+                    let ctx = context(&format!("race-{round}-{task}"));
+                    store.append("tables.c1", version, &events, &ctx).await
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(appended) => winners.push(appended),
+                Err(AppendError::Conflict { .. }) => {}
+                Err(other) => panic!("round {round}: a lost race is a conflict, not {other}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}");
+        version = winners[0].last_sequence;
+    }
 }
