@@ -1,5 +1,6 @@
 //! Test kit: starts a real `nats-server` with JetStream on a free loopback port and a
-//! temporary store, and stops it (and deletes the store) on drop.
+//! temporary store, and stops it (and deletes the store) on drop; and a real SMTP server
+//! ([`SmtpServer`]) for the notifier's tests.
 //!
 //! Rule: for tests and benchmarks only; never a dependency of a service binary.
 //! It panics with a clear message instead of returning errors, because every caller is a
@@ -11,8 +12,10 @@ use std::time::{Duration, Instant};
 
 mod cluster;
 pub mod process;
+mod smtp;
 
 pub use cluster::NatsCluster;
+pub use smtp::{ReceivedMail, SmtpMode, SmtpServer};
 
 /// How long a server may take to come up before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
