@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::main::<notifier::Notifier>().await
+}
