@@ -1,5 +1,5 @@
 //! The whole system under test, in one process: a private nats-server and the booker,
-//! table-manager and projector running through their `App`s, started by a typed builder,
+//! table-manager and projector (and the notifier, when asked) running through their `App`s, started by a typed builder,
 //! with helpers to call the API and inspect the streams and read models. The system tests
 //! (`tests/`) and the benchmark programs (`crates/bench`) both use it.
 //!
@@ -33,8 +33,20 @@ pub struct System {
     booker: Option<Spawned>,
     table_manager: Option<Spawned>,
     projector: Option<Spawned>,
+    notifier: Option<Spawned>,
     pub projector_metrics: String,
+    /// The notifier's `/metrics`, once it runs.
+    pub notifier_metrics: String,
     settings: SystemBuilder,
+}
+
+/// The notifier's settings in a test.
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    /// `SMTP_URL`, e.g. a `testkit::SmtpServer`'s.
+    pub smtp_url: String,
+    /// `REMINDER_BEFORE`.
+    pub reminder_before: Duration,
 }
 
 /// What to start, and how: `System::builder().booking_timeout(..).start().await`.
@@ -47,6 +59,7 @@ pub struct SystemBuilder {
     max_payload: Option<usize>,
     idempotency_max_bytes: Option<i64>,
     trusted_proxies: Option<String>,
+    notifier: Option<NotifierSettings>,
 }
 
 impl Default for SystemBuilder {
@@ -59,6 +72,7 @@ impl Default for SystemBuilder {
             max_payload: None,
             idempotency_max_bytes: None,
             trusted_proxies: None,
+            notifier: None,
         }
     }
 }
@@ -101,6 +115,12 @@ impl SystemBuilder {
         self
     }
 
+    /// A notifier too, sending to `settings.smtp_url`.
+    pub fn notifier(mut self, settings: NotifierSettings) -> Self {
+        self.notifier = Some(settings);
+        self
+    }
+
     /// The server's `max_payload`: the largest message (and read-model document) it
     /// takes, to reach that limit with little traffic.
     pub fn max_payload(mut self, bytes: usize) -> Self {
@@ -118,6 +138,7 @@ impl SystemBuilder {
         options.max_payload = self.max_payload;
         let nats = NatsServer::start_with(options).await;
         let projector = self.projector;
+        let notifier = self.notifier.is_some();
         let mut system = System {
             nats,
             base: String::new(),
@@ -125,13 +146,18 @@ impl SystemBuilder {
             booker: None,
             table_manager: None,
             projector: None,
+            notifier: None,
             projector_metrics: String::new(),
+            notifier_metrics: String::new(),
             settings: self,
         };
         system.start_booker().await;
         system.start_table_manager().await;
         if projector {
             system.start_projector().await;
+        }
+        if notifier {
+            system.start_notifier().await;
         }
         system
     }
@@ -291,6 +317,39 @@ impl System {
         stop(self.table_manager.take()).await;
     }
 
+    /// Starts the notifier with the builder's [`NotifierSettings`].
+    pub async fn start_notifier(&mut self) {
+        let settings = self
+            .settings
+            .notifier
+            .clone()
+            .expect("the builder names the notifier's settings");
+        let before = format!("{}ms", settings.reminder_before.as_millis());
+        let extra = [
+            "--smtp-url",
+            settings.smtp_url.as_str(),
+            "--reminder-before",
+            before.as_str(),
+            "--public-url",
+            self.base.as_str(),
+        ];
+        let config = notifier::Config::parse_from(self.args("notifier", &extra));
+        let app = notifier::App::build(config).await.expect("build notifier");
+        let running = app.spawn();
+        self.notifier_metrics = format!("{}/metrics", running.base_url());
+        ready(&running).await;
+        self.notifier = Some(running);
+    }
+
+    pub async fn stop_notifier(&mut self) {
+        stop(self.notifier.take()).await;
+    }
+
+    /// The running notifier, to be killed while the system is in use.
+    pub fn take_notifier(&mut self) -> Option<Spawned> {
+        self.notifier.take()
+    }
+
     /// The services that have ended (by a failure: none is stopped without the test
     /// asking), by name.
     pub fn ended(&self) -> Vec<&'static str> {
@@ -298,6 +357,7 @@ impl System {
             ("booker", &self.booker),
             ("table-manager", &self.table_manager),
             ("projector", &self.projector),
+            ("notifier", &self.notifier),
         ]
         .into_iter()
         .filter(|(_, service)| service.as_ref().is_some_and(|s| !s.is_running()))
@@ -307,9 +367,14 @@ impl System {
 
     /// Waits until every running service answers `/readyz` with 200.
     pub async fn wait_until_ready(&self) {
-        for service in [&self.booker, &self.table_manager, &self.projector]
-            .into_iter()
-            .flatten()
+        for service in [
+            &self.booker,
+            &self.table_manager,
+            &self.projector,
+            &self.notifier,
+        ]
+        .into_iter()
+        .flatten()
         {
             ready(service).await;
         }
@@ -320,6 +385,7 @@ impl System {
         self.stop_booker().await;
         self.stop_table_manager().await;
         self.stop_projector().await;
+        self.stop_notifier().await;
     }
 
     pub async fn stop(mut self) {

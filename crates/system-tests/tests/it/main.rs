@@ -6,6 +6,7 @@ mod caching;
 mod change;
 mod combinations;
 mod docs;
+mod emails;
 mod erasure;
 mod floods;
 mod guessing;
