@@ -165,7 +165,7 @@ impl SystemBuilder {
 
 /// The services' NATS users of deploy/nats/users.conf, the variables holding their
 /// passwords, and the passwords the tests give them.
-pub const USERS: [(&str, &str, &str); 4] = [
+pub const USERS: [(&str, &str, &str); 5] = [
     ("booker", "BOOKER_NATS_PASSWORD", "booker-test-password"),
     (
         "table-manager",
@@ -176,6 +176,11 @@ pub const USERS: [(&str, &str, &str); 4] = [
         "projector",
         "PROJECTOR_NATS_PASSWORD",
         "projector-test-password",
+    ),
+    (
+        "notifier",
+        "NOTIFIER_NATS_PASSWORD",
+        "notifier-test-password",
     ),
     ("ops", "OPS_NATS_PASSWORD", "ops-test-password"),
 ];

@@ -14,7 +14,10 @@ use testkit::{ReceivedMail, SmtpMode, SmtpServer};
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn system_with(smtp: &SmtpServer, reminder_before: Duration) -> System {
+    // Each service as its NATS user of deploy/nats/users.conf: the notifier's permissions
+    // are enough for all it does.
     let system = System::builder()
+        .nats_users()
         .notifier(NotifierSettings {
             smtp_url: smtp.url(),
             reminder_before,
@@ -118,6 +121,9 @@ async fn each_booking_s_confirmation_with_its_code_is_sent_once_through_notifier
             mails.iter().map(|m| &m.0).collect::<Vec<_>>()
         );
     }
+    let log = system.nats.log();
+    let violations = crate::permissions::violations(&log);
+    assert!(violations.is_empty(), "{violations:#?}");
     system.stop().await;
 }
 
