@@ -77,21 +77,25 @@ impl DataKeys {
         Ok(Self { kv, client })
     }
 
-    /// Seals `plain` for the booking `id` with the booking's key, made now (or, for a
-    /// retried request, the one made the first time).
-    pub async fn seal(&self, id: BookingId, plain: &[u8]) -> Result<String, SealError> {
-        let key = self.key_for_new(id).await?;
-        let mut nonce = [0_u8; aead::NONCE_LEN];
-        random(&mut nonce)?;
-        let mut sealed = plain.to_vec();
-        aead_key(&key)?
-            .seal_in_place_append_tag(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(id.to_string().as_bytes()),
-                &mut sealed,
-            )
-            .map_err(|_| SealError::Corrupt("sealing failed".to_owned()))?;
-        Ok(format!("{SEALED}{}:{}", hex(&nonce), hex(&sealed)))
+    /// Seals each of `plains` for the booking `id` with the booking's key, made now (or,
+    /// for a retried request, the one made the first time): one key, fetched once.
+    pub async fn seal(&self, id: BookingId, plains: &[&[u8]]) -> Result<Vec<String>, SealError> {
+        let key = aead_key(&self.key_for_new(id).await?)?;
+        plains
+            .iter()
+            .map(|plain| {
+                let mut nonce = [0_u8; aead::NONCE_LEN];
+                random(&mut nonce)?;
+                let mut sealed = plain.to_vec();
+                key.seal_in_place_append_tag(
+                    aead::Nonce::assume_unique_for_key(nonce),
+                    aead::Aad::from(id.to_string().as_bytes()),
+                    &mut sealed,
+                )
+                .map_err(|_| SealError::Corrupt("sealing failed".to_owned()))?;
+                Ok(format!("{SEALED}{}:{}", hex(&nonce), hex(&sealed)))
+            })
+            .collect()
     }
 
     /// What `sealed` holds for the booking `id`; `None` once its key is erased.

@@ -73,13 +73,14 @@ impl Customers {
     ) -> Result<Sealed, CustomerError> {
         let plain =
             serde_json::to_vec(customer).map_err(|e| CustomerError::Corrupt(e.to_string()))?;
-        let sealed = self.keys_of_bookings.seal(id, &plain).await?;
-        let access_code = self
+        let sealed = self
             .keys_of_bookings
-            .seal(id, code.expose().as_bytes())
+            .seal(id, &[&plain, code.expose().as_bytes()])
             .await?;
+        let [sealed_customer, access_code] = <[String; 2]>::try_from(sealed)
+            .map_err(|_| CustomerError::Corrupt("sealing gave the wrong count".to_owned()))?;
         Ok(Sealed {
-            customer: sealed,
+            customer: sealed_customer,
             email_digest: self.email_digests(&customer.email)[0].clone(),
             access_code,
         })
