@@ -204,17 +204,24 @@ async fn a_change_and_a_cancellation_are_told_and_a_refused_email_is_dead_letter
 }
 
 #[tokio::test]
-async fn a_reminder_comes_before_the_slot_and_none_for_a_booking_erased_or_cancelled() {
+async fn a_reminder_comes_before_the_slot_and_none_for_a_booking_erased_cancelled_or_moved() {
     let smtp = SmtpServer::start().await;
     let slot = Slot::lunch(1);
     let from: jiff::Timestamp = slot.from.parse().expect("from");
-    // Due eight seconds from now.
+    // Due ten seconds from now.
     let until = from.duration_since(jiff::Timestamp::now());
-    let before = Duration::try_from(until).expect("future") - Duration::from_secs(8);
+    let before = Duration::try_from(until).expect("future") - Duration::from_secs(10);
     let system = system_with(&smtp, before).await;
     let kept = book(&system, "t1", &slot, "Ada Lovelace").await;
     let erased = book(&system, "t2", &slot, "Grace Hopper").await;
     let cancelled = book(&system, "t3", &slot, "Alan Turing").await;
+    // Moved to dinner: its lunch reminder goes with it (dinner's comes hours later).
+    let moved = book(&system, "t4", &slot, "Edsger Dijkstra").await;
+    let dinner = Slot::dinner(1);
+    let (status, answer) = system
+        .change(&moved, &json!({"timeSlot": dinner.json()}), 5)
+        .await;
+    assert_eq!(status, 200, "{answer}");
     let auth = format!("Bearer {ADMIN}");
     let path = format!("/bookings/{}/customer", erased["id"].as_str().expect("id"));
     let response = system
