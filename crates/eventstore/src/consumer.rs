@@ -168,7 +168,11 @@ impl DurableConsumer {
             max_deliver: -1,
             max_ack_pending: spec.max_ack_pending,
             filter_subjects: spec.filter_subjects.clone(),
-            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            deliver_policy: if spec.from_now {
+                jetstream::consumer::DeliverPolicy::New
+            } else {
+                jetstream::consumer::DeliverPolicy::All
+            },
             ..Default::default()
         };
         let consumer = stream

@@ -59,6 +59,11 @@ pub struct ConsumerSpec {
     /// by subject), rather than by subject: for a consumer whose handling touches another
     /// aggregate than the one whose subject the message is on.
     pub order_by_header: Option<&'static str>,
+    /// Made anew, the consumer starts after the stream's last message rather than at its
+    /// first: for a consumer that must not act on the history (the notifier does not
+    /// email the guests of bookings made before it existed). Once made, it keeps its
+    /// position either way.
+    pub from_now: bool,
 }
 
 impl ConsumerSpec {
@@ -73,6 +78,7 @@ impl ConsumerSpec {
             batch: 256,
             max_ack_pending: 10_000,
             order_by_header: None,
+            from_now: false,
         }
     }
 

@@ -298,3 +298,44 @@ async fn ordered_by_a_header_messages_of_one_subject_with_different_values_do_no
     shutdown.cancel();
     task.await.expect("consumer stops");
 }
+
+#[tokio::test]
+async fn a_consumer_made_from_now_leaves_the_history_alone_and_takes_what_comes_next() {
+    let env = env().await;
+    env.store
+        .append(
+            "tables.h1",
+            0,
+            &[crate::added("h1", 4)],
+            &crate::context("history"),
+        )
+        .await
+        .expect("history");
+    let spec = ConsumerSpec {
+        from_now: true,
+        ..spec("from-now")
+    };
+    DurableConsumer::ensure(env.store.jetstream(), spec, Default::default())
+        .await
+        .expect("consumer");
+    let mut consumer = env
+        .store
+        .jetstream()
+        .get_stream("TABLES")
+        .await
+        .expect("stream")
+        .get_consumer::<async_nats::jetstream::consumer::pull::Config>("from-now")
+        .await
+        .expect("consumer");
+    assert_eq!(consumer.info().await.expect("info").num_pending, 0);
+    env.store
+        .append(
+            "tables.h2",
+            0,
+            &[crate::added("h2", 4)],
+            &crate::context("next"),
+        )
+        .await
+        .expect("next");
+    assert_eq!(consumer.info().await.expect("info").num_pending, 1);
+}
