@@ -32,7 +32,8 @@ pub struct Metrics {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EmailLabels {
     pub kind: &'static str,
-    /// `sent`, `refused`, `erased` (nobody to write to any more) or `no_email`.
+    /// `sent`, `refused`, `erased` (nobody to write to any more), `no_email` or `past`
+    /// (about a slot that has started).
     pub outcome: &'static str,
 }
 
@@ -68,6 +69,11 @@ impl Post {
         key: &str,
     ) -> Result<(), HandleError> {
         if self.sent.outcome(key).await.map_err(retry)?.is_some() {
+            return Ok(());
+        }
+        // News of a slot that has started is no news (a consumer replayed from far back).
+        if kind != Kind::Cancellation && jiff::Timestamp::now() >= place.slot.from() {
+            self.count(kind, "past");
             return Ok(());
         }
         let (booking, _) = self.bookings.load(&id).await.map_err(retry)?;

@@ -107,13 +107,17 @@ impl Service for Notifier {
             initial: Duration::from_millis(500),
             max: Duration::from_secs(60),
         };
+        // Started on a store with history (an upgrade), the notifier writes about what
+        // happens from then on, not to every guest of the past.
         let emails = ConsumerSpec {
             backoff,
+            from_now: true,
             ..ConsumerSpec::new(events::names::BOOKINGS_STREAM, CONSUMER)
         };
         let emails = started.consumer(emails).await?;
         let reminders = ConsumerSpec {
             backoff,
+            from_now: true,
             ..ConsumerSpec::timers(events::names::BOOKINGS_STREAM, reminders::CONSUMER)
         };
         let reminders = started.consumer(reminders).await?;
