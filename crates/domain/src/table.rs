@@ -309,4 +309,6 @@ impl Aggregate for Table {
 }
 
 #[cfg(test)]
+mod revision_tests;
+#[cfg(test)]
 mod tests;
