@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use events::{
-    AggregateId as _, BookingEvent, BookingId, LockRemovalCause, Metadata, RejectionReason,
-    ReleasedLock, TableId, TimeSlot,
+    AggregateId as _, BookingEvent, BookingId, LockRemovalCause, Metadata, PartySize,
+    RejectionReason, ReleasedLock, TableId, TimeSlot,
 };
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
@@ -42,19 +42,15 @@ impl<L: EventLog> LockingSaga<L> {
             // Rejected by the gateway as it was made (ADR 0020, 0027): nothing to lock.
             BookingEvent::Initiated(e) if e.edge_rejection().is_some() => Ok(()),
             BookingEvent::Initiated(e) => {
-                let context = step_context(metadata, e.table_ids.len());
-                self.tables
-                    .lock_all(&e.table_ids, e.time_slot, e.id.into(), e.people, context)
+                let holder = e.id.into();
+                self.lock(&e.table_ids, e.time_slot, holder, e.people, metadata)
                     .await
-                    .map_err(retry)
             }
             // The place it was given was lost in a race: the next one (ADR 0027).
             BookingEvent::Reassigned(e) => {
-                let context = step_context(metadata, e.table_ids.len());
-                self.tables
-                    .lock_all(&e.table_ids, e.time_slot, e.id.into(), None, context)
+                let holder = e.id.into();
+                self.lock(&e.table_ids, e.time_slot, holder, None, metadata)
                     .await
-                    .map_err(retry)
             }
             // A change (ADR 0029): the new tables it does not hold already, all or
             // nothing, before anything is released. The party is checked against a table
@@ -62,44 +58,26 @@ impl<L: EventLog> LockingSaga<L> {
             BookingEvent::ChangeRequested(e) => {
                 let to_lock = e.from.move_to(&e.to).to_lock;
                 let people = e.to.people.filter(|_| e.to.table_ids.len() == 1);
-                let holder = Holder {
-                    booking: e.id,
-                    revision: e.revision,
-                };
-                let context = step_context(metadata, to_lock.len());
-                self.tables
-                    .lock_all(&to_lock, e.to.time_slot, holder, people, context)
+                let holder = Holder::new(e.id, e.revision);
+                self.lock(&to_lock, e.to.time_slot, holder, people, metadata)
                     .await
-                    .map_err(retry)
             }
             // Moved: the old tables it no longer needs are freed.
             BookingEvent::Changed(e) => {
                 let to_release = e.from.move_to(&e.to).to_release;
-                let holder = Holder {
-                    booking: e.id,
-                    revision: e.revision,
-                };
+                let holder = Holder::new(e.id, e.revision);
                 let cause = LockRemovalCause::BookingChanged;
-                let context = step_context(metadata, to_release.len());
-                self.tables
-                    .release_all(&to_release, holder, e.from.time_slot, cause, context)
+                self.free(&to_release, holder, e.from.time_slot, cause, metadata)
                     .await
-                    .map_err(retry)
             }
             // Not moved: whatever was locked for the new place is freed, and a lock
             // request still to come is barred (a refusal freed them already: no-ops).
             BookingEvent::ChangeRejected(e) => {
                 let to_lock = e.from.move_to(&e.to).to_lock;
-                let holder = Holder {
-                    booking: e.id,
-                    revision: e.revision,
-                };
+                let holder = Holder::new(e.id, e.revision);
                 let cause = LockRemovalCause::ChangeRejected;
-                let context = step_context(metadata, to_lock.len());
-                self.tables
-                    .release_all(&to_lock, holder, e.to.time_slot, cause, context)
+                self.free(&to_lock, holder, e.to.time_slot, cause, metadata)
                     .await
-                    .map_err(retry)
             }
             BookingEvent::Cancelled(e) => {
                 let cause = LockRemovalCause::BookingCancelled;
@@ -128,9 +106,40 @@ impl<L: EventLog> LockingSaga<L> {
             Some((tables, slot)) => (tables.to_vec(), slot),
             None => self.legacy_lock_of(booking).await?,
         };
+        self.free(&tables, booking.into(), slot, cause, metadata)
+            .await
+    }
+
+    /// Locks `tables` in `slot` for `holder`, all or nothing: the step caused by the
+    /// booking event of `metadata`.
+    async fn lock(
+        &self,
+        tables: &[TableId],
+        slot: TimeSlot,
+        holder: Holder,
+        people: Option<PartySize>,
+        metadata: &Metadata,
+    ) -> Result<(), HandleError> {
         let context = step_context(metadata, tables.len());
         self.tables
-            .release_all(&tables, booking.into(), slot, cause, context)
+            .lock_all(tables, slot, holder, people, context)
+            .await
+            .map_err(retry)
+    }
+
+    /// Frees `tables` in `slot` for `holder`: the step caused by the booking event of
+    /// `metadata`.
+    async fn free(
+        &self,
+        tables: &[TableId],
+        holder: Holder,
+        slot: TimeSlot,
+        cause: LockRemovalCause,
+        metadata: &Metadata,
+    ) -> Result<(), HandleError> {
+        let context = step_context(metadata, tables.len());
+        self.tables
+            .release_all(tables, holder, slot, cause, context)
             .await
             .map_err(retry)
     }

@@ -34,13 +34,17 @@ pub struct Holder {
     pub revision: Revision,
 }
 
+impl Holder {
+    /// The place `booking` has at `revision`.
+    pub fn new(booking: BookingId, revision: Revision) -> Self {
+        Self { booking, revision }
+    }
+}
+
 impl From<BookingId> for Holder {
     /// The place a booking was booked for.
     fn from(booking: BookingId) -> Self {
-        Self {
-            booking,
-            revision: 0,
-        }
+        Self::new(booking, 0)
     }
 }
 

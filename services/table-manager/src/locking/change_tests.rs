@@ -2,29 +2,16 @@
 //! the new tables locked before the old are released, with each point where a crash can
 //! stop a step.
 
-use events::fixtures::{change_requested, dinner, lunch, place_at, ts};
+use events::fixtures::{change_requested, dinner, lunch, place_at};
 use events::{
     BookingPlace, ChangeRejectionReason, LockFailureReason, LockRemovalCause, Revision,
     TableBookingChangeRejected, TableBookingChanged, TableEvent, TableLockPlaced,
     TableLockPlacementFailed, TableLockRemoved,
 };
 use eventstore::testing::Scenario;
-use eventstore::{Clock, InMemory};
 
+use super::tests::{saga, table};
 use super::*;
-
-fn table(raw: &str) -> TableId {
-    TableId::parse(raw).expect("table id")
-}
-
-fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
-    LockingSaga {
-        tables: Arc::new(Tables::with_clock(
-            scenario.log(),
-            Clock::fixed(ts("2026-12-01T00:00:00Z")),
-        )),
-    }
-}
 
 /// A lock decision of `booking` at `revision` on `raw` in `slot`.
 struct Lock<'a> {

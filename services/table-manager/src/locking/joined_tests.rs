@@ -6,23 +6,10 @@ use events::{
     TableLockPlaced, TableLockPlacementFailed, TableLockRemoved, names,
 };
 use eventstore::testing::Scenario;
-use eventstore::{Clock, InMemory};
 
+use super::tests::{saga, table};
 use super::*;
-use events::fixtures::{cancelled, dinner, request_for, ts};
-
-fn table(raw: &str) -> TableId {
-    TableId::parse(raw).expect("table id")
-}
-
-fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
-    LockingSaga {
-        tables: Arc::new(Tables::with_clock(
-            scenario.log(),
-            Clock::fixed(ts("2026-12-01T00:00:00Z")),
-        )),
-    }
-}
+use events::fixtures::{cancelled, dinner, request_for};
 
 fn added(raw: &str, seats: u64) -> TableEvent {
     events::TableAdded {

@@ -7,15 +7,20 @@ use eventstore::{Clock, InMemory};
 use super::*;
 use events::fixtures::*;
 
-fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
+/// The saga on `scenario`'s log, deciding at [`early`].
+pub(super) fn saga(scenario: &Scenario) -> LockingSaga<InMemory> {
     LockingSaga {
         tables: Arc::new(Tables::with_clock(scenario.log(), early())),
     }
 }
 
 /// A clock before every fixture slot.
-fn early() -> Clock {
+pub(super) fn early() -> Clock {
     Clock::fixed(ts("2026-12-01T00:00:00Z"))
+}
+
+pub(super) fn table(raw: &str) -> TableId {
+    TableId::parse(raw).expect("table id")
 }
 
 #[tokio::test]
