@@ -47,8 +47,8 @@ pub fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
     responses(
         (status = 200, description = "the booking", body = crate::http::representation::BookingBody),
         (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn get(
@@ -91,13 +91,13 @@ pub async fn get(
     security(("access_code" = []), ("admin_token" = [])),
     responses(
         (status = 200, description = "the booking, cancelled", body = crate::http::representation::BookingBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 403, response = crate::http::error::responses::Forbidden),
         (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "already rejected, or its slot has started", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::http::error::responses::TooLarge),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn cancel(

@@ -110,13 +110,13 @@ fn table_ids(raw: Vec<Field<String>>) -> Result<Vec<TableId>, String> {
     security(("admin_token" = [])),
     responses(
         (status = 201, description = "the combination", body = crate::http::representation::CombinationBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
         (status = 404, description = "a table is unknown or removed", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "the id is already used", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::http::error::responses::TooLarge),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn add(
@@ -165,12 +165,12 @@ pub async fn add(
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "removed", body = crate::http::representation::RemovedCombinationBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
         (status = 404, description = "unknown or removed combination", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "a booking holds it for a slot that has not ended", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn remove(
@@ -203,7 +203,7 @@ pub async fn remove(
     summary = "The combinations, sorted by id",
     responses(
         (status = 200, description = "removed ones left out", body = crate::http::representation::CombinationsBody),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<CombinationsBody>, ApiError> {

@@ -46,11 +46,11 @@ use crate::saga;
     responses(
         (status = 201, description = "confirmed (or cancelled meanwhile): the booking with its access code", body = crate::http::representation::BookingBody),
         (status = 202, description = "not decided within `wait`: the booking, still `initiated`, with its access code", body = crate::http::representation::BookingBody, headers(("Location" = String, description = "the booking's URL"))),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
         (status = 409, description = "rejected: `booking` with its `reason`, `alternatives` where the party fits instead", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::http::error::responses::TooLarge),
         (status = 422, description = "this Idempotency-Key was used with a different request", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn create(

@@ -33,11 +33,11 @@ use crate::http::booking_request::MAX_EMAIL;
     security(("access_code" = []), ("admin_token" = [])),
     responses(
         (status = 200, description = "the booking with `customer: null` and `customerErased: true`", body = crate::http::representation::BookingBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 403, response = crate::http::error::responses::Forbidden),
         (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn erase_booking_customer(
@@ -90,11 +90,11 @@ pub struct ErasedBody {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "how many bookings were erased", body = ErasedBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
+        (status = 413, response = crate::http::error::responses::TooLarge),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn erase_customer(

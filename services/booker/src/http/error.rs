@@ -122,6 +122,61 @@ pub struct Problem {
     pub alternatives: Option<Vec<AlternativeBody>>,
 }
 
+/// The problems many routes answer, as named responses of the API description (each
+/// route lists the ones it can give). Described, never built.
+#[allow(dead_code)]
+pub mod responses {
+    use super::Problem;
+
+    /// 503.
+    #[derive(Debug, utoipa::ToResponse)]
+    #[response(
+        description = "NATS or table-manager cannot be reached; nothing was written, retry",
+        content_type = "application/problem+json"
+    )]
+    pub struct Unavailable(pub Problem);
+
+    /// 429.
+    #[derive(Debug, utoipa::ToResponse)]
+    #[response(
+        description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again",
+        content_type = "application/problem+json"
+    )]
+    pub struct TooManyAttempts(pub Problem);
+
+    /// 400.
+    #[derive(Debug, utoipa::ToResponse)]
+    #[response(
+        description = "a field is missing or invalid; `errors` names each",
+        content_type = "application/problem+json"
+    )]
+    pub struct BadRequest(pub Problem);
+
+    /// 413.
+    #[derive(Debug, utoipa::ToResponse)]
+    #[response(
+        description = "the body is over 64 KiB",
+        content_type = "application/problem+json"
+    )]
+    pub struct TooLarge(pub Problem);
+
+    /// 401.
+    #[derive(Debug, utoipa::ToResponse)]
+    #[response(
+        description = "no valid admin token",
+        content_type = "application/problem+json"
+    )]
+    pub struct Unauthorized(pub Problem);
+
+    /// 403.
+    #[derive(Debug, utoipa::ToResponse)]
+    #[response(
+        description = "the access code is wrong or missing",
+        content_type = "application/problem+json"
+    )]
+    pub struct Forbidden(pub Problem);
+}
+
 impl Problem {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {

@@ -65,10 +65,10 @@ impl From<&HistoryEntry> for HistoryEvent {
     security(("access_code" = []), ("admin_token" = [])),
     responses(
         (status = 200, description = "the events in the order they happened", body = HistoryBody),
-        (status = 403, description = "the access code is wrong or missing", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 403, response = crate::http::error::responses::Forbidden),
         (status = 404, description = "no such booking", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn history(

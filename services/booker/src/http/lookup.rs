@@ -63,11 +63,11 @@ impl LookupRequest {
     request_body = LookupRequest,
     responses(
         (status = 200, description = "the booking with its access code and customer", body = crate::http::representation::BookingBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
         (status = 404, description = "no booking with this email and code", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::http::error::responses::TooLarge),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn lookup(

@@ -11,6 +11,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::error::responses;
 use super::{
     bookings, change, combinations, create, customers, history, lookup, slots, staff, tables,
 };
@@ -46,6 +47,14 @@ use super::{
         readyz,
         metrics,
     ),
+    components(responses(
+        responses::BadRequest,
+        responses::Unauthorized,
+        responses::Forbidden,
+        responses::TooLarge,
+        responses::TooManyAttempts,
+        responses::Unavailable,
+    )),
     modifiers(&Security, &Alias),
     tags(
         (name = "bookings", description = "Guests book, read, change and cancel"),
@@ -188,6 +197,14 @@ mod tests {
             for (method, operation) in operations.as_object().expect("operations") {
                 let responses = operation["responses"].as_object().expect("responses");
                 for (status, response) in responses {
+                    // A named response is described once, in the components.
+                    let response = match response["$ref"].as_str() {
+                        Some(named) => {
+                            let name = named.trim_start_matches("#/components/responses/");
+                            &document["components"]["responses"][name]
+                        }
+                        None => response,
+                    };
                     assert!(
                         response["description"]
                             .as_str()

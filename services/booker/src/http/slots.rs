@@ -105,8 +105,8 @@ impl From<FreeCombination> for CombinationBody {
     ),
     responses(
         (status = 200, description = "one entry per local day, only slots where a table or combination fits", body = SlotsBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn list(

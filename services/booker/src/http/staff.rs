@@ -48,7 +48,7 @@ pub struct SheetSlotBody {
     responses(
         (status = 200, description = "every slot of the day, with its bookings and their customers", body = DaySheetBody),
         (status = 400, description = "`date` is missing or invalid", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
         (status = 429, description = "too many wrong admin tokens from this client", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "the read side cannot be read", body = crate::http::error::Problem, content_type = "application/problem+json"),
     )
@@ -133,7 +133,7 @@ pub struct StreamLagBody {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "the generation read and the lag per stream", body = ReadSideBody),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
         (status = 429, description = "too many wrong admin tokens from this client", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "no read model yet, or NATS cannot be reached", body = crate::http::error::Problem, content_type = "application/problem+json"),
     )

@@ -65,12 +65,12 @@ impl NewTableRequest {
     security(("admin_token" = [])),
     responses(
         (status = 201, description = "the table", body = crate::http::representation::TableBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
         (status = 409, description = "the id is already used (also by a removed table)", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is over 64 KiB", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::http::error::responses::TooLarge),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn add(
@@ -109,12 +109,12 @@ pub async fn add(
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "removed", body = crate::http::representation::RemovedTableBody),
-        (status = 400, description = "a field is missing or invalid; `errors` names each", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid admin token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::http::error::responses::BadRequest),
+        (status = 401, response = crate::http::error::responses::Unauthorized),
         (status = 404, description = "unknown or removed table", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "a lock is held for a slot that has not ended, or a combination contains the table", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many wrong access codes or admin tokens from this client, for this booking or email; `Retry-After` says when to try again", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::http::error::responses::TooManyAttempts),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn remove(
@@ -142,7 +142,7 @@ pub async fn remove(
     summary = "The tables, sorted by id",
     responses(
         (status = 200, description = "removed tables left out", body = crate::http::representation::TablesBody),
-        (status = 503, description = "NATS or table-manager cannot be reached; nothing was written, retry", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, response = crate::http::error::responses::Unavailable),
     )
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<TablesBody>, ApiError> {
