@@ -83,7 +83,7 @@ impl StoreMetrics {
     /// The gauge of one consumer's stored dead letters.
     pub(crate) fn dead_letters(&self, consumer: &str) -> Gauge {
         let labels = vec![("consumer", consumer.to_owned())];
-        self.dead_letters.get_or_create(&labels).clone()
+        self.dead_letters.get_or_create_owned(&labels)
     }
 
     pub(crate) fn stream(stream: &'static str) -> StreamLabels {
@@ -97,6 +97,6 @@ impl StoreMetrics {
             ("consumer", consumer.to_owned()),
             ("outcome", outcome.to_owned()),
         ];
-        self.handled.get_or_create(&labels).clone()
+        self.handled.get_or_create_owned(&labels)
     }
 }

@@ -261,7 +261,7 @@ impl EventStore {
     ) -> Result<Loaded<E>, LoadError> {
         self.metrics
             .loads
-            .get_or_create(&StoreMetrics::stream(E::STREAM))
+            .get_or_create_owned(&StoreMetrics::stream(E::STREAM))
             .inc();
         let mut loaded = Loaded {
             events: Vec::new(),
@@ -340,14 +340,17 @@ impl EventLog for EventStore {
         let labels = StoreMetrics::stream(E::STREAM);
         match &result {
             Ok(appended) if appended.duplicate => {
-                self.metrics.duplicates.get_or_create(&labels).inc();
+                self.metrics.duplicates.get_or_create_owned(&labels).inc();
             }
             Ok(appended) => {
                 let count = appended.event_ids.len() as u64;
-                self.metrics.appended.get_or_create(&labels).inc_by(count);
+                self.metrics
+                    .appended
+                    .get_or_create_owned(&labels)
+                    .inc_by(count);
             }
             Err(AppendError::Conflict { .. }) => {
-                self.metrics.conflicts.get_or_create(&labels).inc();
+                self.metrics.conflicts.get_or_create_owned(&labels).inc();
             }
             Err(_) => {}
         }

@@ -175,7 +175,7 @@ impl Post {
     fn count(&self, kind: Kind, outcome: &'static str) {
         self.metrics
             .emails
-            .get_or_create(&EmailLabels {
+            .get_or_create_owned(&EmailLabels {
                 kind: kind.name(),
                 outcome,
             })

@@ -72,7 +72,7 @@ impl AppState {
     /// Counts a refusal because `store` is full.
     pub(crate) fn refused_full(&self, store: &'static str) {
         self.limit_refusals
-            .get_or_create(&vec![("store", store)])
+            .get_or_create_owned(&vec![("store", store)])
             .inc();
     }
 
