@@ -26,6 +26,9 @@ use crate::spec::ConsumerSpec;
 /// How long one pull request stays open on the server. Short, because a stopping consumer
 /// waits for its open request to end, and an idle one asks again this often.
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
+/// How much longer than [`PULL_EXPIRES`] a stopping consumer waits for its open request to
+/// end before it gives up on it (the server is unreachable).
+const STOP_MARGIN: Duration = Duration::from_millis(500);
 
 /// The next message of the open pull request (`None` when it has ended).
 async fn next_message(
@@ -243,13 +246,18 @@ impl DurableConsumer {
         let mut pull: Option<pull::Batch> = None;
         let mut failures = 0;
         let mut paused_until: Option<tokio::time::Instant> = None;
+        let mut stop_by: Option<tokio::time::Instant> = None;
         loop {
             let stopping = shutdown.is_cancelled();
             // Ask again only with room for at least half a batch, so a busy consumer
             // does not send one request per message.
             if pull.is_none() && !stopping && paused_until.is_none() && held <= self.spec.batch / 2
             {
-                match self.request(self.spec.batch - held).await {
+                let requested = tokio::select! {
+                    () = shutdown.cancelled() => continue,
+                    requested = self.request(self.spec.batch - held) => requested,
+                };
+                match requested {
                     Ok(batch) => pull = Some(batch),
                     Err(e) => {
                         failures += 1;
@@ -260,9 +268,15 @@ impl DurableConsumer {
             if stopping && pull.is_none() && running.is_empty() {
                 return;
             }
+            if stopping && stop_by.is_none() {
+                stop_by = Some(tokio::time::Instant::now() + PULL_EXPIRES + STOP_MARGIN);
+            }
             tokio::select! {
                 biased;
                 () = shutdown.cancelled(), if !stopping => {}
+                // The open request should have ended on the server by now; if no end came
+                // (NATS unreachable), nothing can be delivered on it any more.
+                () = sleep_until(stop_by), if pull.is_some() => pull = None,
                 Some(subject) = running.next(), if !running.is_empty() => {
                     held -= 1;
                     let next = waiting.get_mut(&subject).and_then(VecDeque::pop_front);
