@@ -2,7 +2,9 @@
 //! streams, start the service's work, turn ready, and shut down gracefully. Written once,
 //! here, for every [`Service`].
 
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 use crate::ops::Ops;
 use crate::service::{Config, Service, Started};
 
-/// How long each shutdown phase (HTTP, workers, NATS drain) may take.
-const PHASE_TIMEOUT: Duration = Duration::from_secs(20);
+/// What the graceful stop keeps of `DRAIN_TIMEOUT` for itself: the rest is the margin in
+/// which the signal thread's deadline ([`crate::shutdown`]) would end the process.
+const DRAIN_MARGIN: Duration = Duration::from_secs(2);
 const SETUP_FIRST_DELAY: Duration = Duration::from_millis(200);
 const SETUP_MAX_DELAY: Duration = Duration::from_secs(5);
 
@@ -98,8 +101,12 @@ impl<S: Service> App<S> {
         ));
         tracing::info!(service = name, "HTTP listening");
 
+        let stop_budget = common
+            .drain_timeout
+            .saturating_sub(DRAIN_MARGIN)
+            .max(Duration::from_millis(500));
         let Some(client) = crate::nats::connect(&common, name, &shutdown).await else {
-            return stop_http(http_stop, http).await;
+            return stop_http(http_stop, http, Deadline::after(stop_budget)).await;
         };
         ops.set_client(client.clone());
 
@@ -114,9 +121,10 @@ impl<S: Service> App<S> {
         let mut workers = loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => {
+                    let deadline = Deadline::after(stop_budget);
                     ops.set_stopping();
-                    stop_http(http_stop, http).await?;
-                    drain(name, &client).await;
+                    stop_http(http_stop, http, deadline).await?;
+                    drain(name, &client, deadline).await;
                     return Ok(());
                 }
                 attempt = async {
@@ -129,7 +137,10 @@ impl<S: Service> App<S> {
                 Err(error) => {
                     tracing::warn!(service = name, error = format!("{error:#}"), retry_in = ?delay,
                         "setup failed; retrying");
-                    tokio::time::sleep(delay).await;
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
                     delay = (delay * 2).min(SETUP_MAX_DELAY);
                 }
             }
@@ -154,10 +165,11 @@ impl<S: Service> App<S> {
         }
 
         tracing::info!(service = name, "shutting down");
+        let deadline = Deadline::after(stop_budget);
         ops.set_stopping();
-        stop_http(http_stop, http).await?;
+        stop_http(http_stop, http, deadline).await?;
         workers_stop.cancel();
-        let finished = tokio::time::timeout(PHASE_TIMEOUT, async {
+        let finished = tokio::time::timeout_at(deadline.0, async {
             while let Some(ended) = workers.join_next().await {
                 match ended {
                     Ok(Ok(())) => {}
@@ -180,7 +192,7 @@ impl<S: Service> App<S> {
             );
             workers.abort_all();
         }
-        drain(name, &client).await;
+        drain(name, &client, deadline).await;
         tracing::info!(service = name, "stopped");
         failure.map_or(Ok(()), Err)
     }
@@ -261,20 +273,78 @@ pub fn launch<S: Service>() -> Launch<Config<S>> {
     Launch::Configured(config)
 }
 
-/// The whole `main` of a service binary: [`launch`], then [`run`] until SIGTERM or SIGINT.
-pub async fn main<S: Service>() -> anyhow::Result<()> {
+/// The whole `main` of a service binary: [`launch`], then [`run`] until SIGTERM or SIGINT
+/// ([`serve`]).
+pub fn main<S: Service>() -> ExitCode {
     match launch::<S>() {
-        Launch::Probed(outcome) => outcome,
-        Launch::Configured(config) => run::<S>(config, crate::shutdown::on_signal()).await,
+        Launch::Probed(Ok(())) => ExitCode::SUCCESS,
+        Launch::Probed(Err(error)) => {
+            let _ = writeln!(std::io::stderr(), "{error:#}");
+            ExitCode::FAILURE
+        }
+        Launch::Configured(config) => {
+            let drain = config.common.drain_timeout;
+            serve(S::INFO.name, drain, |shutdown| run::<S>(config, shutdown))
+        }
+    }
+}
+
+/// Runs `work` on a runtime of its own until it returns, with a token that SIGTERM or
+/// SIGINT cancels ([`crate::shutdown::on_signal`]): the process ends within `drain` of the
+/// first signal, at once on a second one. An error is logged (and printed to stderr) and
+/// makes the exit status 1.
+pub fn serve<F, Fut>(name: &str, drain: Duration, work: F) -> ExitCode
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "{name}: cannot start a runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = crate::shutdown::on_signal(drain);
+    let outcome = runtime.block_on(Box::pin(work(shutdown)));
+    // Tasks still running (a stuck connection, a blocking call) do not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let status = match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                service = name,
+                error = format!("{error:#}"),
+                "exiting after a failure"
+            );
+            let _ = writeln!(std::io::stderr(), "{name}: {error:#}");
+            ExitCode::FAILURE
+        }
+    };
+    crate::log_writer::LogWriter::default().flush(Duration::from_secs(1));
+    status
+}
+
+/// When the graceful stop must be over.
+#[derive(Debug, Clone, Copy)]
+struct Deadline(tokio::time::Instant);
+
+impl Deadline {
+    fn after(budget: Duration) -> Self {
+        Self(tokio::time::Instant::now() + budget)
     }
 }
 
 async fn stop_http(
     stop: CancellationToken,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
+    deadline: Deadline,
 ) -> anyhow::Result<()> {
     stop.cancel();
-    match tokio::time::timeout(PHASE_TIMEOUT, http).await {
+    match tokio::time::timeout_at(deadline.0, http).await {
         Ok(Ok(result)) => result.context("HTTP server failed"),
         Ok(Err(join)) => Err(anyhow::anyhow!("HTTP server panicked: {join}")),
         Err(_) => {
@@ -285,8 +355,8 @@ async fn stop_http(
 }
 
 /// Flushes what the client still holds (acks, publishes) and closes the connection.
-async fn drain(name: &str, client: &Client) {
-    match tokio::time::timeout(PHASE_TIMEOUT, client.drain()).await {
+async fn drain(name: &str, client: &Client, deadline: Deadline) {
+    match tokio::time::timeout_at(deadline.0, client.drain()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!(service = name, %error, "NATS drain failed"),
         Err(_) => tracing::warn!(service = name, "NATS drain timed out"),

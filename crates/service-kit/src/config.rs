@@ -54,6 +54,20 @@ pub struct CommonConfig {
     /// connection may sit idle) before the connection is closed.
     #[arg(long, env = "HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http_header_timeout: Duration,
+
+    /// How long a graceful stop (SIGTERM, SIGINT) may take: HTTP requests in flight, the
+    /// workers' messages in hand and the NATS drain share it; the process then exits
+    /// whatever is left. A second signal exits at once.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "15s", value_parser = parse_drain)]
+    pub drain_timeout: Duration,
+}
+
+fn parse_drain(raw: &str) -> Result<Duration, String> {
+    let drain = parse_duration(raw)?;
+    if drain < Duration::from_secs(1) || drain > Duration::from_secs(3600) {
+        return Err(format!("{raw:?} is not between 1s and 1h"));
+    }
+    Ok(drain)
 }
 
 /// A checked `NATS_URL`: one server URL or a comma-separated seed list (`nats://a:4222,

@@ -9,12 +9,13 @@ pub mod app;
 pub mod config;
 pub mod healthcheck;
 pub mod http;
+pub mod log_writer;
 pub mod nats;
 pub mod ops;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use app::{App, Launch, Spawned, launch, main, run};
+pub use app::{App, Launch, Spawned, launch, main, run, serve};
 pub use config::{CommonConfig, LogFormat, NatsUrl, Secret, parse_duration};
 pub use service::{Config, Info, Service, Started, Workers};

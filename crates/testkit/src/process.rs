@@ -51,12 +51,105 @@ fn start_on_free_port(
 }
 
 /// Everything a service binary must do on its own: [`check_binary_lifecycle`] on a fresh
-/// nats-server, then [`check_binary_waits_for_nats`].
+/// nats-server, then [`check_binary_waits_for_nats`] and [`check_binary_stops`].
 pub async fn check_binary(binary: &str, env: &[(&str, String)]) {
     let nats = crate::NatsServer::start().await;
     check_binary_lifecycle(binary, &nats.url(), env).await;
     drop(nats);
     check_binary_waits_for_nats(binary, env).await;
+    check_binary_stops(binary, env).await;
+}
+
+/// The drain time [`check_binary_stops`] gives a service.
+const STOP_DRAIN: Duration = Duration::from_secs(5);
+
+/// Checks that SIGTERM stops a service binary within its `DRAIN_TIMEOUT` in every state:
+/// while it starts with NATS down, once NATS has gone after it was ready (its consumers
+/// retrying), when the readers of its stdout and stderr have gone away, and when nobody
+/// reads its stdout (a full pipe) while it logs at the trace level.
+pub async fn check_binary_stops(binary: &str, env: &[(&str, String)]) {
+    let mut env = env.to_vec();
+    env.push(("DRAIN_TIMEOUT", format!("{}s", STOP_DRAIN.as_secs())));
+    let mut nats = crate::NatsServer::start().await;
+
+    nats.kill();
+    let (mut process, base) = start_on_free_port(binary, &nats.url(), &env);
+    wait_for_status(&format!("{base}/healthz"), 200, Duration::from_secs(30)).await;
+    stops_in_time(&mut process, binary, "while starting with NATS down").await;
+
+    nats.start_again().await;
+    let (mut process, base) = start_on_free_port(binary, &nats.url(), &env);
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    nats.kill();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stops_in_time(&mut process, binary, "with NATS gone after it was ready").await;
+    nats.start_again().await;
+
+    let (mut process, base, out) = start_piped(binary, &nats.url(), &env);
+    drop(out);
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    stops_in_time(
+        &mut process,
+        binary,
+        "with its stdout and stderr readers gone",
+    )
+    .await;
+
+    let mut traced = env.clone();
+    traced.push(("RUST_LOG", "trace".to_owned()));
+    let (mut process, base, _unread) = start_piped(binary, &nats.url(), &traced);
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    for _ in 0..50 {
+        wait_for_status(&format!("{base}/metrics"), 200, Duration::from_secs(5)).await;
+    }
+    stops_in_time(&mut process, binary, "with a stdout nobody reads").await;
+}
+
+/// Sends SIGTERM and asserts the process is gone within [`STOP_DRAIN`].
+async fn stops_in_time(process: &mut ServiceProcess, binary: &str, state: &str) {
+    let asked = Instant::now();
+    process.terminate();
+    let deadline = asked + STOP_DRAIN;
+    while !process.has_exited() {
+        assert!(
+            Instant::now() < deadline,
+            "{binary} still runs {STOP_DRAIN:?} after SIGTERM {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Like [`start_on_free_port`], with stdout and stderr going to pipes whose read ends the
+/// caller holds (drop them to make every write fail, keep them unread to fill them).
+fn start_piped(
+    binary: &str,
+    nats_url: &str,
+    env: &[(&str, String)],
+) -> (
+    ServiceProcess,
+    String,
+    (std::process::ChildStdout, std::process::ChildStderr),
+) {
+    let port = free_port();
+    let mut all = vec![
+        ("NATS_URL", nats_url.to_owned()),
+        ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+    ];
+    all.extend(env.iter().cloned());
+    let mut child = command(std::path::Path::new(binary), &all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let out = (
+        child.stdout.take().expect("piped stdout"),
+        child.stderr.take().expect("piped stderr"),
+    );
+    (
+        ServiceProcess { child },
+        format!("http://127.0.0.1:{port}"),
+        out,
+    )
 }
 
 /// Checks the life of a service binary against `nats`: it reads `NATS_URL` and `HTTP_ADDR`

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    service_kit::main::<booker::Booker>().await
+fn main() -> std::process::ExitCode {
+    service_kit::main::<booker::Booker>()
 }

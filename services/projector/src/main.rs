@@ -1,16 +1,21 @@
 use std::io::Write as _;
+use std::process::ExitCode;
 
 use projector::{Command, Projector};
 use service_kit::Launch;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let config = match service_kit::launch::<Projector>() {
-        Launch::Probed(outcome) => return outcome,
+        Launch::Probed(Ok(())) => return ExitCode::SUCCESS,
+        Launch::Probed(Err(error)) => {
+            let _ = writeln!(std::io::stderr(), "{error:#}");
+            return ExitCode::FAILURE;
+        }
         Launch::Configured(config) => config,
     };
+    let drain = config.common.drain_timeout;
     match config.own.command {
-        Some(Command::Rebuild) => {
+        Some(Command::Rebuild) => service_kit::serve("projector", drain, |_| async move {
             let rebuilt = projector::rebuild(&config).await?;
             // The command's report, for whoever ran it.
             writeln!(
@@ -22,7 +27,9 @@ async fn main() -> anyhow::Result<()> {
                 rebuilt.events_per_second()
             )?;
             Ok(())
-        }
-        None => projector::run(config, service_kit::shutdown::on_signal()).await,
+        }),
+        None => service_kit::serve("projector", drain, |shutdown| {
+            projector::run(config, shutdown)
+        }),
     }
 }

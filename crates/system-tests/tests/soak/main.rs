@@ -28,27 +28,21 @@ use services::{Nats, Services};
 const ROLE: &str = "SOAK_ROLE";
 
 fn main() -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     if let Ok(role) = std::env::var(ROLE) {
-        let served = runtime.block_on(async {
-            match role.as_str() {
-                "booker" => service_kit::main::<booker::Booker>().await,
-                "table-manager" => service_kit::main::<table_manager::TableManager>().await,
-                "projector" => service_kit::main::<projector::Projector>().await,
-                other => Err(anyhow::anyhow!("unknown role {other}")),
-            }
-        });
-        return match served {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("{role}: {error:#}");
+        return match role.as_str() {
+            "booker" => service_kit::main::<booker::Booker>(),
+            "table-manager" => service_kit::main::<table_manager::TableManager>(),
+            "projector" => service_kit::main::<projector::Projector>(),
+            other => {
+                eprintln!("unknown role {other}");
                 ExitCode::FAILURE
             }
         };
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let seconds = std::env::var("SOAK_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

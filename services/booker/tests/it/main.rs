@@ -101,6 +101,74 @@ async fn the_booker_binary_waits_for_nats_without_being_ready() {
 }
 
 #[tokio::test]
+async fn the_booker_binary_stops_on_sigterm_in_every_state() {
+    process::check_binary_stops(BINARY, &[token(), key()]).await;
+}
+
+/// A booker holding a request whose body never finishes arriving: its graceful stop
+/// waits for that request.
+async fn booker_holding_a_request(
+    nats: &NatsServer,
+    drain: &str,
+) -> (ServiceProcess, tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    let port = process::free_port();
+    let process = ServiceProcess::start(
+        BINARY,
+        &[
+            token(),
+            key(),
+            ("NATS_URL", nats.url()),
+            ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("DRAIN_TIMEOUT", drain.to_owned()),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    slow.write_all(
+        b"POST /bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"tableId\":",
+    )
+    .await
+    .expect("send the start of a request");
+    // The request is in the booker's hands.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (process, slow)
+}
+
+#[tokio::test]
+async fn a_second_signal_ends_a_stopping_booker_at_once() {
+    let nats = NatsServer::start().await;
+    let (mut process, _slow) = booker_holding_a_request(&nats, "60s").await;
+    process.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !process.has_exited(),
+        "the first signal waits for the request in flight"
+    );
+    process.terminate();
+    let status = process.wait_exit(Duration::from_secs(2)).await;
+    assert_eq!(status.code(), Some(130), "{status}");
+}
+
+#[tokio::test]
+async fn a_stop_that_overruns_its_drain_time_ends_at_the_drain_time() {
+    let nats = NatsServer::start().await;
+    let (mut process, _slow) = booker_holding_a_request(&nats, "3s").await;
+    let asked = std::time::Instant::now();
+    process.terminate();
+    process.wait_exit(Duration::from_secs(4)).await;
+    assert!(
+        asked.elapsed() <= Duration::from_secs(3) + Duration::from_millis(300),
+        "stopped after {:?}",
+        asked.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn the_booker_refuses_to_start_without_an_admin_token() {
     for env in [vec![key()], vec![key(), ("ADMIN_TOKEN", "   ".to_owned())]] {
         let mut process = ServiceProcess::start(BINARY, &env);
