@@ -19,6 +19,7 @@ use crate::BoxError;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
+use crate::disconnects::Disconnects;
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
 use crate::spec::ConsumerSpec;
@@ -144,6 +145,8 @@ pub struct DurableConsumer {
     dead_letters: Gauge,
     /// The durable consumer of operators' replay requests for this one.
     replays: jetstream::consumer::Consumer<pull::Config>,
+    /// Losses of the connection: the open pull request is then made again.
+    disconnects: Disconnects,
 }
 
 impl DurableConsumer {
@@ -200,7 +203,15 @@ impl DurableConsumer {
             spec,
             consumer,
             js: js.clone(),
+            disconnects: Disconnects::never(),
         })
+    }
+
+    /// The same consumer, asking again at once when `disconnects` reports the connection
+    /// lost (rather than when the lost request would have expired).
+    pub fn with_disconnects(mut self, disconnects: Disconnects) -> Self {
+        self.disconnects = disconnects;
+        self
     }
 
     pub fn spec(&self) -> &ConsumerSpec {
@@ -247,6 +258,7 @@ impl DurableConsumer {
         let mut failures = 0;
         let mut paused_until: Option<tokio::time::Instant> = None;
         let mut stop_by: Option<tokio::time::Instant> = None;
+        let mut losses = self.disconnects.watch();
         loop {
             let stopping = shutdown.is_cancelled();
             // Ask again only with room for at least half a batch, so a busy consumer
@@ -258,7 +270,10 @@ impl DurableConsumer {
                     requested = self.request(self.spec.batch - held) => requested,
                 };
                 match requested {
-                    Ok(batch) => pull = Some(batch),
+                    Ok(batch) => {
+                        losses.seen();
+                        pull = Some(batch);
+                    }
                     Err(e) => {
                         failures += 1;
                         paused_until = Some(self.pause(failures, &e));
@@ -277,6 +292,8 @@ impl DurableConsumer {
                 // The open request should have ended on the server by now; if no end came
                 // (NATS unreachable), nothing can be delivered on it any more.
                 () = sleep_until(stop_by), if pull.is_some() => pull = None,
+                // A request made on a lost connection will never deliver: ask again.
+                () = losses.lost(), if pull.is_some() => pull = None,
                 Some(subject) = running.next(), if !running.is_empty() => {
                     held -= 1;
                     let next = waiting.get_mut(&subject).and_then(VecDeque::pop_front);

@@ -15,6 +15,7 @@
 
 mod consumer;
 pub mod dead_letters;
+mod disconnects;
 mod log;
 mod memory;
 mod metrics;
@@ -28,6 +29,7 @@ pub mod testing;
 
 pub use consumer::{ConsumerError, Delivery, DurableConsumer, HandleError, Handler};
 pub use dead_letters::dead_letter;
+pub use disconnects::{ConnectionLost, DisconnectSignal, Disconnects, LossWatch};
 pub use log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 pub use memory::InMemory;
 pub use metrics::StoreMetrics;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use events::{DomainEvent, EventId};
 use serde::Deserialize;
 
+use crate::disconnects::Disconnects;
 use crate::log::{AppendContext, AppendError, Appended, EventLog, LoadError, Loaded};
 use crate::metrics::StoreMetrics;
 use crate::recorded::Recorded;
@@ -38,6 +39,7 @@ pub struct EventStore {
     client: Client,
     js: jetstream::Context,
     metrics: StoreMetrics,
+    disconnects: Disconnects,
 }
 
 #[derive(Deserialize)]
@@ -73,7 +75,20 @@ impl EventStore {
             client,
             js,
             metrics,
+            disconnects: Disconnects::never(),
         }
+    }
+
+    /// The same store, whose waits for answers end when `disconnects` reports the
+    /// connection lost (then an append is [`AppendError::Unavailable`], to retry).
+    pub fn with_disconnects(mut self, disconnects: Disconnects) -> Self {
+        self.disconnects = disconnects;
+        self
+    }
+
+    /// What ends waits on this store's connection when it is lost.
+    pub fn disconnects(&self) -> &Disconnects {
+        &self.disconnects
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -114,8 +129,12 @@ impl EventStore {
             .js
             .publish_with_headers(subject.to_owned(), headers, payload)
             .await
-            .map_err(|e| AppendError::Unavailable(Box::new(e)))?
-            .await;
+            .map_err(|e| AppendError::Unavailable(Box::new(e)))?;
+        let ack = self
+            .disconnects
+            .cut_short(ack.into_future())
+            .await
+            .map_err(|lost| AppendError::Unavailable(Box::new(lost)))?;
         match ack {
             Ok(ack) => Ok(Appended {
                 last_sequence: ack.sequence,
@@ -169,8 +188,11 @@ impl EventStore {
             }
         }
         let request = commit.ok_or_else(|| AppendError::Refused("empty batch".into()))?;
-        let reply = tokio::time::timeout(REQUEST_TIMEOUT, request)
+        let reply = self
+            .disconnects
+            .cut_short(tokio::time::timeout(REQUEST_TIMEOUT, request))
             .await
+            .map_err(|lost| AppendError::Unavailable(Box::new(lost)))?
             .map_err(|_| AppendError::Unavailable("timed out waiting for the batch ack".into()))?
             .map_err(|e| AppendError::Unavailable(Box::new(e)))?;
         match serde_json::from_slice::<PubAckResponse>(&reply.payload) {
@@ -208,7 +230,17 @@ impl EventStore {
         from_seq: u64,
         min_last: Option<u64>,
     ) -> Result<Vec<(u64, Option<HeaderMap>, Bytes)>, LoadError> {
-        direct_get_batch(&self.client, stream, subject, from_seq, LOAD_PAGE, min_last).await
+        self.disconnects
+            .cut_short(direct_get_batch(
+                &self.client,
+                stream,
+                subject,
+                from_seq,
+                LOAD_PAGE,
+                min_last,
+            ))
+            .await
+            .map_err(|lost| LoadError::Unavailable(Box::new(lost)))?
     }
 }
 
@@ -232,16 +264,19 @@ impl EventStore {
         }
         let unavailable = LoadError::Unavailable;
         let request = serde_json::json!({ "last_by_subj": subject });
-        let reply = tokio::time::timeout(
-            REQUEST_TIMEOUT,
-            self.client.request(
-                format!("$JS.API.STREAM.MSG.GET.{stream}"),
-                Bytes::from(request.to_string()),
-            ),
-        )
-        .await
-        .map_err(|_| unavailable("timed out asking the stream leader".into()))?
-        .map_err(|e| unavailable(Box::new(e)))?;
+        let reply = self
+            .disconnects
+            .cut_short(tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                self.client.request(
+                    format!("$JS.API.STREAM.MSG.GET.{stream}"),
+                    Bytes::from(request.to_string()),
+                ),
+            ))
+            .await
+            .map_err(|lost| unavailable(Box::new(lost)))?
+            .map_err(|_| unavailable("timed out asking the stream leader".into()))?
+            .map_err(|e| unavailable(Box::new(e)))?;
         match serde_json::from_slice::<Reply>(&reply.payload) {
             Ok(Reply::Ok { message }) => Ok(Some(message.seq)),
             Ok(Reply::Err { error }) if error.err_code == ERR_NO_MESSAGE => Ok(None),

@@ -105,14 +105,16 @@ impl<S: Service> App<S> {
             .drain_timeout
             .saturating_sub(DRAIN_MARGIN)
             .max(Duration::from_millis(500));
-        let Some(client) = crate::nats::connect(&common, name, &shutdown).await else {
+        let Some((client, disconnects)) = crate::nats::connect(&common, name, &shutdown).await
+        else {
             return stop_http(http_stop, http, Deadline::after(stop_budget)).await;
         };
         ops.set_client(client.clone());
 
         let workers_stop = CancellationToken::new();
         let started = Started {
-            store: EventStore::new(client.clone(), self.store_metrics.clone()),
+            store: EventStore::new(client.clone(), self.store_metrics.clone())
+                .with_disconnects(disconnects),
             client: client.clone(),
             shutdown: workers_stop.clone(),
             config: common,

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use async_nats::{Client, ConnectOptions, Event};
+use eventstore::Disconnects;
 use tokio_util::sync::CancellationToken;
 
 use crate::CommonConfig;
@@ -27,22 +30,29 @@ pub fn options(config: &CommonConfig, name: &str) -> ConnectOptions {
 
 /// Connects to `config.nats_url` as `name`, retrying with exponential backoff (capped at
 /// 5 s). Returns `None` if `shutdown` fires first. Once connected, the client reconnects by
-/// itself forever; connection events are logged.
+/// itself forever; connection events are logged, and each loss of the connection is
+/// reported to the returned [`Disconnects`] (waits under way end at once).
 pub async fn connect(
     config: &CommonConfig,
     name: &str,
     shutdown: &CancellationToken,
-) -> Option<Client> {
+) -> Option<(Client, Disconnects)> {
     let url = &config.nats_url;
     let mut delay = FIRST_DELAY;
     let mut attempt = 1u32;
+    let (signal, disconnects) = Disconnects::new();
+    let signal = Arc::new(signal);
     loop {
         let service = name.to_owned();
+        let signal = signal.clone();
         let options = options(config, name)
             .connection_timeout(Duration::from_secs(5))
             .max_reconnects(None)
             .event_callback(move |event| {
                 let service = service.clone();
+                if matches!(event, Event::Disconnected) {
+                    signal.lost();
+                }
                 async move {
                     match event {
                         Event::Connected => {
@@ -62,7 +72,7 @@ pub async fn connect(
         match attempt_result {
             Ok(client) => {
                 tracing::info!(%url, attempt, "connected to NATS");
-                return Some(client);
+                return Some((client, disconnects));
             }
             Err(error) => {
                 tracing::warn!(%url, attempt, %error, retry_in = ?delay, "cannot connect to NATS");

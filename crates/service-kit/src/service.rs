@@ -161,6 +161,7 @@ impl Started {
             self.store.metrics().clone(),
         ))
         .await
+        .map(|consumer| consumer.with_disconnects(self.store.disconnects().clone()))
         .with_context(|| format!("cannot set up the consumer {durable}"))
     }
 

@@ -11,6 +11,7 @@ use async_nats::jetstream::{self, kv};
 use events::read_model::{
     CONTROL_BUCKET, CURRENT_KEY, Current, FORMAT, GENERATION_PREFIX, generation_bucket,
 };
+use eventstore::Disconnects;
 use futures_util::StreamExt as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -232,7 +233,12 @@ struct Running {
 }
 
 impl Running {
-    fn start(js: &jetstream::Context, bucket: &kv::Store, metrics: &Metrics, fresh: bool) -> Self {
+    fn start(
+        js: &jetstream::Context,
+        bucket: &kv::Store,
+        (metrics, disconnects): (&Metrics, &Disconnects),
+        fresh: bool,
+    ) -> Self {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut applied = Vec::new();
@@ -245,6 +251,7 @@ impl Running {
                 bucket: bucket.clone(),
                 source,
                 metrics: metrics.clone(),
+                disconnects: disconnects.clone(),
                 applied: progress,
                 events: events.clone(),
                 fresh,
@@ -278,7 +285,7 @@ impl Running {
 pub async fn keep_current(
     js: jetstream::Context,
     control: Control,
-    metrics: Metrics,
+    (metrics, disconnects): (Metrics, Disconnects),
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut delay = RETRY_FIRST;
@@ -298,7 +305,8 @@ pub async fn keep_current(
         let failure = match opened.await {
             Ok((generation, bucket)) => {
                 retire_older(&control, generation);
-                project(&js, &control, &metrics, &shutdown, generation, &bucket).await
+                let watched = (&metrics, &disconnects);
+                project(&js, &control, watched, &shutdown, generation, &bucket).await
             }
             Err(error) => Some(error),
         };
@@ -325,7 +333,7 @@ pub async fn keep_current(
 async fn project(
     js: &jetstream::Context,
     control: &Control,
-    metrics: &Metrics,
+    (metrics, disconnects): (&Metrics, &Disconnects),
     shutdown: &CancellationToken,
     generation: u64,
     bucket: &kv::Store,
@@ -333,7 +341,7 @@ async fn project(
     metrics.reset_applied();
     metrics.set_generation(generation);
     tracing::info!(generation, "projecting into the current generation");
-    let mut running = Running::start(js, bucket, metrics, false);
+    let mut running = Running::start(js, bucket, (metrics, disconnects), false);
     let failure = tokio::select! {
         () = shutdown.cancelled() => None,
         changed = control.changed_from(generation) => match changed {

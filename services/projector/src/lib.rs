@@ -60,7 +60,7 @@ impl Service for Projector {
         workers.spawn(generations::keep_current(
             js,
             control,
-            self.metrics.clone(),
+            (self.metrics.clone(), started.store.disconnects().clone()),
             started.shutdown.clone(),
         ));
         Ok(workers)

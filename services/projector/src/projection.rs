@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use async_nats::jetstream::{self, kv};
 use events::read_model::{Checkpoint, Key};
-use eventstore::Delivery;
+use eventstore::{Delivery, Disconnects};
 use futures_util::future::try_join_all;
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,9 @@ pub struct Projection {
     pub bucket: kv::Store,
     pub source: Source,
     pub metrics: Metrics,
+    /// Ends the wait for a write's answer when the connection is lost (the write is
+    /// retried at once rather than after its whole timeout).
+    pub disconnects: Disconnects,
     /// Every event up to this sequence is applied (shared with whoever waits for it).
     pub applied: Arc<AtomicU64>,
     /// Events applied by this projection (for rebuild figures).
@@ -80,6 +83,17 @@ pub async fn checkpoint(bucket: &kv::Store, stream: &'static str) -> anyhow::Res
 
 /// How long a reader may deliver nothing while its stream holds events it has not applied.
 const STALLED: Duration = Duration::from_secs(10);
+/// How often a reader lost with the connection is asked for again.
+const REOPEN_PAUSE: Duration = Duration::from_millis(100);
+/// How long asking again may fail (NATS back but JetStream not yet) before the projection
+/// gives up and starts over from its checkpoint.
+const REOPEN_FOR: Duration = Duration::from_secs(30);
+
+/// The stream being read and its ordered consumer's messages.
+struct Reader {
+    stream: jetstream::stream::Stream,
+    messages: jetstream::consumer::pull::Ordered,
+}
 
 impl Projection {
     /// Applies the stream until `stop`. Returns an error when the stream cannot be read;
@@ -90,40 +104,31 @@ impl Projection {
         self.applied.store(applied, Ordering::Release);
         self.metrics.set_applied(stream_name, applied);
 
-        let mut stream = self
-            .js
-            .get_stream(stream_name)
-            .await
-            .with_context(|| format!("cannot open stream {stream_name}"))?;
-        let deliver_policy = if applied == 0 {
-            DeliverPolicy::All
-        } else {
-            DeliverPolicy::ByStartSequence {
-                start_sequence: applied + 1,
-            }
-        };
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("cannot create an ordered consumer on {stream_name}"))?;
-        let mut messages = consumer
-            .messages()
-            .await
-            .with_context(|| format!("cannot read stream {stream_name}"))?;
-
         let mut docs = Docs::default();
         let mut fresh = self.fresh;
+        let mut losses = self.disconnects.watch();
+        let mut reader = self.open_reader(applied).await?;
         let mut refresh = tokio::time::interval(Duration::from_secs(2));
         let mut progressed = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
                 () = stop.cancelled() => return Ok(()),
+                // The reader's consumer lived on the server of the lost connection (or its
+                // deliveries went to that connection): read again from what is applied as
+                // soon as NATS answers, rather than when its heartbeats are missed.
+                () = losses.lost() => {
+                    let Some(reopened) = self.reopen_reader(applied, &stop).await? else {
+                        return Ok(());
+                    };
+                    losses.seen();
+                    reader = reopened;
+                    progressed = tokio::time::Instant::now();
+                }
                 _ = refresh.tick() => {
-                    if let Ok(info) = stream.info().await {
+                    // Cut short like every wait here: a loss must not hold the loop.
+                    let info = self.disconnects.cut_short(reader.stream.info()).await;
+                    if let Ok(Ok(info)) = info {
                         let last = info.state.last_sequence;
                         self.metrics.set_last(stream_name, last);
                         // An ordered consumer can go quiet for good when the node holding
@@ -135,13 +140,13 @@ impl Projection {
                         }
                     }
                 }
-                first = messages.next() => {
+                first = reader.messages.next() => {
                     let first = first
                         .with_context(|| format!("the reader of {stream_name} ended"))?
                         .with_context(|| format!("cannot read stream {stream_name}"))?;
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
-                        match messages.next().now_or_never() {
+                        match reader.messages.next().now_or_never() {
                             Some(Some(message)) => batch.push(
                                 message.with_context(|| format!("cannot read stream {stream_name}"))?,
                             ),
@@ -161,6 +166,79 @@ impl Projection {
         }
     }
 
+    /// An ordered consumer of the stream from the event after `applied`.
+    async fn open_reader(&self, applied: u64) -> anyhow::Result<Reader> {
+        let stream_name = self.source.stream();
+        let mut stream = self
+            .js
+            .get_stream(stream_name)
+            .await
+            .with_context(|| format!("cannot open stream {stream_name}"))?;
+        let deliver_policy = if applied == 0 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: applied + 1,
+            }
+        };
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("cannot create an ordered consumer on {stream_name}"))?;
+        let messages = consumer
+            .messages()
+            .await
+            .with_context(|| format!("cannot read stream {stream_name}"))?;
+        // Refreshed now rather than at the first tick.
+        let _ = stream.info().await;
+        Ok(Reader { stream, messages })
+    }
+
+    /// After the connection was lost: a new reader from `applied` once NATS answers again
+    /// (asked every [`REOPEN_PAUSE`] for up to [`REOPEN_FOR`]); `None` if told to stop.
+    async fn reopen_reader(
+        &self,
+        applied: u64,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Option<Reader>> {
+        let give_up = tokio::time::Instant::now() + REOPEN_FOR;
+        loop {
+            let connected =
+                self.js.client().connection_state() == async_nats::connection::State::Connected;
+            if connected {
+                let opened = self
+                    .disconnects
+                    .cut_short(self.open_reader(applied))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|opened| opened);
+                match opened {
+                    Ok(reader) => {
+                        tracing::info!(
+                            stream = self.source.stream(),
+                            applied,
+                            "the NATS connection was lost; reading again after the checkpoint"
+                        );
+                        return Ok(Some(reader));
+                    }
+                    Err(error) if tokio::time::Instant::now() > give_up => return Err(error),
+                    Err(error) => tracing::debug!(
+                        stream = self.source.stream(),
+                        error = format!("{error:#}"),
+                        "cannot read again yet"
+                    ),
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return Ok(None),
+                () = tokio::time::sleep(REOPEN_PAUSE) => {}
+            }
+        }
+    }
+
     /// Applies a batch until it is stored; `None` if told to stop first.
     async fn apply_with_retries(
         &self,
@@ -172,7 +250,7 @@ impl Projection {
     ) -> Option<u64> {
         let mut delay = Duration::from_millis(100);
         loop {
-            match self.apply(batch, applied, docs, *fresh).await {
+            match self.apply_watched(batch, applied, docs, *fresh).await {
                 Ok(done) => {
                     self.metrics.set_store_full(false);
                     if docs.len() > CACHE_LIMIT {
@@ -237,7 +315,7 @@ impl Projection {
             let mut delay = Duration::from_millis(100);
             loop {
                 let outcome = match self
-                    .apply(std::slice::from_ref(message), done, docs, *fresh)
+                    .apply_watched(std::slice::from_ref(message), done, docs, *fresh)
                     .await
                 {
                     Ok(next) => Ok(next),
@@ -296,6 +374,21 @@ impl Projection {
             known => known,
         };
         max_payload.saturating_sub(WRITE_OVERHEAD)
+    }
+
+    /// [`apply`](Self::apply), given up as soon as the NATS connection is lost (its
+    /// requests would only time out).
+    async fn apply_watched(
+        &self,
+        batch: &[jetstream::Message],
+        applied: u64,
+        docs: &mut Docs,
+        fresh: bool,
+    ) -> anyhow::Result<u64> {
+        self.disconnects
+            .cut_short(self.apply(batch, applied, docs, fresh))
+            .await
+            .map_err(anyhow::Error::from)?
     }
 
     /// Applies the events of `batch` after `applied` and stores the result; the new

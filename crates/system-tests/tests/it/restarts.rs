@@ -96,3 +96,75 @@ async fn every_service_rides_out_twenty_nats_restarts_under_load_as_its_nats_use
     assert_eq!(violations, Vec::<&str>::new(), "permissions violated");
     system.stop().await;
 }
+
+/// Books `count` bookings of tables `t1`..`t3` on days `first..` without waiting: writes
+/// the projector is busy with.
+async fn burst(system: &System, first: i64, count: i64) {
+    let writes = (0..count).map(|n| {
+        let table = ["t1", "t2", "t3"][(n % 3) as usize];
+        let body = json!({"tableId": table, "timeSlot": Slot::lunch(first + n / 3).json(),
+            "people": 2});
+        system
+            .http
+            .post(system.url("/bookings?wait=0"))
+            .json(&body)
+            .send()
+    });
+    for answer in futures_util::future::join_all(writes).await {
+        answer.expect("the burst is answered while NATS runs");
+    }
+}
+
+#[tokio::test]
+async fn after_a_nats_restart_mid_write_the_read_side_is_current_within_three_seconds() {
+    let mut system = System::start().await;
+    for id in ["t1", "t2", "t3"] {
+        system.add_table(id, 4).await;
+    }
+    let mut slowest = Duration::ZERO;
+    for round in 0..6_i64 {
+        // A booking confirmed to its client, then writes in flight, then NATS goes.
+        let booked_at = tokio::time::Instant::now();
+        let body =
+            json!({"tableId": "t1", "timeSlot": Slot::dinner(1 + round).json(), "people": 2});
+        let (status, booking) = system.post_json("/bookings?wait=20", &body).await;
+        assert_eq!(status, 201, "round {round}: {booking}");
+        println!("round {round}: confirmed in {:?}", booked_at.elapsed());
+        let id = booking["id"].as_str().expect("id").to_owned();
+        burst(&system, 10 + round * 10, 24).await;
+        system.nats.kill();
+        tokio::time::sleep(Duration::from_millis(((round * 347) % 1200) as u64)).await;
+        system.nats.start_again().await;
+        let answering = tokio::time::Instant::now();
+        let deadline = answering + Duration::from_secs(3);
+        let mut last;
+        loop {
+            let answer = system
+                .http
+                .get(system.url(&format!("/bookings/{id}")))
+                .timeout(Duration::from_millis(500))
+                .send()
+                .await;
+            match answer {
+                Ok(response) => {
+                    let (status, body) = read(response).await;
+                    if status == 200 && body["status"] == "confirmed" {
+                        break;
+                    }
+                    last = format!("{status} {body}");
+                }
+                Err(error) => last = error.to_string(),
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: booking {id}, confirmed before the restart, not read as \
+                 confirmed within 3 s of NATS answering again; last answer: {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        slowest = slowest.max(answering.elapsed());
+    }
+    println!("slowest: read side current {slowest:?} after NATS answered again");
+    assert_eq!(system.ended(), Vec::<&str>::new(), "a service exited");
+    system.stop().await;
+}

@@ -40,7 +40,8 @@ pub async fn rebuild(js: &jetstream::Context, control: &Control) -> anyhow::Resu
     );
 
     let started = Instant::now();
-    let mut running = Running::start(js, &bucket, &Metrics::default(), true);
+    let unwatched = (&Metrics::default(), &eventstore::Disconnects::never());
+    let mut running = Running::start(js, &bucket, unwatched, true);
     let caught_up = wait_until_caught_up(js, &mut running).await;
     let events = running.events.load(Ordering::Relaxed);
     let stopped = running.stop().await;
