@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use events::{
-    BookingEvent, BookingId, BookingStatus, ChangeRejectionReason, RejectionReason, TableEvent,
-    TableId, TimeSlot,
+    BookingEvent, BookingId, BookingStatus, ChangeRejectionReason, CorrelationId, RejectionReason,
+    TableEvent, TableId, TimeSlot,
 };
 use eventstore::Delivery;
 use futures_util::StreamExt as _;
@@ -31,6 +31,8 @@ pub struct Folded {
     pub change_rejected: usize,
     /// Changes rolled back for want of a lock decision in time.
     pub change_timeouts: usize,
+    /// Events whose correlation id is not the id of the booking they belong to.
+    pub wrong_correlation: Vec<String>,
     /// Bookings with a change asked for and not decided yet.
     pub changing: BTreeSet<BookingId>,
 }
@@ -98,10 +100,14 @@ async fn try_read_all(js: &jetstream::Context, stream: &str) -> Result<Vec<Deliv
 pub async fn fold(js: &jetstream::Context) -> Folded {
     let mut folded = Folded::default();
     for delivery in read_all(js, "BOOKINGS").await {
-        let event = delivery
-            .decode::<BookingEvent>()
-            .expect("a booking event")
-            .event;
+        let recorded = delivery.decode::<BookingEvent>().expect("a booking event");
+        correlated(
+            &mut folded,
+            recorded.event.booking_id(),
+            &recorded.metadata,
+            &delivery,
+        );
+        let event = recorded.event;
         match event {
             BookingEvent::Initiated(e) => {
                 folded.joined += usize::from(e.table_ids.len() > 1);
@@ -147,12 +153,11 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
         }
     }
     for delivery in read_all(js, "TABLES").await {
-        let event = delivery
-            .decode::<TableEvent>()
-            .expect("a table event")
-            .event;
+        let recorded = delivery.decode::<TableEvent>().expect("a table event");
+        let event = recorded.event;
         match event {
             TableEvent::LockPlaced(e) => {
+                correlated(&mut folded, e.booking_id, &recorded.metadata, &delivery);
                 let key = (e.id.clone(), e.time_slot.from());
                 if let Some(holder) = folded.locks.insert(key, e.booking_id)
                     && holder != e.booking_id
@@ -166,6 +171,7 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                 }
             }
             TableEvent::LockRemoved(e) => {
+                correlated(&mut folded, e.booking_id, &recorded.metadata, &delivery);
                 let key = (e.id.clone(), e.time_slot.from());
                 if folded.locks.get(&key) == Some(&e.booking_id) {
                     folded.locks.remove(&key);
@@ -175,6 +181,16 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
         }
     }
     folded
+}
+
+/// Notes an event of booking `id` whose correlation id is another.
+fn correlated(folded: &mut Folded, id: BookingId, metadata: &events::Metadata, at: &Delivery) {
+    if metadata.correlation_id != CorrelationId::from(id) {
+        folded.wrong_correlation.push(format!(
+            "{} at {} ({}) carries correlation id {}, not {id}",
+            metadata.event_type, at.stream_sequence, at.subject, metadata.correlation_id
+        ));
+    }
 }
 
 fn set(folded: &mut Folded, id: BookingId, status: BookingStatus, reason: Option<RejectionReason>) {
@@ -209,6 +225,70 @@ impl Folded {
             }
         }
         confirmed
+    }
+
+    /// Where the streams break a promise a client was given: a booking answered 201 that
+    /// is not confirmed with its tables locked (unless a cancel of it was asked, and it is
+    /// cancelled), a cancel answered 200 that is not cancelled with its locks released.
+    pub fn broken_promises(&self, acks: &crate::load::Acks) -> Vec<String> {
+        let cancel_asked: BTreeSet<&str> = acks.cancel_asked.iter().map(String::as_str).collect();
+        let held: BTreeMap<&BookingId, Vec<&(TableId, Timestamp)>> =
+            self.locks
+                .iter()
+                .fold(BTreeMap::new(), |mut held, (key, id)| {
+                    held.entry(id).or_default().push(key);
+                    held
+                });
+        let mut found = Vec::new();
+        for raw in &acks.booked {
+            let Some((id, booking)) = BookingId::parse(raw)
+                .ok()
+                .and_then(|id| Some((id, self.bookings.get(&id)?)))
+            else {
+                found.push(format!(
+                    "booking {raw} was answered 201 but is not in BOOKINGS"
+                ));
+                continue;
+            };
+            match booking.status {
+                BookingStatus::Confirmed => {
+                    for table in &booking.tables {
+                        let key = (table.clone(), booking.slot.from());
+                        if self.locks.get(&key) != Some(&id) {
+                            found.push(format!(
+                                "booking {id} was answered 201 and is confirmed, but {table} \
+                                 at {} is not locked for it",
+                                booking.slot.from()
+                            ));
+                        }
+                    }
+                }
+                BookingStatus::Cancelled if cancel_asked.contains(raw.as_str()) => {}
+                other => found.push(format!(
+                    "booking {id} was answered 201 but is {}",
+                    other.name()
+                )),
+            }
+        }
+        for raw in &acks.cancelled {
+            let Ok(id) = BookingId::parse(raw) else {
+                found.push(format!("cancel of {raw} answered 200: not a booking id"));
+                continue;
+            };
+            match self.bookings.get(&id).map(|b| b.status) {
+                Some(BookingStatus::Cancelled) => {}
+                other => found.push(format!(
+                    "cancel of {id} was answered 200 but the booking is {other:?}"
+                )),
+            }
+            if let Some(keys) = held.get(&id) {
+                found.push(format!(
+                    "cancel of {id} was answered 200 but it still holds {keys:?}"
+                ));
+            }
+        }
+        found.extend(self.wrong_correlation.iter().cloned());
+        found
     }
 
     /// What went wrong, one line each; empty when every invariant holds.

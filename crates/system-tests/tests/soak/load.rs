@@ -48,6 +48,35 @@ pub struct Counts {
     pub failed: AtomicU64,
     pub cancelled: AtomicU64,
     pub changes: AtomicU64,
+    /// What the clients were told, to be checked against the streams at the end.
+    pub acks: std::sync::Mutex<Acks>,
+}
+
+/// Every acknowledgement a client got: the promises the system must keep.
+#[derive(Debug, Default, Clone)]
+pub struct Acks {
+    /// Bookings answered 201 (confirmed).
+    pub booked: Vec<String>,
+    /// Bookings whose cancel was asked (whatever the answer): they may end cancelled.
+    pub cancel_asked: Vec<String>,
+    /// Bookings whose cancel was answered 200 (cancelled).
+    pub cancelled: Vec<String>,
+}
+
+impl Counts {
+    fn record(&self, what: impl FnOnce(&mut Acks)) {
+        if let Ok(mut acks) = self.acks.lock() {
+            what(&mut acks);
+        }
+    }
+
+    /// A copy of the acknowledgements so far.
+    pub fn acks(&self) -> Acks {
+        self.acks
+            .lock()
+            .map(|acks| acks.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// Runs `workers` loops against `bookers` until `stop`.
@@ -179,7 +208,12 @@ async fn change(
 }
 
 /// The booking a POST answered with (201, 202, or inside a 409), if any.
-async fn post(http: &reqwest::Client, url: &str, body: &Value, counts: &Counts) -> Option<Value> {
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    counts: &Counts,
+) -> Option<Value> {
     let response = match http.post(url).json(body).send().await {
         Ok(response) => response,
         Err(_) => {
@@ -190,13 +224,19 @@ async fn post(http: &reqwest::Client, url: &str, body: &Value, counts: &Counts) 
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     counts.answered.fetch_add(1, Ordering::Relaxed);
+    if status == 201
+        && let Some(id) = body["id"].as_str()
+    {
+        counts.record(|acks| acks.booked.push(id.to_owned()));
+    }
     match status {
         201 | 202 => Some(body),
         _ => None,
     }
 }
 
-async fn cancel(http: &reqwest::Client, base: &str, id: &str, code: &str, counts: &Counts) {
+pub async fn cancel(http: &reqwest::Client, base: &str, id: &str, code: &str, counts: &Counts) {
+    counts.record(|acks| acks.cancel_asked.push(id.to_owned()));
     let url = format!("{base}/bookings/{id}/cancel");
     match http
         .post(url)
@@ -208,6 +248,7 @@ async fn cancel(http: &reqwest::Client, base: &str, id: &str, code: &str, counts
             counts.answered.fetch_add(1, Ordering::Relaxed);
             if response.status().as_u16() == 200 {
                 counts.cancelled.fetch_add(1, Ordering::Relaxed);
+                counts.record(|acks| acks.cancelled.push(id.to_owned()));
             }
         }
         Err(_) => {

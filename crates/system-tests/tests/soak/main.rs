@@ -7,7 +7,8 @@
 //!
 //! The services are this test binary itself, run again with `SOAK_ROLE` set (so they are
 //! always the code under test). `SOAK_SECONDS` (default 120) sets the chaos time per
-//! topology, `SOAK_TOPOLOGIES` (default `single,cluster`) which ones run.
+//! topology, `SOAK_TOPOLOGIES` (default `single,cluster,storm`) which ones run; `storm` is
+//! the restart storm ([`storm`]).
 //!
 //! A test without the libtest harness: it prints what it did and exits non-zero on a
 //! violation.
@@ -17,6 +18,7 @@
 mod check;
 mod load;
 mod services;
+mod storm;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
             "booker" => service_kit::main::<booker::Booker>(),
             "table-manager" => service_kit::main::<table_manager::TableManager>(),
             "projector" => service_kit::main::<projector::Projector>(),
+            "notifier" => service_kit::main::<notifier::Notifier>(),
             other => {
                 eprintln!("unknown role {other}");
                 ExitCode::FAILURE
@@ -48,7 +51,7 @@ fn main() -> ExitCode {
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
     let topologies =
-        std::env::var("SOAK_TOPOLOGIES").unwrap_or_else(|_| "single,cluster".to_owned());
+        std::env::var("SOAK_TOPOLOGIES").unwrap_or_else(|_| "single,cluster,storm".to_owned());
     let mut failed = false;
     for topology in topologies.split(',').filter(|t| !t.is_empty()) {
         let violations = runtime.block_on(soak(topology, Duration::from_secs(seconds)));
@@ -70,6 +73,9 @@ fn main() -> ExitCode {
 }
 
 async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
+    if topology == "storm" {
+        return storm::run().await;
+    }
     let nats = match topology {
         "single" => Nats::single().await,
         "cluster" => Nats::cluster(3).await,
@@ -120,22 +126,7 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
     services.ensure_running();
     services.wait_until_ready().await;
     let js = nats.jetstream().await;
-    // Quiet: every booking final (bounded by the booking timeout).
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let folded = loop {
-        let folded = check::fold(&js).await;
-        if folded.pending() == 0 || Instant::now() > deadline {
-            break folded;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    // Let late lock removals land too.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let folded = if folded.pending() == 0 {
-        check::fold(&js).await
-    } else {
-        folded
-    };
+    let folded = quiet_fold(&js).await;
     println!(
         "soak {topology}: {} bookings ({} of joined tables, {} places lost to a race and \
          replaced; {} changes made, {} refused), {:?}",
@@ -147,7 +138,15 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
         folded.outcomes()
     );
     let dead_letters = dead_letters(&js).await;
+    let acks = counts.acks();
+    println!(
+        "soak {topology}: acknowledged {} bookings (201) and {} cancels (200), each checked \
+         against the streams",
+        acks.booked.len(),
+        acks.cancelled.len()
+    );
     let mut violations = folded.violations(dead_letters);
+    violations.extend(folded.broken_promises(&acks));
     violations.extend(services.read_side_violations(&folded).await);
     violations.extend(services.exited());
     if !violations.is_empty() {
@@ -155,6 +154,26 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
     }
     services.stop();
     violations
+}
+
+/// The streams folded once the system is quiet: every booking final (bounded by the
+/// booking timeout), late lock removals landed.
+async fn quiet_fold(js: &async_nats::jetstream::Context) -> check::Folded {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let folded = loop {
+        let folded = check::fold(js).await;
+        if folded.pending() == 0 || Instant::now() > deadline {
+            break folded;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // Let late lock removals land too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    if folded.pending() == 0 {
+        check::fold(js).await
+    } else {
+        folded
+    }
 }
 
 /// Messages in the dead-letter stream (retried while the cluster settles).

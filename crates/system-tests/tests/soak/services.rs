@@ -99,9 +99,24 @@ pub struct Services {
 impl Services {
     /// Two bookers, two table-managers and a projector on `nats`, ready.
     pub async fn start(nats: &Nats) -> Self {
+        Self::start_roles(
+            nats,
+            &[("booker", 2), ("table-manager", 2), ("projector", 1)],
+            &[],
+        )
+        .await
+    }
+
+    /// `copies` instances of each role on `nats`, with `extra` settings, ready; bookers
+    /// first.
+    pub async fn start_roles(
+        nats: &Nats,
+        roles: &[(&str, usize)],
+        extra: &[(&'static str, String)],
+    ) -> Self {
         let logs = tempfile::tempdir().expect("log dir");
         let mut instances = Vec::new();
-        for (role, copies) in [("booker", 2), ("table-manager", 2), ("projector", 1)] {
+        for &(role, copies) in roles {
             for copy in 0..copies {
                 let port = free_port();
                 let name = format!("{role}-{copy}");
@@ -112,6 +127,7 @@ impl Services {
                     ("STREAM_REPLICAS", nats.replicas().to_string()),
                     ("RUST_LOG", "info".to_owned()),
                 ];
+                env.extend(extra.iter().cloned());
                 if role == "booker" {
                     env.push(("ADMIN_TOKEN", ADMIN.to_owned()));
                     env.push(("ACCESS_CODE_KEY", system_tests::ACCESS_CODE_KEY.to_owned()));
@@ -168,6 +184,39 @@ impl Services {
 
     pub fn restart(&mut self, index: usize) {
         self.instances[index].start();
+    }
+
+    /// Sends SIGTERM to instance `index`; how long it took to be gone (at most `limit`,
+    /// then it is killed and `None`).
+    pub async fn terminate(&mut self, index: usize, limit: Duration) -> Option<Duration> {
+        let process = self.instances[index].process.as_mut()?;
+        let asked = Instant::now();
+        process.terminate();
+        while !process.has_exited() {
+            if asked.elapsed() > limit {
+                process.kill();
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Some(asked.elapsed())
+    }
+
+    /// Starts instance `index` again; how long until its `/readyz` answered 200 (at most
+    /// `limit`, else `None`).
+    pub async fn start_until_ready(&mut self, index: usize, limit: Duration) -> Option<Duration> {
+        let started = Instant::now();
+        self.instances[index].start();
+        let url = format!("{}/readyz", self.instances[index].base);
+        while started.elapsed() <= limit {
+            if let Ok(response) = self.http.get(&url).timeout(limit).send().await
+                && response.status().as_u16() == 200
+            {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
     }
 
     /// Starts again any instance that is not running.
