@@ -21,16 +21,28 @@ use crate::slot::TimeSlot;
 pub const CONTROL_BUCKET: &str = "read_models";
 /// Key of [`Current`] in [`CONTROL_BUCKET`].
 pub const CURRENT_KEY: &str = "current";
-/// Prefix of the generation buckets' names.
-pub const GENERATION_PREFIX: &str = "read_model_g";
+/// Prefix of the generation buckets' names before [`FORMAT`] 3 (`read_model_g<N>`).
+pub const LEGACY_GENERATION_PREFIX: &str = "read_model_g";
+/// The two buckets generations of [`FORMAT`] 3 live in, in turn (blue/green): odd
+/// generations in the first, even ones in the second. Fixed names, so that the projector's
+/// NATS user may be given exactly these (ADR 0032).
+pub const GENERATION_BUCKETS: [&str; 2] = ["read_models_blue", "read_models_green"];
+/// Key, in a generation's bucket, of the generation number it holds.
+pub const GENERATION_KEY: &str = "generation";
 
-/// The bucket of one generation of every read model.
-pub fn generation_bucket(generation: u64) -> String {
-    format!("{GENERATION_PREFIX}{generation}")
+/// The bucket of a generation of [`FORMAT`] 3 or later: blue for odd, green for even.
+pub fn generation_bucket(generation: u64) -> &'static str {
+    GENERATION_BUCKETS[usize::from(generation.is_multiple_of(2))]
 }
 
-/// The format of the generations this release writes: 2 adds the [`BusyView`] index.
-pub const FORMAT: u32 = 2;
+/// The bucket of a generation written by a release before [`FORMAT`] 3.
+pub fn legacy_generation_bucket(generation: u64) -> String {
+    format!("{LEGACY_GENERATION_PREFIX}{generation}")
+}
+
+/// The format of the generations this release writes: 2 adds the [`BusyView`] index, 3
+/// keeps generations in the two [`GENERATION_BUCKETS`] in turn.
+pub const FORMAT: u32 = 3;
 
 /// The generation the queries read, and the format it was built in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +71,15 @@ impl Current {
     /// Whether the generation has the [`BusyView`] index.
     pub fn has_busy_index(&self) -> bool {
         self.format >= 2
+    }
+
+    /// The name of the bucket this generation lives in.
+    pub fn bucket(&self) -> String {
+        if self.format >= 3 {
+            generation_bucket(self.generation).to_owned()
+        } else {
+            legacy_generation_bucket(self.generation)
+        }
     }
 }
 

@@ -87,7 +87,11 @@ impl System {
             .await
             .expect("keys");
         let mut snapshot = std::collections::BTreeMap::new();
-        for key in keys {
+        // The generation number a bucket holds is no read model.
+        for key in keys
+            .into_iter()
+            .filter(|key| key != events::read_model::GENERATION_KEY)
+        {
             if let Some(value) = bucket.get(&key).await.expect("get") {
                 snapshot.insert(key, serde_json::from_slice(&value).expect("json"));
             }

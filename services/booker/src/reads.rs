@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
-use events::read_model::{CONTROL_BUCKET, CURRENT_KEY, Current, Key, generation_bucket};
+use events::read_model::{CONTROL_BUCKET, CURRENT_KEY, Current, Key};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -136,13 +136,18 @@ impl ReadModels {
         let pointer: Current =
             serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
         let generation = pointer.generation;
-        let known = self.generation();
-        if known == Some(generation) {
+        let known = self
+            .current
+            .read()
+            .ok()
+            .and_then(|current| current.as_ref().map(|(known, _)| *known));
+        // The whole pointer: the same generation number in another format is another bucket.
+        if known == Some(pointer) {
             return Ok(());
         }
         let bucket = self
             .js
-            .get_key_value(generation_bucket(generation))
+            .get_key_value(pointer.bucket())
             .await
             .with_context(|| format!("cannot open read-model generation {generation}"))?;
         if let Ok(mut current) = self.current.write() {

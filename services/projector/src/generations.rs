@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
 use events::read_model::{
-    CONTROL_BUCKET, CURRENT_KEY, Current, FORMAT, GENERATION_PREFIX, generation_bucket,
+    CONTROL_BUCKET, CURRENT_KEY, Current, FORMAT, GENERATION_KEY, generation_bucket,
 };
 use eventstore::Disconnects;
 use futures_util::StreamExt as _;
@@ -56,6 +56,15 @@ impl Control {
 
     /// The current generation and the pointer's revision; `None` before the first start.
     pub async fn current(&self) -> anyhow::Result<Option<(u64, u64)>> {
+        Ok(self
+            .pointer()
+            .await?
+            .map(|(current, revision)| (current.generation, revision)))
+    }
+
+    /// The pointer to the current generation and its revision; `None` before the first
+    /// start.
+    async fn pointer(&self) -> anyhow::Result<Option<(Current, u64)>> {
         let Some(entry) = self
             .kv
             .entry(CURRENT_KEY)
@@ -69,23 +78,16 @@ impl Control {
         }
         let current: Current =
             serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
-        Ok(Some((current.generation, entry.revision)))
+        Ok(Some((current, entry.revision)))
     }
 
     /// Whether the current generation was built in a format older than this release's
     /// ([`events::read_model::FORMAT`]): then it is rebuilt before it is projected into.
     pub async fn outdated(&self) -> anyhow::Result<bool> {
-        let Some(entry) = self
-            .kv
-            .entry(CURRENT_KEY)
-            .await
-            .context("cannot read the current generation")?
-        else {
-            return Ok(false);
-        };
-        let current: Current =
-            serde_json::from_slice(&entry.value).context("undecodable generation pointer")?;
-        Ok(entry.operation == kv::Operation::Put && current.format < FORMAT)
+        Ok(self
+            .pointer()
+            .await?
+            .is_some_and(|(current, _)| current.format < FORMAT))
     }
 
     /// The current generation, making generation 1 current on the very first start.
@@ -107,8 +109,9 @@ impl Control {
         }
     }
 
-    /// The bucket of a generation; with `empty`, an existing one (from an interrupted
-    /// rebuild) is deleted first.
+    /// The bucket of a generation (blue or green, [`generation_bucket`]), holding its
+    /// number; with `empty`, whatever the bucket held before (an older generation, an
+    /// interrupted rebuild) is deleted first.
     pub async fn create_generation(
         &self,
         generation: u64,
@@ -116,58 +119,96 @@ impl Control {
     ) -> anyhow::Result<kv::Store> {
         let name = generation_bucket(generation);
         if empty {
-            self.delete_generation(generation).await?;
+            self.delete_bucket(name).await?;
         }
-        open_or_create(
+        let bucket = open_or_create(
             &self.js,
-            &name,
+            name,
             "Read models (one generation)",
             self.replicas,
         )
-        .await
+        .await?;
+        bucket
+            .put(GENERATION_KEY, generation.to_string().into())
+            .await
+            .with_context(|| format!("cannot mark {name} as generation {generation}"))?;
+        Ok(bucket)
     }
 
     /// The bucket of the generation the queries read; `None` before the first start.
     pub async fn current_bucket(&self) -> anyhow::Result<Option<kv::Store>> {
-        match self.current().await? {
-            Some((generation, _)) => self.open_generation(generation).await.map(Some),
+        match self.pointer().await? {
+            Some((current, _)) => {
+                let name = current.bucket();
+                let bucket = self
+                    .js
+                    .get_key_value(&name)
+                    .await
+                    .with_context(|| format!("cannot open the read models in {name}"))?;
+                Ok(Some(bucket))
+            }
             None => Ok(None),
         }
     }
 
-    pub async fn open_generation(&self, generation: u64) -> anyhow::Result<kv::Store> {
-        self.js
-            .get_key_value(generation_bucket(generation))
-            .await
-            .with_context(|| format!("cannot open read-model generation {generation}"))
+    /// The generation held in `bucket` (`None`: not marked, or no such bucket).
+    async fn held_in(&self, bucket: &str) -> Option<u64> {
+        let store = self.js.get_key_value(bucket).await.ok()?;
+        let value = store.get(GENERATION_KEY).await.ok()??;
+        std::str::from_utf8(&value).ok()?.parse().ok()
     }
 
-    /// Deletes a generation's bucket, if it exists.
+    /// Deletes the bucket of a generation if it still holds that generation.
     pub async fn delete_generation(&self, generation: u64) -> anyhow::Result<()> {
         let name = generation_bucket(generation);
-        if self.js.get_key_value(&name).await.is_err() {
-            return Ok(());
+        if self.held_in(name).await == Some(generation) {
+            self.delete_bucket(name).await?;
         }
-        self.js
-            .delete_key_value(&name)
-            .await
-            .with_context(|| format!("cannot delete {name}"))?;
         Ok(())
     }
 
-    /// The generations whose buckets exist.
-    pub async fn generations(&self) -> anyhow::Result<Vec<u64>> {
-        let prefix = format!("KV_{GENERATION_PREFIX}");
-        let mut names = self.js.stream_names();
-        let mut found = Vec::new();
-        while let Some(name) = names.next().await {
-            let name = name.context("cannot list streams")?;
-            if let Some(number) = name.strip_prefix(&prefix).and_then(|n| n.parse().ok()) {
-                found.push(number);
+    /// The bucket of the current generation when a release before format 3 wrote it
+    /// (`read_model_g<N>`).
+    pub async fn legacy_bucket(&self) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .pointer()
+            .await?
+            .filter(|(current, _)| current.format < 3)
+            .map(|(current, _)| current.bucket()))
+    }
+
+    /// Deletes, a little later (readers follow the pointer first), the generation bucket
+    /// an earlier release wrote. The projector's NATS user in deploy/ may touch its two
+    /// buckets only: there the deletion is refused and left to ops, as the log says.
+    pub fn retire_legacy(&self, name: &str) {
+        let (control, name) = (self.clone(), name.to_owned());
+        tokio::spawn(async move {
+            tokio::time::sleep(RETIRE_AFTER).await;
+            match control.delete_bucket(&name).await {
+                Ok(()) => tracing::info!(
+                    bucket = name,
+                    "retired the read models of an earlier release"
+                ),
+                Err(error) => tracing::warn!(
+                    bucket = name,
+                    error = format!("{error:#}"),
+                    "cannot delete the read models of an earlier release (nothing reads them \
+                     any more); delete the bucket as ops: nats kv del {name}"
+                ),
             }
+        });
+    }
+
+    /// Deletes a bucket, if it exists.
+    async fn delete_bucket(&self, name: &str) -> anyhow::Result<()> {
+        if self.js.get_key_value(name).await.is_err() {
+            return Ok(());
         }
-        found.sort_unstable();
-        Ok(found)
+        self.js
+            .delete_key_value(name)
+            .await
+            .with_context(|| format!("cannot delete {name}"))?;
+        Ok(())
     }
 
     /// Points the queries at `generation`, if the pointer is still at `revision`.
@@ -299,7 +340,10 @@ pub async fn keep_current(
                 );
                 generation = rebuild(&js, &control).await?.generation;
             }
-            let bucket = control.open_generation(generation).await?;
+            let bucket = control
+                .current_bucket()
+                .await?
+                .context("the generation pointer vanished")?;
             anyhow::Ok((generation, bucket))
         };
         let failure = match opened.await {
@@ -361,24 +405,27 @@ async fn project(
     failure.or(stopped.err())
 }
 
-/// Deletes, a little later, the generations before `current`.
+/// Deletes, a little later, the other bucket (blue or green) if it holds a generation
+/// before `current`: a newer one may be a rebuild in progress.
 fn retire_older(control: &Control, current: u64) {
     let control = control.clone();
     tokio::spawn(async move {
         tokio::time::sleep(RETIRE_AFTER).await;
-        let Ok(generations) = control.generations().await else {
-            return;
-        };
-        // Only older ones: a newer one may be a rebuild in progress.
-        for old in generations.into_iter().filter(|g| *g < current) {
-            match control.delete_generation(old).await {
-                Ok(()) => tracing::info!(generation = old, "retired an old read-model generation"),
+        let other = generation_bucket(current + 1);
+        match control.held_in(other).await {
+            Some(old) if old < current => match control.delete_bucket(other).await {
+                Ok(()) => tracing::info!(
+                    generation = old,
+                    bucket = other,
+                    "retired an old read-model generation"
+                ),
                 Err(e) => tracing::warn!(
                     generation = old,
                     error = format!("{e:#}"),
                     "cannot retire a generation"
                 ),
-            }
+            },
+            _ => {}
         }
     });
 }

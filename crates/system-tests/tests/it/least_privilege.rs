@@ -74,6 +74,17 @@ async fn no_service_changes_a_stream_nor_touches_another_services_consumers_or_b
         ("$JS.API.DIRECT.GET.KV_customer_keys", "{\"seq\":1}"),
         ("$JS.API.STREAM.CREATE.ACCESS_GUARD", "{}"),
         ("$JS.API.STREAM.DELETE.KV_table_snapshots", ""),
+        // No stream but its own named buckets: not one of a made-up name, not a
+        // numbered generation of an earlier release's naming.
+        (
+            "$JS.API.STREAM.CREATE.ANY_STREAM",
+            "{\"name\":\"ANY_STREAM\",\"subjects\":[\"any.>\"]}",
+        ),
+        (
+            "$JS.API.STREAM.CREATE.KV_read_model_g7",
+            "{\"name\":\"KV_read_model_g7\",\"subjects\":[\"$KV.read_model_g7.>\"]}",
+        ),
+        ("$JS.API.STREAM.DELETE.KV_read_models", ""),
     ];
     for (subject, body) in attempts {
         assert!(
@@ -84,6 +95,12 @@ async fn no_service_changes_a_stream_nor_touches_another_services_consumers_or_b
     }
 
     // Ops sees nothing changed.
+    for made_up in ["ANY_STREAM", "KV_read_model_g7"] {
+        assert!(
+            ops.get_stream(made_up).await.is_err(),
+            "the projector made the stream {made_up}"
+        );
+    }
     let now = tables.info().await.expect("info").config.clone();
     assert!(!now.sealed, "TABLES was sealed");
     assert_eq!(

@@ -256,13 +256,35 @@ async fn read_models_of_an_earlier_format_are_rebuilt_when_the_projector_starts(
     assert_eq!(status, 201);
     system.wait_until_projected().await;
 
-    // As an earlier release left them: a pointer without a format, no availability index.
+    // As an earlier release left them: a generation in a bucket named by its number, a
+    // pointer without a format, no availability index.
     system.stop_projector().await;
     let ops = async_nats::jetstream::new(system.nats.client().await);
     let control = ops.get_key_value("read_models").await.expect("control");
     let old = control.get("current").await.expect("get").expect("pointer");
     let old: Value = serde_json::from_slice(&old).expect("json");
     let generation = old["generation"].as_u64().expect("generation");
+    let current = system.current_bucket().await;
+    let legacy_name = format!("read_model_g{generation}");
+    let legacy = ops
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: legacy_name.clone(),
+            history: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("a bucket named as an earlier release named them");
+    let keys: Vec<String> =
+        futures_util::TryStreamExt::try_collect(current.keys().await.expect("keys"))
+            .await
+            .expect("keys");
+    for key in keys
+        .iter()
+        .filter(|k| !k.starts_with("busy.") && *k != "generation")
+    {
+        let value = current.get(key).await.expect("get").expect("value");
+        legacy.put(key, value).await.expect("put");
+    }
     control
         .put(
             "current",
@@ -270,14 +292,13 @@ async fn read_models_of_an_earlier_format_are_rebuilt_when_the_projector_starts(
         )
         .await
         .expect("put");
-    let bucket = system.current_bucket().await;
-    let keys: Vec<String> =
-        futures_util::TryStreamExt::try_collect(bucket.keys().await.expect("keys"))
-            .await
-            .expect("keys");
-    for key in keys.iter().filter(|k| k.starts_with("busy.")) {
-        bucket.purge(key).await.expect("purge");
-    }
+    // The gateway reads the earlier release's generation.
+    let tables = |status: u16, body: &Value| status == 200 && body["tables"][0]["id"] == "t1";
+    system.wait_for_get("/tables", &[], tables).await;
+    ops.delete_key_value(&current.name)
+        .await
+        .expect("delete the bucket of this release's naming");
+    system.wait_for_get("/tables", &[], tables).await;
 
     system.start_projector().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -285,11 +306,20 @@ async fn read_models_of_an_earlier_format_are_rebuilt_when_the_projector_starts(
         let now = control.get("current").await.expect("get").expect("pointer");
         let now: Value = serde_json::from_slice(&now).expect("json");
         if now["generation"].as_u64() != Some(generation) {
-            assert_eq!(now["format"], 2, "{now}");
+            assert_eq!(now["format"], events::read_model::FORMAT, "{now}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never rebuilt");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The earlier release's bucket is retired once nothing reads it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while ops.get_key_value(&legacy_name).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{legacy_name} never retired"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let date = slot.json()["from"].as_str().expect("from")[..10].to_owned();
     let (status, offered) = system

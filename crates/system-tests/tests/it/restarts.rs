@@ -124,12 +124,10 @@ async fn after_a_nats_restart_mid_write_the_read_side_is_current_within_three_se
     let mut slowest = Duration::ZERO;
     for round in 0..6_i64 {
         // A booking confirmed to its client, then writes in flight, then NATS goes.
-        let booked_at = tokio::time::Instant::now();
         let body =
             json!({"tableId": "t1", "timeSlot": Slot::dinner(1 + round).json(), "people": 2});
         let (status, booking) = system.post_json("/bookings?wait=20", &body).await;
         assert_eq!(status, 201, "round {round}: {booking}");
-        println!("round {round}: confirmed in {:?}", booked_at.elapsed());
         let id = booking["id"].as_str().expect("id").to_owned();
         burst(&system, 10 + round * 10, 24).await;
         system.nats.kill();
@@ -164,7 +162,7 @@ async fn after_a_nats_restart_mid_write_the_read_side_is_current_within_three_se
         }
         slowest = slowest.max(answering.elapsed());
     }
-    println!("slowest: read side current {slowest:?} after NATS answered again");
+    eprintln!("slowest: read side current {slowest:?} after NATS answered again");
     assert_eq!(system.ended(), Vec::<&str>::new(), "a service exited");
     system.stop().await;
 }

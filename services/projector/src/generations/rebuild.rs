@@ -30,8 +30,9 @@ impl Rebuilt {
 pub async fn rebuild(js: &jetstream::Context, control: &Control) -> anyhow::Result<Rebuilt> {
     control.ensure_current().await?;
     let (current, revision) = control.current().await?.context("no current generation")?;
-    let newest = control.generations().await?.into_iter().max().unwrap_or(0);
-    let generation = newest.max(current) + 1;
+    let legacy = control.legacy_bucket().await?;
+    // The other bucket of the two: it holds an older generation, or nothing.
+    let generation = current + 1;
     let bucket = control.create_generation(generation, true).await?;
     tracing::info!(
         from = current,
@@ -57,6 +58,9 @@ pub async fn rebuild(js: &jetstream::Context, control: &Control) -> anyhow::Resu
             );
         }
         return Err(e);
+    }
+    if let Some(legacy) = legacy {
+        control.retire_legacy(&legacy);
     }
     let rebuilt = Rebuilt {
         generation,
