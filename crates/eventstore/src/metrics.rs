@@ -1,4 +1,9 @@
 //! Counters of the event store and its consumers, for `/metrics`.
+//!
+//! How metrics are touched, here and in every service: a family's child is taken with
+//! `get_or_create_owned` (an owned handle; the family's lock is released before it
+//! returns), never with `get_or_create`, whose guard held across a second touch of the
+//! family deadlocks against a thread adding a label (`clippy.toml` refuses it).
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

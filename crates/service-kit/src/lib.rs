@@ -4,6 +4,11 @@
 //! shutdown.
 //!
 //! Rule: no business logic here; a service's own behaviour lives in the service.
+//!
+//! Never stuck: signals are taken by a thread of their own and a stop ends the process
+//! within `DRAIN_TIMEOUT` ([`shutdown`]); log lines go through a queue to a thread of their
+//! own ([`log_writer`]); no lock guard is held across an `.await` (workspace lints) and
+//! metric families are touched with owned handles only (see `eventstore`'s metrics).
 
 pub mod app;
 pub mod config;
