@@ -95,12 +95,25 @@ impl System {
         self.post_json(&path, &body).await
     }
 
-    /// Cancels a booking (as returned by its POST) with its access code; the status.
-    pub async fn cancel(&self, booking: &Value) -> u16 {
+    /// Cancels a booking (as returned by its POST) with its access code; the status and
+    /// the body.
+    pub async fn cancel(&self, booking: &Value) -> (u16, Value) {
         let id = booking["id"].as_str().expect("booking id");
         let code = booking["accessCode"].as_str().expect("access code");
         let path = format!("/bookings/{id}/cancel");
-        self.post_json(&path, &json!({"accessCode": code})).await.0
+        self.post_json(&path, &json!({"accessCode": code})).await
+    }
+
+    /// Cancels a booking and expects a 200 with that booking, cancelled; the body.
+    pub async fn cancel_ok(&self, booking: &Value) -> Value {
+        let (status, body) = self.cancel(booking).await;
+        assert_eq!(status, 200, "cancel: {body}");
+        assert_eq!(body["status"], "cancelled", "cancel: {body}");
+        assert_eq!(
+            body["id"], booking["id"],
+            "cancel answered another booking: {body}"
+        );
+        body
     }
 }
 

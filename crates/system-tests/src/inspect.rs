@@ -113,6 +113,39 @@ impl System {
         EventStore::new(client, StoreMetrics::default())
     }
 
+    /// The types of the events of booking `id`, in order.
+    pub async fn booking_event_types(&self, id: &str) -> Vec<String> {
+        self.booking_events(id)
+            .await
+            .into_iter()
+            .map(|recorded| recorded.metadata.event_type)
+            .collect()
+    }
+
+    /// Asserts that a refused request wrote nothing: booking `id` has exactly the events
+    /// `before` (its event types before the request), and no later ones come.
+    pub async fn assert_unchanged(&self, id: &str, before: &[String], request: &str) {
+        // A write would follow the refusal at once; give the saga a moment to show one.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = self.booking_event_types(id).await;
+        assert_eq!(
+            after, before,
+            "{request} was refused but wrote to booking {id}"
+        );
+    }
+
+    /// Whether booking `id` still has its data key (its customer can be read).
+    pub async fn has_data_key(&self, id: &str) -> bool {
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let Ok(keys) = js.get_key_value(sealing::BUCKET).await else {
+            return false;
+        };
+        keys.entry(id)
+            .await
+            .expect("read the data keys")
+            .is_some_and(|entry| entry.operation == async_nats::jetstream::kv::Operation::Put)
+    }
+
     pub async fn booking_events(&self, id: &str) -> Vec<Recorded<BookingEvent>> {
         let id = BookingId::parse(id).expect("a booking id");
         let store = self.store(self.nats.client().await);

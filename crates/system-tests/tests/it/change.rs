@@ -19,7 +19,7 @@ async fn booked(system: &System, table: &str, slot: &Slot, people: u8) -> Value 
 async fn bookable(system: &System, table: &str, slot: &Slot) -> bool {
     let (status, booking) = system.book(table, slot, None).await;
     if status == 201 {
-        assert_eq!(system.cancel(&booking).await, 200);
+        system.cancel_ok(&booking).await;
     }
     status == 201
 }
@@ -158,11 +158,15 @@ async fn a_change_is_refused_for_a_wrong_code_bad_fields_and_a_booking_that_is_n
     let booking = booked(&system, "t1", &dinner, 2).await;
     let id = booking["id"].as_str().expect("id");
     let path = format!("/bookings/{id}/change");
+    let confirmed = system.booking_event_types(id).await;
 
     let (status, _) = system
         .post_json(&path, &json!({"accessCode": "WRONG", "people": 3}))
         .await;
     assert_eq!(status, 403);
+    system
+        .assert_unchanged(id, &confirmed, "a change with a wrong code")
+        .await;
     let (status, _) = system.post_json(&path, &json!({"people": 3})).await;
     assert_eq!(status, 403, "no code");
     let (status, problem) = system.change(&booking, &json!({}), 5).await;
@@ -170,15 +174,47 @@ async fn a_change_is_refused_for_a_wrong_code_bad_fields_and_a_booking_that_is_n
     assert_eq!(fields(&problem), ["timeSlot", "people", "tableId"]);
     let (status, problem) = system.change(&booking, &json!({"people": 51}), 5).await;
     assert_eq!((status, fields(&problem)), (400, vec!["people".to_owned()]));
+    system
+        .assert_unchanged(id, &confirmed, "changes without a code or with bad fields")
+        .await;
     let unknown = "/bookings/0193f0b4-7c1e-7000-8000-000000000001/change";
     let (status, _) = system
         .post_json(unknown, &json!({"accessCode": "K7QX2", "people": 3}))
         .await;
     assert_eq!(status, 404);
+    assert!(
+        system
+            .booking_events("0193f0b4-7c1e-7000-8000-000000000001")
+            .await
+            .is_empty(),
+        "a change of an unknown booking wrote to it"
+    );
 
-    assert_eq!(system.cancel(&booking).await, 200);
+    // A cancel with a wrong code writes nothing either.
+    let (status, _) = system
+        .post_json(
+            &format!("/bookings/{id}/cancel"),
+            &json!({"accessCode": "WRONG"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    system
+        .assert_unchanged(id, &confirmed, "a cancel with a wrong code")
+        .await;
+
+    system.cancel_ok(&booking).await;
+    let cancelled = system.booking_event_types(id).await;
     let (status, problem) = system.change(&booking, &json!({"people": 3}), 5).await;
     assert_eq!(status, 409, "{problem}");
+    // Cancelling again answers the cancelled booking (idempotent), writing nothing.
+    system.cancel_ok(&booking).await;
+    system
+        .assert_unchanged(
+            id,
+            &cancelled,
+            "a change and a cancel of a cancelled booking",
+        )
+        .await;
     system.stop().await;
 }
 

@@ -200,6 +200,11 @@ async fn erasure_needs_the_code_or_the_admin_and_names_bad_input() {
     system.add_table("t1", 4).await;
     let mine = book_as(&system, "t1", "Ada", "ada@example.com").await;
     let id = mine["id"].as_str().expect("id");
+    let booked = system.booking_event_types(id).await;
+    assert!(
+        system.has_data_key(id).await,
+        "a booking with a customer has a key"
+    );
     let response = system
         .http
         .delete(system.url(&format!("/bookings/{id}/customer")))
@@ -208,6 +213,13 @@ async fn erasure_needs_the_code_or_the_admin_and_names_bad_input() {
         .await
         .expect("erase");
     assert_eq!(response.status(), 403);
+    system
+        .assert_unchanged(id, &booked, "an erasure with a wrong code")
+        .await;
+    assert!(
+        system.has_data_key(id).await,
+        "a refused erasure deleted the key"
+    );
     let response = system
         .http
         .post(system.url("/customers/erase"))
@@ -216,6 +228,13 @@ async fn erasure_needs_the_code_or_the_admin_and_names_bad_input() {
         .await
         .expect("erase");
     assert_eq!(response.status(), 401);
+    system
+        .assert_unchanged(id, &booked, "an erasure by email without the token")
+        .await;
+    assert!(
+        system.has_data_key(id).await,
+        "a refused erasure deleted the key"
+    );
     let (status, problem) = as_admin(
         &system,
         reqwest::Method::POST,
@@ -225,6 +244,10 @@ async fn erasure_needs_the_code_or_the_admin_and_names_bad_input() {
     .await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "email");
+    assert!(
+        system.has_data_key(id).await,
+        "a refused erasure deleted the key"
+    );
     let unknown = "0193f0b4-7c1e-7000-8000-000000000009";
     let (status, _) = as_admin(
         &system,
@@ -234,5 +257,13 @@ async fn erasure_needs_the_code_or_the_admin_and_names_bad_input() {
     )
     .await;
     assert_eq!(status, 404);
+    assert!(system.booking_events(unknown).await.is_empty());
+    system
+        .assert_unchanged(id, &booked, "erasures refused")
+        .await;
+    assert!(
+        system.has_data_key(id).await,
+        "a refused erasure deleted the key"
+    );
     system.stop().await;
 }

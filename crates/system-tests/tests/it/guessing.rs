@@ -85,8 +85,17 @@ async fn one_client_is_refused_after_ten_wrong_codes_even_with_the_right_one() {
     }
     // The right code, from the same client: refused unchecked, with a time to wait.
     let code = mine["accessCode"].as_str().expect("code");
+    let mine_id = mine["id"].as_str().expect("id");
+    let confirmed = system.booking_event_types(mine_id).await;
     let (status, problem, retry_after) = cancel(&system, &mine, code, attacker).await;
     assert_eq!(status, 429, "{problem}");
+    system
+        .assert_unchanged(
+            mine_id,
+            &confirmed,
+            "a cancel with the right code answered 429",
+        )
+        .await;
     assert_eq!(problem["status"], 429);
     let retry_after = retry_after.expect("Retry-After");
     assert!((1..=900).contains(&retry_after), "{retry_after}");
@@ -119,6 +128,13 @@ async fn one_client_is_refused_after_ten_wrong_codes_even_with_the_right_one() {
     // from any other address.
     let (status, _, _) = cancel(&system, &mine, code, "198.51.100.20").await;
     assert_eq!(status, 429, "the booking is limited too");
+    system
+        .assert_unchanged(
+            mine_id,
+            &confirmed,
+            "cancels with the right code answered 429",
+        )
+        .await;
     assert_eq!(
         history(&system, &other, other_code, "198.51.100.20").await,
         200
