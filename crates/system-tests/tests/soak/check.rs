@@ -33,6 +33,8 @@ pub struct Folded {
     pub change_timeouts: usize,
     /// Events whose correlation id is not the id of the booking they belong to.
     pub wrong_correlation: Vec<String>,
+    /// Every event of each booking, on both streams, in order (to explain a violation).
+    pub trails: HashMap<BookingId, Vec<String>>,
     /// Bookings with a change asked for and not decided yet.
     pub changing: BTreeSet<BookingId>,
 }
@@ -177,14 +179,24 @@ pub async fn fold(js: &jetstream::Context) -> Folded {
                     folded.locks.remove(&key);
                 }
             }
+            TableEvent::LockPlacementFailed(e) => {
+                correlated(&mut folded, e.booking_id, &recorded.metadata, &delivery);
+            }
             _ => {}
         }
     }
     folded
 }
 
-/// Notes an event of booking `id` whose correlation id is another.
+/// Notes an event of booking `id` whose correlation id is another, and keeps the event in
+/// the booking's trail.
 fn correlated(folded: &mut Folded, id: BookingId, metadata: &events::Metadata, at: &Delivery) {
+    let payload = String::from_utf8_lossy(&at.payload);
+    let payload: String = payload.chars().take(300).collect();
+    folded.trails.entry(id).or_default().push(format!(
+        "{} #{} at {} {}: {payload}",
+        at.subject, at.stream_sequence, at.stored_at, metadata.event_type
+    ));
     if metadata.correlation_id != CorrelationId::from(id) {
         folded.wrong_correlation.push(format!(
             "{} at {} ({}) carries correlation id {}, not {id}",
@@ -201,6 +213,26 @@ fn set(folded: &mut Folded, id: BookingId, status: BookingStatus, reason: Option
 }
 
 impl Folded {
+    /// The trails of the bookings named in `violations`, to print with them.
+    pub fn explain(&self, violations: &[String]) -> Vec<String> {
+        let mut named: BTreeSet<BookingId> = BTreeSet::new();
+        for violation in violations {
+            for word in violation.split(|c: char| !(c.is_ascii_hexdigit() || c == '-')) {
+                if let Ok(id) = BookingId::parse(word) {
+                    named.insert(id);
+                }
+            }
+        }
+        let mut lines = Vec::new();
+        for id in named.into_iter().take(5) {
+            lines.push(format!("events of booking {id}:"));
+            for event in self.trails.get(&id).into_iter().flatten() {
+                lines.push(format!("    {event}"));
+            }
+        }
+        lines
+    }
+
     /// Bookings still `initiated`, and changes not decided.
     pub fn pending(&self) -> usize {
         self.bookings

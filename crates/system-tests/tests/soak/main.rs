@@ -151,6 +151,9 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
     violations.extend(services.exited());
     if !violations.is_empty() {
         services.print_log_tails();
+        for line in folded.explain(&violations) {
+            println!("{line}");
+        }
     }
     services.stop();
     violations

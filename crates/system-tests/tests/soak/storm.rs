@@ -111,6 +111,9 @@ pub async fn run() -> Vec<String> {
     }
     if !violations.is_empty() {
         services.print_log_tails();
+        for line in folded.explain(&violations) {
+            println!("{line}");
+        }
     }
     services.stop();
     violations
