@@ -17,7 +17,8 @@ pub enum SmtpMode {
     Accept,
     /// `421` to every connection: the server is down for a while.
     Unavailable,
-    /// `550` to every recipient: a permanent refusal.
+    /// `550` to every recipient, echoing the address (as real servers do): a permanent
+    /// refusal.
     Refuse,
 }
 
@@ -181,7 +182,11 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) {
             "250 2.1.0 ok".to_owned()
         } else if upper.starts_with("RCPT TO:") {
             if mode == SmtpMode::Refuse {
-                "550 5.1.1 no such mailbox here".to_owned()
+                // As real servers do: the refusal echoes the recipient's address.
+                format!(
+                    "550 5.1.1 <{}>: Recipient address rejected: no such mailbox here",
+                    address(&line[8..])
+                )
             } else {
                 to.push(address(&line[8..]));
                 "250 2.1.5 ok".to_owned()

@@ -130,9 +130,41 @@ impl Mailer {
         ));
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(error) if error.is_permanent() => Err(SendError::Refused(error.to_string())),
-            Err(error) => Err(SendError::Unavailable(error.to_string())),
+            Err(error) if error.is_permanent() => Err(SendError::Refused(classify(&error))),
+            Err(error) => Err(SendError::Unavailable(classify(&error))),
         }
+    }
+}
+
+/// What went wrong, without the mail server's words: a reply's text often echoes the
+/// recipient's address, and reasons end up in logs and dead letters, which must never hold
+/// a guest's data. The SMTP code says enough (`550`: no such mailbox, `421`: busy...).
+fn classify(error: &lettre::transport::smtp::Error) -> String {
+    let kind = if error.is_permanent() {
+        "a permanent refusal"
+    } else if error.is_transient() {
+        "a transient refusal"
+    } else if error.is_timeout() {
+        "a timeout"
+    } else if error.is_client() {
+        "a client error"
+    } else if error.is_response() {
+        "an unreadable reply"
+    } else {
+        "a connection failure"
+    };
+    let mut source = std::error::Error::source(error);
+    let io = std::iter::from_fn(|| {
+        let current = source?;
+        source = current.source();
+        Some(current)
+    })
+    .find_map(|cause| cause.downcast_ref::<std::io::Error>())
+    .map(std::io::Error::kind);
+    match (error.status(), io) {
+        (Some(code), _) => format!("{kind}, SMTP {code}"),
+        (None, Some(io)) => format!("{kind} ({io})"),
+        (None, None) => kind.to_owned(),
     }
 }
 

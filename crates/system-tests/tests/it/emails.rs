@@ -190,7 +190,28 @@ async fn a_change_and_a_cancellation_are_told_and_a_refused_email_is_dead_letter
     }
     let ops = async_nats::jetstream::new(system.nats.client().await);
     let mut dead_letters = ops.get_stream("DEAD_LETTERS").await.expect("stream");
-    assert!(dead_letters.info().await.expect("info").state.messages >= 1);
+    let state = dead_letters.info().await.expect("info").state.clone();
+    assert!(state.messages >= 1);
+    // The server's 550 echoed the guest's address; the dead letter says why without it.
+    let mut reasons = Vec::new();
+    for sequence in state.first_sequence..=state.last_sequence {
+        let Ok(stored) = dead_letters.get_raw_message(sequence).await else {
+            continue;
+        };
+        let headers = format!("{:?}", stored.headers);
+        let payload = String::from_utf8_lossy(&stored.payload).into_owned();
+        for text in [&headers, &payload] {
+            assert!(
+                !text.contains("grace.hopper@example.com"),
+                "a dead letter holds the guest's address: {text}"
+            );
+        }
+        reasons.push(headers);
+    }
+    assert!(
+        reasons.iter().any(|r| r.contains("SMTP 550")),
+        "the refusal's code is kept: {reasons:?}"
+    );
     smtp.set_mode(SmtpMode::Accept);
     system.stop_notifier().await;
     system.start_notifier().await;
