@@ -134,6 +134,44 @@ impl System {
         );
     }
 
+    /// Waits (30 s at most) until each `(stream, consumer)` has acknowledged every message
+    /// its stream holds now: whatever those messages cause has happened. A check that
+    /// "nothing more happens" waits for this rather than for a fixed time.
+    pub async fn wait_until_consumed(&self, consumers: &[(&str, &str)]) {
+        use async_nats::jetstream::consumer::pull::Config;
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        for (stream, consumer) in consumers {
+            let mut stream_handle = js.get_stream(*stream).await.expect("stream");
+            let last = stream_handle
+                .info()
+                .await
+                .expect("info")
+                .state
+                .last_sequence;
+            loop {
+                let mut handle = stream_handle
+                    .get_consumer::<Config>(consumer)
+                    .await
+                    .expect("consumer");
+                let floor = handle
+                    .info()
+                    .await
+                    .expect("consumer info")
+                    .ack_floor
+                    .stream_sequence;
+                if floor >= last {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{consumer} did not get through {stream} to {last} (at {floor})"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
     /// Whether booking `id` still has its data key (its customer can be read).
     pub async fn has_data_key(&self, id: &str) -> bool {
         let js = async_nats::jetstream::new(self.nats.client().await);

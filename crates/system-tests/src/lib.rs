@@ -350,6 +350,13 @@ impl System {
         stop(self.notifier.take()).await;
     }
 
+    /// Sets the notifier's `REMINDER_BEFORE` for its next start.
+    pub fn set_reminder_before(&mut self, before: Duration) {
+        if let Some(settings) = self.settings.notifier.as_mut() {
+            settings.reminder_before = before;
+        }
+    }
+
     /// The running notifier, to be killed while the system is in use.
     pub fn take_notifier(&mut self) -> Option<Spawned> {
         self.notifier.take()

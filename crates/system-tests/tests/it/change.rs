@@ -248,7 +248,10 @@ async fn a_change_left_pending_while_table_manager_is_down_is_rolled_back_in_tim
     // Back up, table-manager sees the request and its rollback: nothing is left at lunch,
     // dinner stays held.
     system.start_table_manager().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    system
+        .wait_until_consumed(&[("BOOKINGS", "table-locking"), ("TABLES", "booking-saga")])
+        .await;
+    system.wait_until_projected().await;
     assert!(
         bookable(&system, "t1", &lunch).await,
         "the rolled back change holds nothing"

@@ -92,10 +92,19 @@ async fn each_booking_s_confirmation_with_its_code_is_sent_once_through_notifier
 
     // The mail server goes down: the emails wait, the notifier is killed meanwhile.
     smtp.set_mode(SmtpMode::Unavailable);
+    let tried = smtp.connections();
     for (table, name) in [("t3", "Alan Turing"), ("t4", "Edsger Dijkstra")] {
         bookings.push(book(&system, table, &slot, name).await);
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Both were tried (and turned away) before anything is checked.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while smtp.connections() < tried + 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the emails were never tried"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         confirmations(&smtp.received()),
         2,
@@ -110,7 +119,9 @@ async fn each_booking_s_confirmation_with_its_code_is_sent_once_through_notifier
     // Restarted again: every event is redelivered or replayed, no email twice.
     system.stop_notifier().await;
     system.start_notifier().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    system
+        .wait_until_consumed(&[("BOOKINGS", "notifier")])
+        .await;
     let received = smtp.received();
     assert_eq!(confirmations(&received), 4);
     for (id, mails) in by_booking(&received) {
@@ -215,7 +226,9 @@ async fn a_change_and_a_cancellation_are_told_and_a_refused_email_is_dead_letter
     smtp.set_mode(SmtpMode::Accept);
     system.stop_notifier().await;
     system.start_notifier().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    system
+        .wait_until_consumed(&[("BOOKINGS", "notifier")])
+        .await;
     let id = refused["id"].as_str().expect("id").to_owned();
     assert!(
         !by_booking(&smtp.received()).contains_key(&id),
@@ -229,10 +242,10 @@ async fn a_reminder_comes_before_the_slot_and_none_for_a_booking_erased_cancelle
     let smtp = SmtpServer::start().await;
     let slot = Slot::lunch(1);
     let from: jiff::Timestamp = slot.from.parse().expect("from");
-    // Due ten seconds from now.
-    let until = from.duration_since(jiff::Timestamp::now());
-    let before = Duration::try_from(until).expect("future") - Duration::from_secs(10);
-    let system = system_with(&smtp, before).await;
+    // The notifier is stopped while the bookings are made, however long that takes; it
+    // then starts with reminders due a few seconds from then.
+    let mut system = system_with(&smtp, Duration::from_secs(3600)).await;
+    system.stop_notifier().await;
     let kept = book(&system, "t1", &slot, "Ada Lovelace").await;
     let erased = book(&system, "t2", &slot, "Grace Hopper").await;
     let cancelled = book(&system, "t3", &slot, "Alan Turing").await;
@@ -254,6 +267,9 @@ async fn a_reminder_comes_before_the_slot_and_none_for_a_booking_erased_cancelle
         .expect("erase");
     assert_eq!(response.status(), 200);
     system.cancel_ok(&cancelled).await;
+    let until = Duration::try_from(from.duration_since(jiff::Timestamp::now())).expect("future");
+    system.set_reminder_before(until - Duration::from_secs(4));
+    system.start_notifier().await;
 
     let reminders = |r: &[ReceivedMail]| {
         r.iter()
@@ -273,7 +289,33 @@ async fn a_reminder_comes_before_the_slot_and_none_for_a_booking_erased_cancelle
         sent[0].header("X-Booking-Id").as_deref(),
         kept["id"].as_str()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every reminder decided (sent, or dropped for the erased, the cancelled and the
+    // moved): the reminders' consumer has acknowledged every event but one, the moved
+    // booking's, whose dinner reminder waits for hours.
+    let last = system.last_sequence("BOOKINGS").await;
+    let acked = "consumer_messages_total{consumer=\"notifier-reminders\",outcome=\"acked\"}";
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = reqwest::get(&system.notifier_metrics)
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let count: u64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix(acked))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        if count + 1 >= last {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reminders were not all decided: {count} of {last} acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         reminders(&smtp.received()).len(),
         1,

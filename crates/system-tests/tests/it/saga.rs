@@ -70,7 +70,13 @@ async fn a_booking_whose_lock_never_comes_is_rejected_with_timeout_and_a_late_lo
         }
         other => panic!("expected a lock removal, got {other:?}"),
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    system
+        .wait_until_consumed(&[
+            ("TABLES", "booking-saga"),
+            ("BOOKINGS", "table-locking"),
+            ("BOOKINGS", "booking-timeouts"),
+        ])
+        .await;
     assert_eq!(
         types(&system.booking_events(&id).await),
         ["table-booking-initiated", "table-booking-rejected"]
@@ -221,7 +227,9 @@ async fn once_quiet_tables_hold_locks_exactly_for_the_confirmed_bookings_that_st
         rebooked = system.book(table, &slot, None).await;
     }
     assert_eq!(rebooked.0, 201, "{:?}", rebooked.1);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    system
+        .wait_until_consumed(&[("BOOKINGS", "table-locking"), ("TABLES", "booking-saga")])
+        .await;
 
     // Locks held, by (table, slot start, booking), from a replay of TABLES ...
     let mut locks = BTreeSet::new();
