@@ -348,3 +348,193 @@ async fn read_models_of_an_earlier_format_are_rebuilt_when_the_projector_starts(
     );
     system.stop().await;
 }
+
+/// A booking as folded by this test from its events, independently of the projector.
+#[derive(Debug, Default, PartialEq)]
+struct Folded {
+    status: &'static str,
+    tables: Vec<String>,
+    from: String,
+    to: String,
+    people: Option<u8>,
+}
+
+/// Every booking folded from `BOOKINGS`, read directly, with code of its own (invariant 5
+/// must not be checked by the projector's code against itself).
+async fn fold_bookings(system: &System) -> BTreeMap<String, Folded> {
+    use events::BookingEvent as E;
+    let mut folded = BTreeMap::new();
+    for subject in system.stream_subjects("BOOKINGS").await {
+        let Some(id) = subject.strip_prefix("bookings.") else {
+            continue;
+        };
+        let mut booking = Folded::default();
+        for recorded in system.booking_events(id).await {
+            match recorded.event {
+                E::Initiated(e) => {
+                    booking.status = "initiated";
+                    booking.tables = e.table_ids.iter().map(ToString::to_string).collect();
+                    booking.from = e.time_slot.from().to_string();
+                    booking.to = e.time_slot.to().to_string();
+                    booking.people = e.people.map(|p| p.get());
+                }
+                E::Confirmed(_) => booking.status = "confirmed",
+                E::Rejected(_) => booking.status = "rejected",
+                E::Cancelled(_) => booking.status = "cancelled",
+                E::Reassigned(e) => {
+                    booking.tables = e.table_ids.iter().map(ToString::to_string).collect();
+                }
+                E::Changed(e) => {
+                    booking.tables = e.to.table_ids.iter().map(ToString::to_string).collect();
+                    booking.from = e.to.time_slot.from().to_string();
+                    booking.to = e.to.time_slot.to().to_string();
+                    booking.people = e.to.people.map(|p| p.get()).or(booking.people);
+                }
+                E::ChangeRequested(_) | E::ChangeRejected(_) | E::CustomerErased(_) => {}
+            }
+        }
+        booking.tables.sort();
+        folded.insert(id.to_owned(), booking);
+    }
+    folded
+}
+
+/// The same booking as `GET /bookings/{id}` answers it (from the read models).
+fn as_read(view: &Value) -> Folded {
+    let instant = |v: &Value| {
+        v.as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    let mut tables: Vec<String> = view["tableIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    tables.sort();
+    let status = match view["status"].as_str() {
+        Some("initiated") => "initiated",
+        Some("confirmed") => "confirmed",
+        Some("rejected") => "rejected",
+        Some("cancelled") => "cancelled",
+        _ => "unknown",
+    };
+    Folded {
+        status,
+        tables,
+        from: instant(&view["timeSlot"]["from"]),
+        to: instant(&view["timeSlot"]["to"]),
+        people: view["people"].as_u64().and_then(|p| u8::try_from(p).ok()),
+    }
+}
+
+#[tokio::test]
+async fn the_read_side_equals_a_fold_of_the_streams_written_apart_from_the_projector() {
+    let system = System::start().await;
+    mixed_workload(&system, 10).await;
+    // Decided: every booking final (a change pending a moment is rolled back or made).
+    system
+        .wait_until_consumed(&[("BOOKINGS", "table-locking"), ("TABLES", "booking-saga")])
+        .await;
+    system.wait_until_projected().await;
+
+    // Every booking as the streams say.
+    let bookings = fold_bookings(&system).await;
+    assert!(bookings.values().any(|b| b.status == "confirmed"));
+    assert!(bookings.values().any(|b| b.status == "cancelled"));
+    for (id, folded) in &bookings {
+        let (status, view) = system.get(&format!("/bookings/{id}"), &[]).await;
+        assert_eq!(status, 200, "{id}: {view}");
+        assert_eq!(&as_read(&view), folded, "booking {id} as read: {view}");
+    }
+
+    // The tables, and which are free at each dinner, as the streams say.
+    let mut seats: BTreeMap<String, u64> = BTreeMap::new();
+    let mut locks: BTreeMap<(String, String), String> = BTreeMap::new();
+    for subject in system.stream_subjects("TABLES").await {
+        let Some(table) = subject.strip_prefix("tables.") else {
+            continue;
+        };
+        for recorded in system.table_events(table).await {
+            match recorded.event {
+                events::TableEvent::Added(e) => {
+                    seats.insert(e.id.to_string(), u64::from(e.seats.get()));
+                }
+                events::TableEvent::Removed(e) => {
+                    seats.remove(&e.id.to_string());
+                }
+                events::TableEvent::LockPlaced(e) => {
+                    let key = (e.id.to_string(), e.time_slot.from().to_string());
+                    locks.insert(key, e.booking_id.to_string());
+                }
+                events::TableEvent::LockRemoved(e) => {
+                    let key = (e.id.to_string(), e.time_slot.from().to_string());
+                    if locks.get(&key) == Some(&e.booking_id.to_string()) {
+                        locks.remove(&key);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let (_, listed) = system.get("/tables", &[]).await;
+    let listed: BTreeMap<String, u64> = listed["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap_or_default().to_owned(),
+                t["seats"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, seats, "GET /tables against the table events");
+    for days in 1..=4 {
+        let slot = Slot::dinner(days);
+        let from = slot
+            .from
+            .parse::<jiff::Timestamp>()
+            .expect("from")
+            .to_string();
+        let date = &slot.from[..10];
+        let (_, offered) = system
+            .get(
+                &format!("/booking-slots?startDate={date}&endDate={date}&people=1"),
+                &[],
+            )
+            .await;
+        let free: Vec<String> = offered["availabilities"][0]["slots"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| {
+                s["startTime"]
+                    .as_str()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(|t| t.to_string())
+                    == Some(from.clone())
+            })
+            .map(|s| {
+                s["availableTables"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected: Vec<String> = seats
+            .keys()
+            .filter(|table| !locks.contains_key(&((*table).clone(), from.clone())))
+            .cloned()
+            .collect();
+        assert_eq!(
+            free, expected,
+            "free at dinner on {date} against the lock events"
+        );
+    }
+    system.stop().await;
+}
