@@ -35,7 +35,7 @@ pub use memory::InMemory;
 pub use metrics::StoreMetrics;
 pub use recorded::Recorded;
 pub use repository::{Clock, ExecuteError, Executed, Repository};
-pub use spec::{Backoff, ConsumerSpec};
+pub use spec::{Backoff, ConsumerSpec, Pauses};
 pub use store::{EventStore, direct_get_batch};
 pub use streams::{StreamError, StreamSettings, ensure_streams, key_value, stream_config};
 

@@ -25,6 +25,54 @@ impl Backoff {
     }
 }
 
+impl Backoff {
+    /// Doubling delays from `initial` up to `max`.
+    pub const fn new(initial: Duration, max: Duration) -> Self {
+        Self { initial, max }
+    }
+
+    /// The pauses of one retry loop with these delays.
+    pub fn pauses(self) -> Pauses {
+        Pauses {
+            backoff: self,
+            failures: 0,
+        }
+    }
+}
+
+/// The pauses of one retry loop: the first after a failure is the backoff's `initial`, each
+/// next one twice the last, up to its `max`; [`reset`](Self::reset) once an attempt
+/// succeeds. A pause ends early when the loop is told to stop. Every retry loop of the
+/// services uses it (consumers, the projector, the generation pointer, the NATS connection,
+/// a service's setup).
+#[derive(Debug, Clone)]
+pub struct Pauses {
+    backoff: Backoff,
+    failures: i64,
+}
+
+impl Pauses {
+    /// The pause the next failure will wait.
+    pub fn next_delay(&self) -> Duration {
+        self.backoff.delay(self.failures + 1)
+    }
+
+    /// Waits the next pause, or until `stop`: `false` if told to stop first.
+    pub async fn pause(&mut self, stop: &tokio_util::sync::CancellationToken) -> bool {
+        let delay = self.next_delay();
+        self.failures = self.failures.saturating_add(1);
+        tokio::select! {
+            () = stop.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// An attempt succeeded: the next failure pauses `initial` again.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
 impl Default for Backoff {
     fn default() -> Self {
         Self {
@@ -125,6 +173,29 @@ pub(crate) async fn replay_consumer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pauses_double_up_to_the_max_start_over_on_reset_and_end_when_told_to_stop() {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let mut pauses =
+            Backoff::new(Duration::from_millis(10), Duration::from_millis(30)).pauses();
+        let mut waited = Vec::new();
+        for _ in 0..4 {
+            waited.push(pauses.next_delay());
+            assert!(pauses.pause(&stop).await);
+        }
+        assert_eq!(waited, [10, 20, 30, 30].map(Duration::from_millis).to_vec());
+        pauses.reset();
+        assert_eq!(pauses.next_delay(), Duration::from_millis(10));
+        stop.cancel();
+        let long = Backoff::new(Duration::from_secs(60), Duration::from_secs(60));
+        let started = tokio::time::Instant::now();
+        assert!(
+            !long.pauses().pause(&stop).await,
+            "a stopped loop does not pause"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
 
     #[test]
     fn the_backoff_doubles_from_its_initial_delay_up_to_its_maximum() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::Client;
 use events::names;
-use eventstore::{EventStore, StoreMetrics};
+use eventstore::{Backoff, EventStore, StoreMetrics};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -119,7 +119,7 @@ impl<S: Service> App<S> {
             shutdown: workers_stop.clone(),
             config: common,
         };
-        let mut delay = SETUP_FIRST_DELAY;
+        let mut pauses = Backoff::new(SETUP_FIRST_DELAY, SETUP_MAX_DELAY).pauses();
         let mut workers = loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => {
@@ -137,13 +137,10 @@ impl<S: Service> App<S> {
             match attempt {
                 Ok(workers) => break workers,
                 Err(error) => {
-                    tracing::warn!(service = name, error = format!("{error:#}"), retry_in = ?delay,
-                        "setup failed; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => {}
-                        () = tokio::time::sleep(delay) => {}
-                    }
-                    delay = (delay * 2).min(SETUP_MAX_DELAY);
+                    tracing::warn!(service = name, error = format!("{error:#}"),
+                        retry_in = ?pauses.next_delay(), "setup failed; retrying");
+                    // Stopped meanwhile: the loop's next turn sees it.
+                    pauses.pause(&shutdown).await;
                 }
             }
         };

@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use async_nats::{Client, ConnectOptions, Event};
-use eventstore::Disconnects;
+use eventstore::{Backoff, Disconnects};
 use tokio_util::sync::CancellationToken;
 
 use crate::CommonConfig;
@@ -38,7 +38,7 @@ pub async fn connect(
     shutdown: &CancellationToken,
 ) -> Option<(Client, Disconnects)> {
     let url = &config.nats_url;
-    let mut delay = FIRST_DELAY;
+    let mut pauses = Backoff::new(FIRST_DELAY, MAX_DELAY).pauses();
     let mut attempt = 1u32;
     let (signal, disconnects) = Disconnects::new();
     let signal = Arc::new(signal);
@@ -75,14 +75,13 @@ pub async fn connect(
                 return Some((client, disconnects));
             }
             Err(error) => {
-                tracing::warn!(%url, attempt, %error, retry_in = ?delay, "cannot connect to NATS");
+                tracing::warn!(%url, attempt, %error, retry_in = ?pauses.next_delay(),
+                    "cannot connect to NATS");
             }
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return None,
-            () = tokio::time::sleep(delay) => {}
+        if !pauses.pause(shutdown).await {
+            return None;
         }
-        delay = (delay * 2).min(MAX_DELAY);
         attempt += 1;
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
 use events::read_model::{CONTROL_BUCKET, CURRENT_KEY, Current, Key};
+use eventstore::{Backoff, Pauses};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -88,28 +89,22 @@ impl ReadModels {
     /// a watch that fails is opened again (it starts with the pointer's current value, so
     /// no switch is missed), after a pause that grows up to a few seconds.
     pub async fn follow(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut delay = RETRY_FIRST;
+        let mut pauses = Backoff::new(RETRY_FIRST, RETRY_MAX).pauses();
         loop {
-            let error = match self.watch(&shutdown, &mut delay).await {
+            let error = match self.watch(&shutdown, &mut pauses).await {
                 Ok(()) => return Ok(()),
                 Err(error) => error,
             };
-            tracing::warn!(error = format!("{error:#}"), retry_in = ?delay,
+            tracing::warn!(error = format!("{error:#}"), retry_in = ?pauses.next_delay(),
                 "watching the generation pointer failed; watching again");
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = tokio::time::sleep(delay) => {}
+            if !pauses.pause(&shutdown).await {
+                return Ok(());
             }
-            delay = (delay * 2).min(RETRY_MAX);
         }
     }
 
     /// One watch of the pointer, until `shutdown` (`Ok`) or a failure.
-    async fn watch(
-        &self,
-        shutdown: &CancellationToken,
-        delay: &mut Duration,
-    ) -> anyhow::Result<()> {
+    async fn watch(&self, shutdown: &CancellationToken, pauses: &mut Pauses) -> anyhow::Result<()> {
         let mut watch = self
             .control
             .watch_with_history(CURRENT_KEY)
@@ -123,7 +118,7 @@ impl ReadModels {
                         .context("the watch of the generation pointer ended")?
                         .context("watching the generation pointer failed")?;
                     self.switch(&entry).await?;
-                    *delay = RETRY_FIRST;
+                    pauses.reset();
                 }
             }
         }

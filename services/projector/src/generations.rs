@@ -11,7 +11,7 @@ use async_nats::jetstream::{self, kv};
 use events::read_model::{
     CONTROL_BUCKET, CURRENT_KEY, Current, FORMAT, GENERATION_KEY, generation_bucket,
 };
-use eventstore::Disconnects;
+use eventstore::{Backoff, Disconnects};
 use futures_util::StreamExt as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -329,7 +329,7 @@ pub async fn keep_current(
     (metrics, disconnects): (Metrics, Disconnects),
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut delay = RETRY_FIRST;
+    let mut pauses = Backoff::new(RETRY_FIRST, RETRY_MAX).pauses();
     loop {
         let opened = async {
             let mut generation = control.ensure_current().await?;
@@ -358,15 +358,13 @@ pub async fn keep_current(
             return failure.map_or(Ok(()), Err);
         }
         match failure {
-            None => delay = RETRY_FIRST,
+            None => pauses.reset(),
             Some(error) => {
-                tracing::warn!(error = format!("{error:#}"), retry_in = ?delay,
+                tracing::warn!(error = format!("{error:#}"), retry_in = ?pauses.next_delay(),
                     "projection failed; starting again from the checkpoint");
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(delay) => {}
+                if !pauses.pause(&shutdown).await {
+                    return Ok(());
                 }
-                delay = (delay * 2).min(RETRY_MAX);
             }
         }
     }

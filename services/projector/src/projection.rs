@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use async_nats::jetstream::{self, kv};
 use events::read_model::{Checkpoint, Key};
-use eventstore::{Delivery, Disconnects};
+use eventstore::{Backoff, Delivery, Disconnects, Pauses};
 use futures_util::future::try_join_all;
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio_util::sync::CancellationToken;
@@ -83,6 +83,8 @@ pub async fn checkpoint(bucket: &kv::Store, stream: &'static str) -> anyhow::Res
 
 /// How long a reader may deliver nothing while its stream holds events it has not applied.
 const STALLED: Duration = Duration::from_secs(10);
+/// Pauses between attempts to store a batch: 0.1 s doubling up to 5 s.
+const WRITE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 /// How often a reader lost with the connection is asked for again.
 const REOPEN_PAUSE: Duration = Duration::from_millis(100);
 /// How long asking again may fail (NATS back but JetStream not yet) before the projection
@@ -248,7 +250,7 @@ impl Projection {
         fresh: &mut bool,
         stop: &CancellationToken,
     ) -> Option<u64> {
-        let mut delay = Duration::from_millis(100);
+        let mut pauses = WRITE_BACKOFF.pauses();
         loop {
             match self.apply_watched(batch, applied, docs, *fresh).await {
                 Ok(done) => {
@@ -265,7 +267,7 @@ impl Projection {
                     return self.apply_singly(batch, applied, docs, fresh, stop).await;
                 }
                 Err(error) => {
-                    if !self.back_off(&error, &mut delay, docs, fresh, stop).await {
+                    if !self.back_off(&error, &mut pauses, docs, fresh, stop).await {
                         return None;
                     }
                 }
@@ -274,12 +276,12 @@ impl Projection {
     }
 
     /// After a failed write: logs it (and whether the bucket is full), forgets what is in
-    /// memory (it may be ahead of the store), waits `delay` and doubles it up to 5 s.
+    /// memory (it may be ahead of the store), and pauses (0.1 s doubling up to 5 s).
     /// `false` if told to stop meanwhile.
     async fn back_off(
         &self,
         error: &anyhow::Error,
-        delay: &mut Duration,
+        pauses: &mut Pauses,
         docs: &mut Docs,
         fresh: &mut bool,
         stop: &CancellationToken,
@@ -288,15 +290,10 @@ impl Projection {
         let full = eventstore::limit_reached(&text);
         self.metrics.set_store_full(full);
         tracing::warn!(stream = self.source.stream(), error = text, full,
-            retry_in = ?*delay, "cannot apply events; retrying");
+            retry_in = ?pauses.next_delay(), "cannot apply events; retrying");
         docs.clear();
         *fresh = false;
-        tokio::select! {
-            () = stop.cancelled() => return false,
-            () = tokio::time::sleep(*delay) => {}
-        }
-        *delay = (*delay * 2).min(Duration::from_secs(5));
-        true
+        pauses.pause(stop).await
     }
 
     /// Applies a batch one event at a time, after one of its writes turned out too large:
@@ -312,7 +309,7 @@ impl Projection {
     ) -> Option<u64> {
         let mut done = applied;
         for message in batch {
-            let mut delay = Duration::from_millis(100);
+            let mut pauses = WRITE_BACKOFF.pauses();
             loop {
                 let outcome = match self
                     .apply_watched(std::slice::from_ref(message), done, docs, *fresh)
@@ -334,7 +331,7 @@ impl Projection {
                         break;
                     }
                     Err(error) => {
-                        if !self.back_off(&error, &mut delay, docs, fresh, stop).await {
+                        if !self.back_off(&error, &mut pauses, docs, fresh, stop).await {
                             return None;
                         }
                     }
