@@ -17,6 +17,7 @@ pub mod names;
 mod openapi;
 pub mod read_model;
 pub mod slot;
+pub mod steps;
 pub mod table;
 
 pub use booking::{
@@ -38,6 +39,7 @@ pub use ids::{
 pub use metadata::Metadata;
 pub use names::AggregateId;
 pub use slot::{InvalidTimeSlot, TimeSlot};
+pub use steps::{Step, StepName};
 pub use table::{
     AllCombinations, LockFailureReason, LockRemovalCause, Revision, TableAdded,
     TableCombinationAdded, TableCombinationRemoved, TableEvent, TableLockPlaced,

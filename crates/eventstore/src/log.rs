@@ -6,7 +6,7 @@ use std::future::Future;
 
 use events::{
     AggregateId, CausationId, CommandId, CorrelationId, DecodeError, DomainEvent, EncodeError,
-    EventId, Metadata,
+    EventId, Metadata, StepName,
 };
 use jiff::Timestamp;
 
@@ -25,15 +25,19 @@ impl AppendContext {
     /// A saga step `step` caused by a recorded event: the same event redelivered always
     /// gives the same command id (so JetStream drops the second append), the correlation
     /// id carries over and the event is the cause.
-    pub fn caused_by(step: &str, cause: &Metadata) -> Self {
+    pub fn caused_by(step: impl Into<StepName>, cause: &Metadata) -> Self {
         Self::caused_by_event(step, cause.event_id, cause.correlation_id)
     }
 
     /// [`caused_by`](Self::caused_by) for a step that knows only the id of the event it
     /// follows (the one it appended itself a moment ago).
-    pub fn caused_by_event(step: &str, cause: EventId, correlation: CorrelationId) -> Self {
+    pub fn caused_by_event(
+        step: impl Into<StepName>,
+        cause: EventId,
+        correlation: CorrelationId,
+    ) -> Self {
         Self {
-            command_id: CommandId::caused_by(step, cause),
+            command_id: CommandId::caused_by(step.into().as_str(), cause),
             correlation_id: correlation,
             causation_id: cause.into(),
         }
@@ -42,16 +46,20 @@ impl AppendContext {
     /// A request that carries its own id (a table command, a booking made over HTTP): a
     /// retry of the same request gives the same command id. `correlation` is the saga the
     /// request belongs to.
-    pub fn for_request(step: &str, request: uuid::Uuid, correlation: CorrelationId) -> Self {
+    pub fn for_request(
+        step: impl Into<StepName>,
+        request: uuid::Uuid,
+        correlation: CorrelationId,
+    ) -> Self {
         Self {
-            command_id: CommandId::caused_by(step, EventId::from_uuid(request)),
+            command_id: CommandId::caused_by(step.into().as_str(), EventId::from_uuid(request)),
             correlation_id: correlation,
             causation_id: CausationId::from_uuid(request),
         }
     }
 
     /// A command that is never retried as the same command (each call is new), in the saga
-    /// `correlation`.
+    /// `correlation`: its id is random, `kind` only labels it (and so may be any name).
     pub fn unique(step: &str, correlation: CorrelationId) -> Self {
         Self {
             command_id: CommandId::unique(step),

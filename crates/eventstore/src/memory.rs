@@ -289,8 +289,13 @@ mod tests {
         .into()
     }
 
-    fn context(step: &str) -> AppendContext {
-        AppendContext::for_request(step, uuid::Uuid::now_v7(), CorrelationId::new())
+    /// A new request (its own id) each call.
+    fn context() -> AppendContext {
+        AppendContext::for_request(
+            events::Step::TableCommand,
+            uuid::Uuid::now_v7(),
+            CorrelationId::new(),
+        )
     }
 
     #[tokio::test]
@@ -298,12 +303,12 @@ mod tests {
         let log = InMemory::new();
         let subject = t1().subject();
         let first = log
-            .append_at(&subject, Some(0), &[added()], &context("add"))
+            .append_at(&subject, Some(0), &[added()], &context())
             .await
             .expect("append");
         assert_eq!(first.last_sequence, 1);
         let stale = log
-            .append_at(&subject, Some(0), &[added()], &context("add-again"))
+            .append_at(&subject, Some(0), &[added()], &context())
             .await;
         assert!(matches!(
             stale,
@@ -316,7 +321,7 @@ mod tests {
     async fn the_same_command_appended_twice_is_a_duplicate_that_stores_nothing() {
         let log = InMemory::new();
         let subject = t1().subject();
-        let command = context("add");
+        let command = context();
         log.append_at(&subject, Some(0), &[added()], &command)
             .await
             .expect("append");
@@ -338,7 +343,7 @@ mod tests {
                 &t1().subject(),
                 Some(0),
                 &[added(), removed.clone()],
-                &context("x"),
+                &context(),
             )
             .await
             .expect("append");

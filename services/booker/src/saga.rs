@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use domain::{Booking, BookingCommand, BookingRejection, NextPlace};
 use events::{
-    BookingEvent, BookingId, EventId, PartySize, RejectionReason, TableEvent, TableId, TimeSlot,
+    BookingEvent, BookingId, EventId, PartySize, RejectionReason, Step, TableEvent, TableId,
+    TimeSlot,
 };
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, Executed, HandleError, Handler,
@@ -62,7 +63,7 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
                     time_slot: lock.time_slot,
                     revision: lock.revision,
                 },
-                "change",
+                Step::Change,
             ),
             TableEvent::LockPlacementFailed(failed) if failed.revision > 0 => (
                 failed.booking_id,
@@ -71,7 +72,7 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
                     reason: failed.reason,
                     revision: failed.revision,
                 },
-                "reject-change",
+                Step::RejectChange,
             ),
             TableEvent::LockPlaced(lock) => (
                 lock.booking_id,
@@ -79,7 +80,7 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
                     table_id: lock.id.clone(),
                     time_slot: lock.time_slot,
                 },
-                "confirm",
+                Step::Confirm,
             ),
             TableEvent::LockPlacementFailed(failed) => {
                 let next = self.next_place(failed.booking_id, &failed.id).await?;
@@ -88,7 +89,7 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
                     reason: failed.reason.into(),
                     next,
                 };
-                (failed.booking_id, command, "reject")
+                (failed.booking_id, command, Step::Reject)
             }
             _ => return Ok(()),
         };
@@ -159,7 +160,7 @@ impl<L: EventLog> Timeouts<L> {
                     &self.bookings,
                     change.id,
                     &command,
-                    "change-timeout",
+                    Step::ChangeTimeout,
                     recorded,
                 )
                 .await;
@@ -183,7 +184,14 @@ impl<L: EventLog> Timeouts<L> {
         let command = BookingCommand::Reject {
             reason: RejectionReason::Timeout,
         };
-        execute(&self.bookings, initiated.id, &command, "timeout", recorded).await
+        execute(
+            &self.bookings,
+            initiated.id,
+            &command,
+            Step::Timeout,
+            recorded,
+        )
+        .await
     }
 }
 
@@ -202,7 +210,7 @@ fn due(timeout: Duration, stored_at: Timestamp, now: Timestamp) -> Result<(), Ha
 
 /// The step that rejects a booking the gateway refused as it made it: a table that was
 /// never added (ADR 0020), no table for the party (ADR 0027).
-pub const EDGE_REJECTION: &str = "reject-unknown-table";
+pub const EDGE_REJECTION: Step = Step::RejectUnknownTable;
 
 /// Rejects the booking `id` for `reason`, just made by its initiated event `initiated`
 /// and refused by the gateway: what the request that made it does at once, with the
@@ -224,19 +232,19 @@ async fn execute<E, L: EventLog>(
     bookings: &Repository<Booking, L>,
     booking: BookingId,
     command: &BookingCommand,
-    step: &str,
+    step: Step,
     cause: &Recorded<E>,
 ) -> Result<(), HandleError> {
     let context = AppendContext::caused_by(step, &cause.metadata);
     match bookings.execute(&booking, command, &context).await {
         Ok(_) => Ok(()),
         Err(ExecuteError::Rejected(BookingRejection::NotFound)) => Err(HandleError::Poison(
-            format!("{step}: booking {booking} does not exist"),
+            format!("{}: booking {booking} does not exist", step.name()),
         )),
         Err(ExecuteError::Rejected(rejection)) => {
             // A late lock for a booking that is no longer live: table-manager releases it
             // when it sees the rejection or cancellation (it reads BOOKINGS in order).
-            tracing::info!(%booking, step, %rejection, "saga step no longer applies");
+            tracing::info!(%booking, step = step.name(), %rejection, "saga step no longer applies");
             Ok(())
         }
         Err(error) => Err(HandleError::Retry(Box::new(error))),

@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use async_nats::{Client, Message};
 use domain::{TableCommand, TableRejection};
 use events::{
-    AddCombination, AddTable, CorrelationId, RemoveCombination, RemoveTable, TableCommandRefusal,
-    TableCommandReply, names,
+    AddCombination, AddTable, CorrelationId, RemoveCombination, RemoveTable, Step,
+    TableCommandRefusal, TableCommandReply, names,
 };
 use eventstore::{AppendContext, EventLog, ExecuteError};
 use futures_util::StreamExt as _;
@@ -121,7 +121,7 @@ pub async fn execute<L: EventLog>(
     command: &TableCommand,
 ) -> TableCommandReply {
     let correlation = CorrelationId::from_uuid(command_id);
-    let context = AppendContext::for_request("table-command", command_id, correlation);
+    let context = AppendContext::for_request(Step::TableCommand, command_id, correlation);
     if let TableCommand::Remove { id, .. } = command {
         match floor.joins.containing(id).await {
             Ok(None) => {}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use domain::{CombinationCommand, CombinationRejection, Combinations, TableStatus, held_together};
 use events::{
-    AddCombination, AllCombinations, CombinationId, CorrelationId, RemoveCombination,
+    AddCombination, AllCombinations, CombinationId, CorrelationId, RemoveCombination, Step,
     TableCommandRefusal, TableCommandReply, TableId,
 };
 use eventstore::{AppendContext, EventLog, EventStore, ExecuteError, LoadError, Repository};
@@ -123,7 +123,7 @@ impl<L: EventLog> Joins<L> {
             }
         };
         let correlation = CorrelationId::from_uuid(command_id);
-        let context = AppendContext::for_request("combination-command", command_id, correlation);
+        let context = AppendContext::for_request(Step::CombinationCommand, command_id, correlation);
         match self
             .repository
             .execute(&AllCombinations, &command, &context)

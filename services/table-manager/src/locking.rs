@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use events::{
     AggregateId as _, BookingEvent, BookingId, LockRemovalCause, Metadata, PartySize,
-    RejectionReason, ReleasedLock, TableId, TimeSlot,
+    RejectionReason, ReleasedLock, Step, TableId, TimeSlot,
 };
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, HandleError, Handler, Recorded,
@@ -176,12 +176,12 @@ impl<L: EventLog> LockingSaga<L> {
 /// booking's `count` tables, caused by the booking event of `metadata`: the step's name
 /// alone for one table (as ever), with the table's id for several, so that each table's
 /// append has a command id of its own.
-fn step_context(metadata: &Metadata, count: usize) -> impl Fn(&str, &TableId) -> AppendContext {
+fn step_context(metadata: &Metadata, count: usize) -> impl Fn(Step, &TableId) -> AppendContext {
     move |step, table| {
         if count == 1 {
             AppendContext::caused_by(step, metadata)
         } else {
-            AppendContext::caused_by(&format!("{step}:{table}"), metadata)
+            AppendContext::caused_by(step.on(table), metadata)
         }
     }
 }

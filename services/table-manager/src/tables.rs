@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use domain::{Table, TableCommand, TableStatus};
 use events::{
-    BookingId, LockFailureReason, PartySize, Revision, TableEvent, TableId,
+    BookingId, LockFailureReason, PartySize, Revision, Step, TableEvent, TableId,
     TableLockPlacementFailed, TimeSlot, names,
 };
 use eventstore::snapshots::SnapshotStore;
@@ -180,10 +180,10 @@ impl<L: EventLog> Tables<L> {
         time_slot: TimeSlot,
         holder: Holder,
         people: Option<PartySize>,
-        context: impl Fn(&str, &TableId) -> AppendContext,
+        context: impl Fn(Step, &TableId) -> AppendContext,
     ) -> Result<(), ExecuteError<domain::TableRejection>> {
         if let [table] = tables {
-            let context = context("place-lock", table);
+            let context = context(Step::PlaceLock, table);
             return self
                 .place_lock(table, time_slot, holder, people, &context)
                 .await
@@ -199,7 +199,7 @@ impl<L: EventLog> Tables<L> {
                     time_slot,
                     holder,
                     None,
-                    &context("place-lock", table),
+                    &context(Step::PlaceLock, table),
                 )
                 .await?;
             if outcome != LockOutcome::Held {
@@ -223,10 +223,10 @@ impl<L: EventLog> Tables<L> {
         holder: Holder,
         time_slot: TimeSlot,
         cause: events::LockRemovalCause,
-        context: impl Fn(&str, &TableId) -> AppendContext,
+        context: impl Fn(Step, &TableId) -> AppendContext,
     ) -> Result<(), ExecuteError<domain::TableRejection>> {
         for table in tables {
-            let context = context("release-lock", table);
+            let context = context(Step::ReleaseLock, table);
             self.remove_lock(table, holder, time_slot, cause, &context)
                 .await?;
         }
@@ -305,7 +305,7 @@ mod tests {
 
     async fn place(tables: &Tables<InMemory>, booking: BookingId) -> LockOutcome {
         let context = AppendContext::for_request(
-            "place-lock",
+            Step::PlaceLock,
             uuid::Uuid::now_v7(),
             events::CorrelationId::new(),
         );

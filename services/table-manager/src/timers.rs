@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use events::{LockRemovalCause, TableEvent};
+use events::{LockRemovalCause, Step, TableEvent};
 use eventstore::{AppendContext, Delivery, EventLog, EventStore, HandleError, Handler, Recorded};
 use jiff::Timestamp;
 
@@ -51,7 +51,7 @@ impl<L: EventLog> LockTimers<L> {
                 (left + Duration::from_millis(5)).min(MAX_DEFER),
             ));
         }
-        let context = AppendContext::caused_by("slot-ended", &recorded.metadata);
+        let context = AppendContext::caused_by(Step::SlotEnded, &recorded.metadata);
         self.tables
             .remove_lock(
                 &lock.id,

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use clap::Parser;
 use events::{
     AccessCodeDigest, AggregateId as _, BookingEvent, BookingId, Customer, DomainEvent, PartySize,
-    TableBookingInitiated, TableId, TimeSlot,
+    Step, TableBookingInitiated, TableId, TimeSlot,
 };
 use eventstore::{AppendContext, EventLog as _, EventStore, StoreMetrics, StreamSettings};
 
@@ -120,18 +120,18 @@ async fn raw_publish_same_headers(
 
 async fn store_append(
     store: EventStore,
-    run: &'static str,
     total: usize,
     workers: usize,
     event: BookingEvent,
 ) -> anyhow::Result<Figures> {
     let name = format!("eventstore append, {workers} in flight");
-    measure(&name, total, workers, move |i| {
+    measure(&name, total, workers, move |_| {
         let (store, event) = (store.clone(), event.clone());
         async move {
             let booking = BookingId::new();
-            let step = format!("bench-{run}-{i}");
-            let context = AppendContext::for_request(&step, booking.as_uuid(), booking.into());
+            // Each booking id is new, so each command id is.
+            let context =
+                AppendContext::for_request(Step::Initiate, booking.as_uuid(), booking.into());
             store
                 .append_at(&booking.subject(), Some(0), &[event], &context)
                 .await?;
@@ -167,13 +167,13 @@ async fn main() -> anyhow::Result<()> {
 
     // Warm up both paths (connections, stream files, allocator).
     raw_publish(store.jetstream().clone(), "warm", 500, 16, payload.clone()).await?;
-    store_append(store.clone(), "warm", 500, 16, event.clone()).await?;
+    store_append(store.clone(), 500, 16, event.clone()).await?;
 
     let js = store.jetstream().clone();
     let rows = vec![
         raw_publish(js.clone(), "seq", args.sequential, 1, payload.clone()).await?,
         raw_publish_same_headers(js.clone(), args.sequential, 1, payload.clone()).await?,
-        store_append(store.clone(), "seq", args.sequential, 1, event.clone()).await?,
+        store_append(store.clone(), args.sequential, 1, event.clone()).await?,
         raw_publish(
             js.clone(),
             "con",
@@ -186,7 +186,6 @@ async fn main() -> anyhow::Result<()> {
             .await?,
         store_append(
             store.clone(),
-            "con",
             args.concurrent,
             args.in_flight,
             event.clone(),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bench::{Figures, figures, print};
 use clap::Parser;
 use events::{
-    BookingId, CorrelationId, LockRemovalCause, Seats, TableAdded, TableEvent, TableId,
+    BookingId, CorrelationId, LockRemovalCause, Seats, Step, TableAdded, TableEvent, TableId,
     TableLockPlaced, TableLockRemoved, TimeSlot, names,
 };
 use eventstore::snapshots::{KvSnapshots, SnapshotStore};
@@ -37,7 +37,8 @@ struct Args {
     rounds: usize,
 }
 
-fn context(step: &str) -> AppendContext {
+/// A new request each call (its own id): every command is a new one.
+fn context(step: Step) -> AppendContext {
     AppendContext::for_request(step, uuid::Uuid::now_v7(), CorrelationId::new())
 }
 
@@ -78,14 +79,14 @@ async fn fill(store: &EventStore, id: &TableId, events: usize) -> anyhow::Result
         );
         if batch.len() >= 200 {
             store
-                .append_at(&subject, None, &batch, &context(&format!("fill-{n}")))
+                .append_at(&subject, None, &batch, &context(Step::TableCommand))
                 .await?;
             batch.clear();
         }
     }
     if !batch.is_empty() {
         store
-            .append_at(&subject, None, &batch, &context("fill-last"))
+            .append_at(&subject, None, &batch, &context(Step::TableCommand))
             .await?;
     }
     Ok(())
@@ -107,7 +108,7 @@ async fn time_commands(
         let from = first - SignedDuration::from_hours(24);
         let slot = TimeSlot::new(from, from + SignedDuration::from_hours(2))?;
         shared
-            .place_lock(id, slot, BookingId::new(), None, &context("warm-up"))
+            .place_lock(id, slot, BookingId::new(), None, &context(Step::PlaceLock))
             .await?;
     }
     let mut latencies = Vec::new();
@@ -124,7 +125,7 @@ async fn time_commands(
         let slot = TimeSlot::new(from, from + SignedDuration::from_hours(2))?;
         let t = Instant::now();
         tables
-            .place_lock(id, slot, BookingId::new(), None, &context("bench"))
+            .place_lock(id, slot, BookingId::new(), None, &context(Step::PlaceLock))
             .await?;
         latencies.push(t.elapsed());
     }

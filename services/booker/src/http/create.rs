@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use domain::{Aggregate as _, Booking, BookingCommand};
 use events::read_model::days_overlapping;
 use events::{
-    BookingId, BookingStatus, CombinationId, Customer, PartySize, RejectionReason,
+    BookingId, BookingStatus, CombinationId, Customer, PartySize, RejectionReason, Step,
     TableBookingInitiated, TableId,
 };
 use eventstore::{AppendContext, ExecuteError};
@@ -115,7 +115,7 @@ pub async fn create(
     let initiated_tables = initiated.table_ids.clone();
     // Registered before the append, so the outcome cannot pass unseen.
     let mut waiter = (wait > 0).then(|| backend.outcomes.register(id));
-    let context = AppendContext::for_request("initiate", id.as_uuid(), id.into());
+    let context = AppendContext::for_request(Step::Initiate, id.as_uuid(), id.into());
     let command = BookingCommand::Initiate(initiated);
     let executed = if replayable {
         backend.bookings.execute(&id, &command, &context).await

@@ -137,7 +137,10 @@ async fn given_a_crash_after_the_first_lock_when_the_booking_is_redelivered_then
             dinner(),
             booking,
             None,
-            &AppendContext::caused_by("place-lock:a1", &initiated.metadata),
+            &AppendContext::caused_by(
+                events::Step::PlaceLock.on(&table("a1")),
+                &initiated.metadata,
+            ),
         )
         .await
         .expect("a1");
