@@ -137,7 +137,6 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
         folded.change_rejected,
         folded.outcomes()
     );
-    let dead_letters = dead_letters(&js).await;
     let acks = counts.acks();
     println!(
         "soak {topology}: acknowledged {} bookings (201) and {} cancels (200), each checked \
@@ -145,9 +144,22 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
         acks.booked.len(),
         acks.cancelled.len()
     );
-    let mut violations = folded.violations(dead_letters);
-    violations.extend(folded.broken_promises(&acks));
-    violations.extend(services.read_side_violations(&folded).await);
+    let violations = verdict(&mut services, &js, &folded, &acks).await;
+    services.stop();
+    violations
+}
+
+/// Every check once quiet: the invariants, each promise made to a client, the read side,
+/// no process ended on its own; with the event trails of the bookings a violation names.
+async fn verdict(
+    services: &mut Services,
+    js: &async_nats::jetstream::Context,
+    folded: &check::Folded,
+    acks: &load::Acks,
+) -> Vec<String> {
+    let mut violations = folded.violations(dead_letters(js).await);
+    violations.extend(folded.broken_promises(acks));
+    violations.extend(services.read_side_violations(folded).await);
     violations.extend(services.exited());
     if !violations.is_empty() {
         services.print_log_tails();
@@ -155,7 +167,6 @@ async fn soak(topology: &str, chaos: Duration) -> Vec<String> {
             println!("{line}");
         }
     }
-    services.stop();
     violations
 }
 

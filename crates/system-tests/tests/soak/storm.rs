@@ -102,19 +102,10 @@ pub async fn run() -> Vec<String> {
         acks.booked.len(),
         acks.cancelled.len()
     );
-    violations.extend(folded.violations(crate::dead_letters(&js).await));
-    violations.extend(folded.broken_promises(&acks));
-    violations.extend(services.read_side_violations(&folded).await);
-    violations.extend(services.exited());
     if acks.booked.is_empty() {
         violations.push("the load got no booking confirmed: nothing was checked".to_owned());
     }
-    if !violations.is_empty() {
-        services.print_log_tails();
-        for line in folded.explain(&violations) {
-            println!("{line}");
-        }
-    }
+    violations.extend(crate::verdict(&mut services, &js, &folded, &acks).await);
     services.stop();
     violations
 }
