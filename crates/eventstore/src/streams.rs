@@ -151,7 +151,7 @@ pub async fn ensure_streams(
             if let Err(error) = js.update_stream(updated).await {
                 tracing::warn!(stream = name, %error,
                     "the stream's settings differ from this release's and cannot be updated \
-                     by this NATS user; an operator must update them (README, Upgrading)");
+                     by this NATS user; an operator must update them (docs/operations.md, Upgrading)");
             }
         }
     }

@@ -1,4 +1,4 @@
-//! What the staff page reads (API.md is silent; documented in the README): the day sheet,
+//! What the staff page reads (API.md is silent; documented in docs/api.md): the day sheet,
 //! `GET /bookings?date=YYYY-MM-DD`, every booking holding a table in one of the day's
 //! slots with its customer, and `GET /read-side`, the read models' generation and lag.
 //! Both need the admin token.
