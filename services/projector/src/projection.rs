@@ -12,10 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use async_nats::jetstream::{self, kv};
 use events::read_model::{Checkpoint, Key};
-use eventstore::{Backoff, Delivery, Disconnects, Pauses};
+use eventstore::{Backoff, Delivery, Disconnects};
 use futures_util::future::try_join_all;
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio_util::sync::CancellationToken;
@@ -23,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::Metrics;
 use crate::model::Docs;
 
+mod reader;
+mod retries;
 mod source;
 use source::Event;
 pub use source::Source;
@@ -85,17 +86,6 @@ pub async fn checkpoint(bucket: &kv::Store, stream: &'static str) -> anyhow::Res
 const STALLED: Duration = Duration::from_secs(10);
 /// Pauses between attempts to store a batch: 0.1 s doubling up to 5 s.
 const WRITE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-/// How often a reader lost with the connection is asked for again.
-const REOPEN_PAUSE: Duration = Duration::from_millis(100);
-/// How long asking again may fail (NATS back but JetStream not yet) before the projection
-/// gives up and starts over from its checkpoint.
-const REOPEN_FOR: Duration = Duration::from_secs(30);
-
-/// The stream being read and its ordered consumer's messages.
-struct Reader {
-    stream: jetstream::stream::Stream,
-    messages: jetstream::consumer::pull::Ordered,
-}
 
 impl Projection {
     /// Applies the stream until `stop`. Returns an error when the stream cannot be read;
@@ -166,201 +156,6 @@ impl Projection {
                 }
             }
         }
-    }
-
-    /// An ordered consumer of the stream from the event after `applied`.
-    async fn open_reader(&self, applied: u64) -> anyhow::Result<Reader> {
-        let stream_name = self.source.stream();
-        let mut stream = self
-            .js
-            .get_stream(stream_name)
-            .await
-            .with_context(|| format!("cannot open stream {stream_name}"))?;
-        let deliver_policy = if applied == 0 {
-            DeliverPolicy::All
-        } else {
-            DeliverPolicy::ByStartSequence {
-                start_sequence: applied + 1,
-            }
-        };
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("cannot create an ordered consumer on {stream_name}"))?;
-        let messages = consumer
-            .messages()
-            .await
-            .with_context(|| format!("cannot read stream {stream_name}"))?;
-        // Refreshed now rather than at the first tick.
-        let _ = stream.info().await;
-        Ok(Reader { stream, messages })
-    }
-
-    /// After the connection was lost: a new reader from `applied` once NATS answers again
-    /// (asked every [`REOPEN_PAUSE`] for up to [`REOPEN_FOR`]); `None` if told to stop.
-    async fn reopen_reader(
-        &self,
-        applied: u64,
-        stop: &CancellationToken,
-    ) -> anyhow::Result<Option<Reader>> {
-        let give_up = tokio::time::Instant::now() + REOPEN_FOR;
-        loop {
-            let connected =
-                self.js.client().connection_state() == async_nats::connection::State::Connected;
-            if connected {
-                let opened = self
-                    .disconnects
-                    .cut_short(self.open_reader(applied))
-                    .await
-                    .map_err(anyhow::Error::from)
-                    .and_then(|opened| opened);
-                match opened {
-                    Ok(reader) => {
-                        tracing::info!(
-                            stream = self.source.stream(),
-                            applied,
-                            "the NATS connection was lost; reading again after the checkpoint"
-                        );
-                        return Ok(Some(reader));
-                    }
-                    Err(error) if tokio::time::Instant::now() > give_up => return Err(error),
-                    Err(error) => tracing::debug!(
-                        stream = self.source.stream(),
-                        error = format!("{error:#}"),
-                        "cannot read again yet"
-                    ),
-                }
-            }
-            tokio::select! {
-                () = stop.cancelled() => return Ok(None),
-                () = tokio::time::sleep(REOPEN_PAUSE) => {}
-            }
-        }
-    }
-
-    /// Applies a batch until it is stored; `None` if told to stop first.
-    async fn apply_with_retries(
-        &self,
-        batch: &[jetstream::Message],
-        applied: u64,
-        docs: &mut Docs,
-        fresh: &mut bool,
-        stop: &CancellationToken,
-    ) -> Option<u64> {
-        let mut pauses = WRITE_BACKOFF.pauses();
-        loop {
-            match self.apply_watched(batch, applied, docs, *fresh).await {
-                Ok(done) => {
-                    self.metrics.set_store_full(false);
-                    if docs.len() > CACHE_LIMIT {
-                        docs.clear();
-                        *fresh = false;
-                    }
-                    return Some(done);
-                }
-                Err(error) if error.downcast_ref::<TooLarge>().is_some() => {
-                    docs.clear();
-                    *fresh = false;
-                    return self.apply_singly(batch, applied, docs, fresh, stop).await;
-                }
-                Err(error) => {
-                    if !self.back_off(&error, &mut pauses, docs, fresh, stop).await {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-
-    /// After a failed write: logs it (and whether the bucket is full), forgets what is in
-    /// memory (it may be ahead of the store), and pauses (0.1 s doubling up to 5 s).
-    /// `false` if told to stop meanwhile.
-    async fn back_off(
-        &self,
-        error: &anyhow::Error,
-        pauses: &mut Pauses,
-        docs: &mut Docs,
-        fresh: &mut bool,
-        stop: &CancellationToken,
-    ) -> bool {
-        let text = format!("{error:#}");
-        let full = eventstore::limit_reached(&text);
-        self.metrics.set_store_full(full);
-        tracing::warn!(stream = self.source.stream(), error = text, full,
-            retry_in = ?pauses.next_delay(), "cannot apply events; retrying");
-        docs.clear();
-        *fresh = false;
-        pauses.pause(stop).await
-    }
-
-    /// Applies a batch one event at a time, after one of its writes turned out too large:
-    /// the event that would make a document too large is dead-lettered and skipped, so one
-    /// write that can never succeed does not stall the read side. `None` if told to stop.
-    async fn apply_singly(
-        &self,
-        batch: &[jetstream::Message],
-        applied: u64,
-        docs: &mut Docs,
-        fresh: &mut bool,
-        stop: &CancellationToken,
-    ) -> Option<u64> {
-        let mut done = applied;
-        for message in batch {
-            let mut pauses = WRITE_BACKOFF.pauses();
-            loop {
-                let outcome = match self
-                    .apply_watched(std::slice::from_ref(message), done, docs, *fresh)
-                    .await
-                {
-                    Ok(next) => Ok(next),
-                    Err(error) => match error.downcast::<TooLarge>() {
-                        Ok(too_large) => {
-                            docs.clear();
-                            *fresh = false;
-                            self.skip(message, &too_large).await
-                        }
-                        Err(other) => Err(other),
-                    },
-                };
-                match outcome {
-                    Ok(next) => {
-                        done = next;
-                        break;
-                    }
-                    Err(error) => {
-                        if !self.back_off(&error, &mut pauses, docs, fresh, stop).await {
-                            return None;
-                        }
-                    }
-                }
-            }
-        }
-        Some(done)
-    }
-
-    /// Dead-letters an event whose effect cannot be stored, and moves the checkpoint past
-    /// it; the new checkpoint.
-    async fn skip(&self, message: &jetstream::Message, why: &TooLarge) -> anyhow::Result<u64> {
-        let stream_name = self.source.stream();
-        let delivery =
-            Delivery::of(message).map_err(|e| anyhow::anyhow!("delivery without metadata: {e}"))?;
-        let reason = why.to_string();
-        eventstore::dead_letter(&self.js, stream_name, CONSUMER_NAME, &delivery, &reason)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot dead-letter an event: {e}"))?;
-        let sequence = delivery.stream_sequence;
-        let checkpoint = serde_json::to_vec(&Checkpoint { sequence })?;
-        self.bucket
-            .put(Key::Checkpoint(stream_name).name(), checkpoint.into())
-            .await
-            .context("cannot write the checkpoint")?;
-        tracing::error!(stream = stream_name, sequence, subject = %delivery.subject, reason,
-            "an event's effect on the read models cannot be stored; dead-lettered, projection goes on");
-        self.metrics.count(stream_name, 0, 1);
-        Ok(sequence)
     }
 
     /// The largest document a write may carry.
