@@ -21,7 +21,7 @@ use super::alternatives::alternatives;
 use super::bookings::{load_for, no_such_booking, store_failure, wait_seconds};
 use super::change_request::{ChangeRequest, ChangeRequestBody};
 use super::customer_view::customer_of_booking;
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::extract::{Body, Caller, QueryPairs};
 use super::fields::json_body;
 use super::representation::{BookingBody, Viewer};
@@ -80,7 +80,7 @@ pub async fn change(
     let to = match place_for(backend, id, &current, &asked, (slot, people)).await? {
         Ok(to) => to,
         Err(reason) => {
-            let refused = Refused::new(reason.name(), slot, people);
+            let refused = Refused::new(reason.into(), slot, people);
             return Err(refused.answer(&state, &booking, &current).await);
         }
     };
@@ -203,21 +203,21 @@ async fn answer(
         .change_refusal
         .filter(|(refused, _)| Some(*refused) == revision);
     if let (Some((_, reason)), Some(current)) = (refused, booking.place()) {
-        let refused = Refused::new(reason.name(), slot, people);
+        let refused = Refused::new(reason.into(), slot, people);
         return Err(refused.answer(state, booking, &current).await);
     }
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
-/// A change refused for `reason` (its API.md name).
+/// A change refused for `reason`.
 struct Refused {
-    reason: &'static str,
+    reason: Reason,
     slot: events::TimeSlot,
     people: Option<PartySize>,
 }
 
 impl Refused {
-    fn new(reason: &'static str, slot: events::TimeSlot, people: Option<PartySize>) -> Self {
+    fn new(reason: Reason, slot: events::TimeSlot, people: Option<PartySize>) -> Self {
         Self {
             reason,
             slot,
@@ -228,7 +228,7 @@ impl Refused {
     /// 409 with the reason, the booking as it stays, and, when the refusal is for want of
     /// a place, where the party fits instead.
     async fn answer(self, state: &AppState, booking: &Booking, current: &BookingPlace) -> ApiError {
-        let wanting = ["slot-taken", "too-small", "no-table-available"].contains(&self.reason);
+        let wanting = self.reason.wants_a_place();
         // Without a party size (a table asked for), any table fits the party.
         let people = self.people.or(PartySize::new(1).ok());
         let alternatives = match people {
@@ -241,7 +241,7 @@ impl Refused {
         ApiError::Conflict {
             detail: format!(
                 "the change cannot be made: {}; the booking is unchanged",
-                self.reason
+                self.reason.name()
             ),
             reason: Some(self.reason),
             booking: BookingBody::of_booking(booking, Viewer::Authorized, customer).map(Box::new),

@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use super::alternatives;
 use super::booking_request::{BookingRequest, BookingRequestBody};
 use super::bookings::{store_failure, wait_seconds};
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::extract::{Body, IdempotencyKey, QueryPairs};
 use super::fields::json_body;
 use super::representation::{AlternativeBody, BookingBody, Viewer};
@@ -243,10 +243,13 @@ fn created(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a booking just made is missing")))?;
     Ok(match body.status {
         BookingStatus::Rejected => {
-            let reason = body.reason.map_or("rejected", RejectionReason::name);
+            let reason = body.reason.map(Reason::from);
             return Err(ApiError::Conflict {
-                detail: format!("the booking was rejected: {reason}"),
-                reason: Some(reason),
+                detail: format!(
+                    "the booking was rejected: {}",
+                    reason.map_or("rejected", Reason::name)
+                ),
+                reason,
                 booking: BookingBody::of_booking(booking, Viewer::Authorized, customer)
                     .map(Box::new),
                 alternatives,
