@@ -38,16 +38,19 @@ fn start_on_free_port(
     nats_url: &str,
     env: &[(&str, String)],
 ) -> (ServiceProcess, String) {
+    let (all, base) = on_free_port(nats_url, env);
+    (ServiceProcess::start(binary, &all), base)
+}
+
+/// `env` plus `NATS_URL` and an `HTTP_ADDR` on a free loopback port; and its base URL.
+fn on_free_port<'a>(nats_url: &str, env: &[(&'a str, String)]) -> (Vec<(&'a str, String)>, String) {
     let port = free_port();
     let mut all = vec![
         ("NATS_URL", nats_url.to_owned()),
         ("HTTP_ADDR", format!("127.0.0.1:{port}")),
     ];
     all.extend(env.iter().cloned());
-    (
-        ServiceProcess::start(binary, &all),
-        format!("http://127.0.0.1:{port}"),
-    )
+    (all, format!("http://127.0.0.1:{port}"))
 }
 
 /// Everything a service binary must do on its own: [`check_binary_lifecycle`] on a fresh
@@ -130,12 +133,7 @@ fn start_piped(
     String,
     (std::process::ChildStdout, std::process::ChildStderr),
 ) {
-    let port = free_port();
-    let mut all = vec![
-        ("NATS_URL", nats_url.to_owned()),
-        ("HTTP_ADDR", format!("127.0.0.1:{port}")),
-    ];
-    all.extend(env.iter().cloned());
+    let (all, base) = on_free_port(nats_url, env);
     let mut child = command(std::path::Path::new(binary), &all)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -145,11 +143,7 @@ fn start_piped(
         child.stdout.take().expect("piped stdout"),
         child.stderr.take().expect("piped stderr"),
     );
-    (
-        ServiceProcess { child },
-        format!("http://127.0.0.1:{port}"),
-        out,
-    )
+    (ServiceProcess { child }, base, out)
 }
 
 /// Checks the life of a service binary against `nats`: it reads `NATS_URL` and `HTTP_ADDR`

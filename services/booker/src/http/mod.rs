@@ -18,6 +18,7 @@ pub mod history;
 pub mod lookup;
 pub mod openapi;
 pub mod pages;
+mod reason;
 pub mod representation;
 pub mod slots;
 pub mod staff;
