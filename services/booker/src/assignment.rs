@@ -89,6 +89,17 @@ impl Claims {
         held.retain(|claim| claim.booking != booking);
     }
 
+    /// A guard over the claim of `booking` while it is being written: every path that
+    /// does not [`keep`](ClaimGuard::keep) it (a failed append, a retry that found other
+    /// tables) lets the claim go when the guard drops.
+    pub fn guard(&self, booking: BookingId) -> ClaimGuard<'_> {
+        ClaimGuard {
+            claims: self,
+            booking,
+            kept: false,
+        }
+    }
+
     /// How many claims stand.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -96,6 +107,31 @@ impl Claims {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len()
+    }
+}
+
+/// The claim of a booking being written; released on drop unless kept.
+#[derive(Debug)]
+#[must_use = "dropping the guard releases the claim at once"]
+pub struct ClaimGuard<'a> {
+    claims: &'a Claims,
+    booking: BookingId,
+    kept: bool,
+}
+
+impl ClaimGuard<'_> {
+    /// The booking was written holding the place given: the claim stands until the
+    /// booking is decided or the claim expires.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.claims.release(self.booking);
+        }
     }
 }
 

@@ -19,9 +19,13 @@ use ring::aead;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::access::{AccessCode, RandomUnavailable};
-use crate::http::booking_request::legacy_fingerprint;
 use crate::keys::{Keys, ServerKey};
 use sealing::hex::{hex, unhex};
+
+/// Hex SHA-256 of a canonical request: the fingerprint records of earlier releases hold.
+pub fn legacy_fingerprint(canonical: &str) -> String {
+    hex(digest(&SHA256, canonical.as_bytes()).as_ref())
+}
 
 /// The KV bucket of claimed keys.
 pub const BUCKET: &str = "booker_idempotency";

@@ -21,6 +21,7 @@ mod reads;
 mod rules;
 mod saga;
 mod table_commands;
+mod use_cases;
 
 use std::sync::Arc;
 use std::time::Duration;

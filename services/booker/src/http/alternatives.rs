@@ -1,63 +1,32 @@
-//! `alternatives` of a refusal for want of a place (API.md v2): where the same party fits
-//! instead, from the read side's floor around the day asked for.
+//! `alternatives` of a refusal for want of a place, as the API shows them (the finding is
+//! [`crate::use_cases::alternatives`]).
 
 use events::{BookingPlace, PartySize, TimeSlot};
-use jiff::Timestamp;
 
 use super::representation::AlternativeBody;
 use super::state::AppState;
-use crate::availability::{self, ALTERNATIVE_DAYS, Day};
-use crate::floor::Floor;
 
-/// Where `people` fit instead of `asked`: up to five slots of the same day, then of the
-/// days up to three before or after, nearest first, each with the place the restaurant
-/// would give. Empty when nothing fits, and when the read side cannot be read (a refusal
-/// is still a refusal; that is logged). `own`: the place of a booking being changed, free
-/// to it.
+/// Where `people` fit instead of `asked` (see [`crate::use_cases::alternatives`]); empty
+/// before the booker is connected.
 pub async fn alternatives(
     state: &AppState,
     asked: TimeSlot,
     people: PartySize,
     own: Option<&BookingPlace>,
 ) -> Vec<AlternativeBody> {
-    let rules = &state.rules;
-    let now = Timestamp::now();
-    let asked_day = asked.from().to_zoned_datetime(rules.zone.clone()).date();
-    let days: Vec<Day> = (-ALTERNATIVE_DAYS..=ALTERNATIVE_DAYS)
-        .filter_map(|n| asked_day.checked_add(jiff::Span::new().days(n)).ok())
-        .map(|date| Day {
-            date,
-            slots: rules.bookable_on(date, now),
-        })
-        .collect();
     // A refusal comes from a booker connected to NATS.
     let Some(backend) = state.backend.get() else {
         return Vec::new();
     };
-    let floor = Floor::read(&backend.reads, &days)
-        .await
-        .map(|floor| match own {
-            Some(own) => floor.without(&own.table_ids, own.time_slot),
-            None => floor,
-        });
-    match floor {
-        Ok(floor) => availability::alternatives(
-            &asked,
-            asked_day,
-            &days,
-            &floor.tables,
-            &floor.held(),
-            people,
-        )
-        .into_iter()
-        .map(|alternative| AlternativeBody {
-            time_slot: alternative.slot.into(),
-            table_ids: alternative.tables,
-        })
-        .collect(),
-        Err(error) => {
-            tracing::warn!(%error, "no alternatives: the read side cannot be read");
-            Vec::new()
-        }
-    }
+    crate::use_cases::alternatives::alternatives(
+        &state.rules,
+        backend.reads.as_ref(),
+        asked,
+        people,
+        own,
+    )
+    .await
+    .into_iter()
+    .map(AlternativeBody::from)
+    .collect()
 }

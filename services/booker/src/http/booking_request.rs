@@ -1,15 +1,14 @@
-//! The body of `POST /bookings`, parsed into a valid [`BookingRequest`] or a 400 that
-//! names every bad field.
+//! The body of `POST /bookings`, parsed into a valid [`BookingRequest`] (the book use
+//! case's input) or a 400 that names every bad field.
 
-use events::{Customer, PartySize, TableId, TimeSlot};
+use events::{Customer, PartySize, TimeSlot};
 use jiff::Timestamp;
-use ring::digest::{SHA256, digest};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::fields::{Errors, Field, Object, Whole, table_id, text};
 use crate::rules::SlotRules;
-use sealing::hex::hex;
+pub use crate::use_cases::book::BookingRequest;
 
 /// Longest accepted customer name and email, in characters.
 pub const MAX_NAME: usize = 200;
@@ -47,38 +46,6 @@ pub struct CustomerRequest {
     pub name: Field<String>,
     #[schema(value_type = String, required = true, min_length = 1, max_length = 254, example = "ada@example.com")]
     pub email: Field<String>,
-}
-
-/// A valid booking request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookingRequest {
-    /// `None`: the restaurant picks a table or a combination for `people` (then given).
-    pub table_id: Option<TableId>,
-    pub time_slot: TimeSlot,
-    pub people: Option<PartySize>,
-    pub customer: Option<Customer>,
-}
-
-impl BookingRequest {
-    /// What makes two requests "the same" for an `Idempotency-Key`: every field of the
-    /// validated request in a canonical JSON form. Records of earlier releases hold the
-    /// SHA-256 of this very form ([`fingerprint`](Self::fingerprint)), so it must not
-    /// change.
-    pub fn canonical(&self) -> String {
-        serde_json::json!({
-            "tableId": self.table_id.as_ref().map(TableId::as_str),
-            "from": self.time_slot.from().to_string(),
-            "to": self.time_slot.to().to_string(),
-            "people": self.people.map(|p| p.get()),
-            "customer": self.customer.as_ref().map(|c| [&c.name, &c.email]),
-        })
-        .to_string()
-    }
-}
-
-/// Hex SHA-256 of a canonical request: the fingerprint records of earlier releases hold.
-pub fn legacy_fingerprint(canonical: &str) -> String {
-    hex(digest(&SHA256, canonical.as_bytes()).as_ref())
 }
 
 impl BookingRequestBody {
@@ -213,9 +180,12 @@ mod tests {
     use domain::SlotSchedule;
     use jiff::tz::TimeZone;
 
+    use events::TableId;
+
     use super::*;
     use crate::http::fields::json_body;
     use crate::http::testing::fields;
+    use crate::idempotency::legacy_fingerprint;
 
     fn rules() -> SlotRules {
         SlotRules {

@@ -77,6 +77,9 @@ pub async fn change(
 
     let slot = asked.time_slot.unwrap_or(current.time_slot);
     let people = asked.people.or(current.people);
+    // A place given is claimed until the change is decided, and let go on every path
+    // that does not leave the change pending.
+    let claim = backend.claims.guard(id);
     let to = match place_for(backend, id, &current, &asked, (slot, people)).await? {
         Ok(to) => to,
         Err(reason) => {
@@ -93,31 +96,27 @@ pub async fn change(
     };
     // A retry finds the change pending (or done) and writes nothing more.
     let context = AppendContext::unique("change", id.into());
-    let executed = backend.bookings.execute(&id, &command, &context).await;
-    let mut booking = match executed {
+    let mut booking = match backend.bookings.execute(&id, &command, &context).await {
         Ok(executed) => executed.state,
-        Err(ExecuteError::Rejected(rejection)) => {
-            backend.claims.release(id);
-            return Err(refusal(rejection));
-        }
-        Err(error) => {
-            backend.claims.release(id);
-            return Err(store_failure(error));
-        }
+        Err(ExecuteError::Rejected(rejection)) => return Err(refusal(rejection)),
+        Err(error) => return Err(store_failure(error)),
     };
     let revision = booking.pending_change.as_ref().map(|c| c.revision);
-    if let (Some(revision), Some(waiter)) = (revision, waiter.as_mut()) {
+    if let (Some(_), Some(waiter)) = (revision, waiter.as_mut()) {
         // Whatever wakes it (this change's outcome, a cancellation), the booking as the
         // stream's leader has it says what became of the change.
         let _woken = waiter.wait(Duration::from_secs(wait)).await;
         if let Ok((fresh, _)) = backend.bookings.load_fresh(&id).await {
             booking = fresh;
         }
-        if pending(&booking) != Some(revision) {
-            backend.claims.release(id);
-        }
     }
     drop(waiter);
+    // Still pending (not waited for, or not decided yet): the claim stands until then.
+    if revision.is_some() && pending(&booking) == revision {
+        claim.keep();
+    } else {
+        drop(claim);
+    }
     answer(&state, &booking, revision, slot, people).await
 }
 

@@ -89,6 +89,15 @@ pub struct AlternativeBody {
     pub table_ids: Vec<TableId>,
 }
 
+impl From<crate::availability::Alternative> for AlternativeBody {
+    fn from(alternative: crate::availability::Alternative) -> Self {
+        Self {
+            time_slot: alternative.slot.into(),
+            table_ids: alternative.tables,
+        }
+    }
+}
+
 /// Who is looking at a booking, which decides what they may see.
 #[derive(Debug, Clone, Copy)]
 pub enum Viewer<'a> {

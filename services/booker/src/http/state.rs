@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use domain::Booking;
-use eventstore::Repository;
+use eventstore::{EventStore, Repository};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use service_kit::Secret;
@@ -21,6 +21,7 @@ use crate::outcomes::Outcomes;
 use crate::reads::{ReadError, ReadModels};
 use crate::rules::SlotRules;
 use crate::table_commands::TableCommands;
+use crate::use_cases::book::Book;
 
 /// What the handlers need once NATS is connected.
 #[derive(Debug)]
@@ -35,6 +36,22 @@ pub struct Backend {
     pub outcomes: Arc<Outcomes>,
     pub idempotency: IdempotencyKeys,
     pub reads: Arc<ReadModels>,
+}
+
+impl Backend {
+    /// The book use case over this booker's parts.
+    pub fn book<'a>(&'a self, state: &'a AppState) -> Book<'a, EventStore, ReadModels, Customers> {
+        Book {
+            bookings: &self.bookings,
+            known_tables: &self.known_tables,
+            floors: &self.reads,
+            claims: &self.claims,
+            outcomes: &self.outcomes,
+            customers: &self.customers,
+            keys: &state.keys,
+            rules: &state.rules,
+        }
+    }
 }
 
 /// Shared by every request.
