@@ -3,24 +3,23 @@
 //!
 //! Rule: the only service that speaks HTTP to the outside and the only writer of
 //! `bookings.>`; it reaches tables only through NATS (requests to table-manager, events).
+//!
+//! Its rooms, each importing only those below it:
+//!
+//! - `http`: the edge of API.md, a file per resource; parses, calls one use case, maps
+//!   its error.
+//! - `use_cases`: book (and, as they move out of `http`, the others), each a function
+//!   over the parts it needs, tested given/when/then on the in-memory log.
+//! - `saga`: the booking saga and the timeouts, consumers of `TABLES` and `BOOKINGS`.
+//! - `seating`: slot rules, availability, assignment and its claims, the floor.
+//! - `adapters`: NATS: read models, outcomes, table commands, customers, known tables.
+//! - `edge`: access codes, server keys, guessing limits, idempotency, client address.
 
-mod access;
-mod assignment;
-mod availability;
-mod client_address;
-mod customers;
-mod destination;
-mod floor;
-mod guard;
+mod adapters;
+mod edge;
 mod http;
-mod idempotency;
-mod keys;
-mod known_tables;
-mod outcomes;
-mod reads;
-mod rules;
 mod saga;
-mod table_commands;
+mod seating;
 mod use_cases;
 
 use std::sync::Arc;
@@ -36,16 +35,16 @@ use service_kit::{Info, Secret, Service, Started, Workers};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::assignment::{Claims, FloorSeating};
-use crate::client_address::TrustedProxies;
-use crate::guard::Guard;
+use crate::adapters::known_tables::KnownTables;
+use crate::adapters::outcomes::Outcomes;
+use crate::adapters::reads::ReadModels;
+use crate::adapters::table_commands::TableCommands;
+use crate::edge::client_address::TrustedProxies;
+use crate::edge::guard::Guard;
+use crate::edge::keys::{Keys, ServerKey};
 use crate::http::{AppState, Backend};
-use crate::keys::{Keys, ServerKey};
-use crate::known_tables::KnownTables;
-use crate::outcomes::Outcomes;
-use crate::reads::ReadModels;
-use crate::rules::SlotRules;
-use crate::table_commands::TableCommands;
+use crate::seating::assignment::{Claims, FloorSeating};
+use crate::seating::rules::SlotRules;
 
 /// Bookings kept in memory (two generations of this many at most).
 const BOOKING_CACHE: usize = 100_000;
@@ -62,7 +61,7 @@ pub type Config = service_kit::Config<Booker>;
 pub struct Settings {
     /// IANA time zone of the restaurant; slots are local times in it.
     #[arg(long, env = "RESTAURANT_TIMEZONE", default_value = "Europe/Paris",
-          value_parser = rules::parse_timezone)]
+          value_parser = seating::rules::parse_timezone)]
     pub timezone: TimeZone,
 
     /// Daily slots as local `HH:MM-HH:MM`, comma-separated.
@@ -173,7 +172,7 @@ pub type App = service_kit::App<Booker>;
 /// Creates what the booker needs on NATS (idempotently) and starts its workers.
 async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
     let (state, timeout) = (&booker.state, booker.timeout);
-    let idempotency = idempotency::IdempotencyKeys::open(
+    let idempotency = edge::idempotency::IdempotencyKeys::open(
         started.store.jetstream(),
         started.stream_settings().replicas,
         booker.idempotency_max_bytes,
@@ -186,7 +185,7 @@ async fn setup(started: Started, booker: &Booker) -> anyhow::Result<Workers> {
         started.stream_settings().replicas,
     )
     .await?;
-    let customers = customers::Customers::open(
+    let customers = adapters::customers::Customers::open(
         started.client.clone(),
         started.store.jetstream(),
         started.stream_settings().replicas,

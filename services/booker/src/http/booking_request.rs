@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::fields::{Errors, Field, Object, Whole, table_id, text};
-use crate::rules::SlotRules;
+use crate::seating::rules::SlotRules;
 pub use crate::use_cases::book::BookingRequest;
 
 /// Longest accepted customer name and email, in characters.
@@ -183,9 +183,9 @@ mod tests {
     use events::TableId;
 
     use super::*;
+    use crate::edge::idempotency::legacy_fingerprint;
     use crate::http::fields::json_body;
     use crate::http::testing::fields;
-    use crate::idempotency::legacy_fingerprint;
 
     fn rules() -> SlotRules {
         SlotRules {

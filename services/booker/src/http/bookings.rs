@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::{Body, Caller};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
-use crate::guard::Scope;
+use crate::edge::guard::Scope;
 
 /// Parses the `wait` query parameter: whole seconds, 0 to 30, default 5.
 pub fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {

@@ -26,8 +26,8 @@ use super::extract::{Body, Caller, QueryPairs};
 use super::fields::json_body;
 use super::representation::{BookingBody, Viewer};
 use super::state::{AppState, Backend};
-use crate::destination::{Destination, destination};
-use crate::floor::Floor;
+use crate::seating::destination::{Destination, destination};
+use crate::seating::floor::Floor;
 
 /// `POST /bookings/{id}/change`.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::booking_request::TimeSlotRequest;
 use super::error::ApiError;
 use super::fields::{Errors, Field, Object, TABLE_ID_RULE, Whole};
-use crate::rules::SlotRules;
+use crate::seating::rules::SlotRules;
 
 /// The body of `POST /bookings/{id}/change`.
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]

@@ -19,8 +19,8 @@ use super::extract::{Body, IdempotencyKey, QueryPairs};
 use super::fields::json_body;
 use super::representation::{AlternativeBody, BookingBody, Viewer};
 use super::state::AppState;
-use crate::access::AccessCode;
-use crate::idempotency::{Claim, IdempotencyError};
+use crate::edge::access::AccessCode;
+use crate::edge::idempotency::{Claim, IdempotencyError};
 use crate::use_cases::book::{BookError, Identity};
 
 /// `POST /bookings` and `POST /booking/initiate`.

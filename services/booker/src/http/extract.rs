@@ -13,9 +13,9 @@ use bytes::Bytes;
 use super::error::ApiError;
 use super::fields::{Field, json_body};
 use super::state::AppState;
-use crate::access::{self, AccessCode};
-use crate::client_address::client_address;
-use crate::guard::Scope;
+use crate::edge::access::{self, AccessCode};
+use crate::edge::client_address::client_address;
+use crate::edge::guard::Scope;
 
 /// The request body (at most 64 KiB); a larger one answers 413.
 #[derive(Debug)]

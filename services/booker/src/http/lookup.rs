@@ -15,8 +15,8 @@ use super::extract::{Body, Caller};
 use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
-use crate::access::AccessCode;
-use crate::guard::Scope;
+use crate::edge::access::AccessCode;
+use crate::edge::guard::Scope;
 use crate::http::booking_request::MAX_EMAIL;
 
 /// Longest access code looked at (a real one has 5 characters).

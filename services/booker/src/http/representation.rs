@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
-use crate::access::AccessCode;
+use crate::edge::access::AccessCode;
 
 /// An instant as API.md renders it: UTC with milliseconds, `2026-12-24T18:00:00.000Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
@@ -89,8 +89,8 @@ pub struct AlternativeBody {
     pub table_ids: Vec<TableId>,
 }
 
-impl From<crate::availability::Alternative> for AlternativeBody {
-    fn from(alternative: crate::availability::Alternative) -> Self {
+impl From<crate::seating::availability::Alternative> for AlternativeBody {
+    fn from(alternative: crate::seating::availability::Alternative) -> Self {
         Self {
             time_slot: alternative.slot.into(),
             table_ids: alternative.tables,

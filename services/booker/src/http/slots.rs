@@ -16,8 +16,8 @@ use super::extract::QueryPairs;
 use super::fields::Errors;
 use super::representation::{CombinationBody, Instant};
 use super::state::AppState;
-use crate::availability::{self, Day, DayAvailability, FreeCombination};
-use crate::floor::Floor;
+use crate::seating::availability::{self, Day, DayAvailability, FreeCombination};
+use crate::seating::floor::Floor;
 
 /// Longest range `GET /booking-slots` covers: `endDate` at most this many days after
 /// `startDate`.

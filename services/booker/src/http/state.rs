@@ -10,17 +10,17 @@ use prometheus_client::metrics::family::Family;
 use service_kit::Secret;
 
 use super::error::ApiError;
-use crate::assignment::Claims;
-use crate::client_address::TrustedProxies;
-use crate::customers::{CustomerError, Customers};
-use crate::guard::{Guard, GuardError};
-use crate::idempotency::IdempotencyKeys;
-use crate::keys::Keys;
-use crate::known_tables::KnownTables;
-use crate::outcomes::Outcomes;
-use crate::reads::{ReadError, ReadModels};
-use crate::rules::SlotRules;
-use crate::table_commands::TableCommands;
+use crate::adapters::customers::{CustomerError, Customers};
+use crate::adapters::known_tables::KnownTables;
+use crate::adapters::outcomes::Outcomes;
+use crate::adapters::reads::{ReadError, ReadModels};
+use crate::adapters::table_commands::TableCommands;
+use crate::edge::client_address::TrustedProxies;
+use crate::edge::guard::{Guard, GuardError};
+use crate::edge::idempotency::IdempotencyKeys;
+use crate::edge::keys::Keys;
+use crate::seating::assignment::Claims;
+use crate::seating::rules::SlotRules;
 use crate::use_cases::book::Book;
 
 /// What the handlers need once NATS is connected.

@@ -14,7 +14,7 @@ use super::extract::{Admin, Body};
 use super::fields::{Errors, Field, TABLE_ID_RULE, Whole, json_body, table_id};
 use super::representation::{RemovedTableBody, TableBody, TablesBody};
 use super::state::AppState;
-use crate::table_commands::CommandError;
+use crate::adapters::table_commands::CommandError;
 
 pub(super) const SEATS_RULE: &str = "must be an integer from 1 to 50";
 

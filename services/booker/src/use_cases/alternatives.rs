@@ -5,8 +5,8 @@ use events::{BookingPlace, PartySize, TimeSlot};
 use jiff::Timestamp;
 
 use super::Floors;
-use crate::availability::{self, ALTERNATIVE_DAYS, Alternative, Day, day_documents};
-use crate::rules::SlotRules;
+use crate::seating::availability::{self, ALTERNATIVE_DAYS, Alternative, Day, day_documents};
+use crate::seating::rules::SlotRules;
 
 /// Where `people` fit instead of `asked`: up to five slots of the same day, then of the
 /// days up to three before or after, nearest first, each with the place the restaurant

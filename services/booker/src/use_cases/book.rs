@@ -22,16 +22,16 @@ pub use request::BookingRequest;
 
 use super::alternatives::alternatives;
 use super::{Floors, Sealer};
-use crate::access::AccessCode;
-use crate::assignment::Claims;
-use crate::availability::Alternative;
-use crate::customers::CustomerError;
-use crate::keys::Keys;
-use crate::known_tables::KnownTables;
-use crate::outcomes::Outcomes;
-use crate::reads::ReadError;
-use crate::rules::SlotRules;
+use crate::adapters::customers::CustomerError;
+use crate::adapters::known_tables::KnownTables;
+use crate::adapters::outcomes::Outcomes;
+use crate::adapters::reads::ReadError;
+use crate::edge::access::AccessCode;
+use crate::edge::keys::Keys;
 use crate::saga;
+use crate::seating::assignment::Claims;
+use crate::seating::availability::Alternative;
+use crate::seating::rules::SlotRules;
 
 /// What booking needs.
 #[derive(Debug)]

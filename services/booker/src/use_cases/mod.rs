@@ -14,10 +14,10 @@ use std::future::Future;
 use events::{BookingId, Customer};
 use jiff::civil::Date;
 
-use crate::access::AccessCode;
-use crate::customers::{CustomerError, Customers, Sealed};
-use crate::floor::Floor;
-use crate::reads::{ReadError, ReadModels};
+use crate::adapters::customers::{CustomerError, Customers, Sealed};
+use crate::adapters::reads::{ReadError, ReadModels};
+use crate::edge::access::AccessCode;
+use crate::seating::floor::Floor;
 
 /// Where a use case reads the floor: the read models in the service, a fixed floor in
 /// tests.

@@ -12,9 +12,9 @@ use eventstore::testing::Scenario;
 use jiff::civil::Date;
 
 use super::*;
-use crate::customers::Sealed;
-use crate::floor::Floor;
-use crate::keys::ServerKey;
+use crate::adapters::customers::Sealed;
+use crate::edge::keys::ServerKey;
+use crate::seating::floor::Floor;
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use ring::aead;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use crate::access::{AccessCode, RandomUnavailable};
-use crate::keys::{Keys, ServerKey};
+use crate::edge::access::{AccessCode, RandomUnavailable};
+use crate::edge::keys::{Keys, ServerKey};
 use sealing::hex::{hex, unhex};
 
 /// Hex SHA-256 of a canonical request: the fingerprint records of earlier releases hold.

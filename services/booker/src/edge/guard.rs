@@ -21,7 +21,7 @@ use async_nats::jetstream::{self, stream};
 use events::BookingId;
 use jiff::Timestamp;
 
-use crate::keys::ServerKey;
+use crate::edge::keys::ServerKey;
 
 /// Wrong codes allowed per scope within the window.
 pub const MAX_FAILURES: usize = 10;

@@ -6,7 +6,7 @@
 use events::read_model::TablesView;
 use events::{BookingPlace, CombinationId, PartySize, RejectionReason, TableId, TimeSlot};
 
-use crate::availability::Held;
+use crate::seating::availability::Held;
 
 /// Where the booking goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

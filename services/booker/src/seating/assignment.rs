@@ -14,10 +14,10 @@ use domain::NextPlace;
 use events::read_model::days_overlapping;
 use events::{BookingId, PartySize, TableId, TimeSlot};
 
-use crate::availability::{Place, places};
-use crate::floor::Floor;
-use crate::reads::ReadModels;
+use crate::adapters::reads::ReadModels;
 use crate::saga::Seating;
+use crate::seating::availability::{Place, places};
+use crate::seating::floor::Floor;
 
 /// Places given and not yet known to be decided.
 #[derive(Debug)]

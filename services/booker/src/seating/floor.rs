@@ -9,8 +9,8 @@ use events::{TableId, TimeSlot};
 use futures_util::future::try_join_all;
 use jiff::civil::Date;
 
-use crate::availability::{Day, Held, day_documents};
-use crate::reads::{ReadError, ReadModels};
+use crate::adapters::reads::{ReadError, ReadModels};
+use crate::seating::availability::{Day, Held, day_documents};
 
 /// Tables, combinations and locks, as the read models have them.
 #[derive(Debug, Default)]

@@ -10,8 +10,8 @@ use async_nats::jetstream;
 use events::{BookingId, Customer};
 use sealing::{DataKeys, SealError};
 
-use crate::access::AccessCode;
-use crate::keys::Keys;
+use crate::edge::access::AccessCode;
+use crate::edge::keys::Keys;
 
 /// A customer could not be sealed, opened or erased.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@
 
 use events::{AccessCodeDigest, BookingId};
 
-use crate::keys::{Keys, ServerKey};
+use crate::edge::keys::{Keys, ServerKey};
 use sealing::hex::hex;
 
 /// How a keyed access-code digest begins; the key id and the HMAC follow.
