@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use domain::{Booking, BookingCommand, BookingRejection};
+use domain::{Booking, BookingRejection};
 use events::read_model::{BookingView, Key};
 use events::{AccessCodeDigest, BookingId, CancellationCause};
-use eventstore::{AppendContext, ExecuteError};
+use eventstore::ExecuteError;
 use jiff::Timestamp;
 
 use super::customer_view::{customer_of, customer_of_booking};
@@ -16,6 +16,7 @@ use super::extract::{Body, Caller};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::edge::guard::Scope;
+use crate::use_cases::cancel::Cancel;
 
 /// Parses the `wait` query parameter: whole seconds, 0 to 30, default 5.
 pub fn wait_seconds(raw: Option<&str>) -> Result<u64, ApiError> {
@@ -110,17 +111,14 @@ pub async fn cancel(
     let id = booking_id(&raw_id)?;
     let backend = state.backend()?;
     let (_, cause) = load_for(&state, &caller, id, false).await?;
-    let command = BookingCommand::Cancel {
-        cause,
-        now: Timestamp::now(),
+    let cancel = Cancel {
+        bookings: &backend.bookings,
+        claims: &backend.claims,
     };
-    let context = AppendContext::unique("cancel", id.into());
-    match backend.bookings.execute(&id, &command, &context).await {
-        Ok(executed) => {
-            // A place given to it is free again for the next party.
-            backend.claims.release(id);
-            let customer = customer_of_booking(&state, &executed.state).await?;
-            BookingBody::of_booking(&executed.state, Viewer::Authorized, customer)
+    match cancel.cancel(id, cause, Timestamp::now()).await {
+        Ok(booking) => {
+            let customer = customer_of_booking(&state, &booking).await?;
+            BookingBody::of_booking(&booking, Viewer::Authorized, customer)
         }
         .map(Json)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a cancelled booking is missing"))),

@@ -7,6 +7,7 @@
 
 pub mod alternatives;
 pub mod book;
+pub mod cancel;
 
 use std::collections::BTreeSet;
 use std::future::Future;
