@@ -1,4 +1,4 @@
-//! booker: the public HTTP gateway of shared/API.md, owner of the `BOOKINGS` stream, home
+//! booker: the public HTTP gateway of docs/contract/API.md, owner of the `BOOKINGS` stream, home
 //! of the Booking aggregate and the booking saga.
 //!
 //! Rule: the only service that speaks HTTP to the outside and the only writer of

@@ -1,5 +1,5 @@
 //! The whole system over HTTP: booker, table-manager and projector in-process on a real
-//! nats-server, called as a client of shared/API.md would.
+//! nats-server, called as a client of docs/contract/API.md would.
 
 mod bookings;
 mod caching;

@@ -1,4 +1,4 @@
-//! The HTTP edge of shared/API.md, a file per resource: request types that parse into
+//! The HTTP edge of docs/contract/API.md, a file per resource: request types that parse into
 //! domain values, serde response types, extractors for the admin token, the access code
 //! and the body, and one [`ApiError`] whose failures are logged once.
 
