@@ -40,6 +40,14 @@ pub enum RejectionReason {
 }
 
 impl RejectionReason {
+    /// A refusal for want of a place (API.md v2): it says where the party fits instead.
+    pub fn wants_a_place(self) -> bool {
+        matches!(
+            self,
+            Self::SlotTaken | Self::TooSmall | Self::NoTableAvailable
+        )
+    }
+
     /// The name API.md uses (`reason` of a rejected booking).
     pub fn name(self) -> &'static str {
         match self {

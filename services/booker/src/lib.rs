@@ -8,7 +8,7 @@
 //!
 //! - `http`: the edge of API.md, a file per resource; parses, calls one use case, maps
 //!   its error.
-//! - `use_cases`: book and cancel (change, lookup and erase still in `http`), each a function
+//! - `use_cases`: book, change and cancel (lookup and erase still in `http`), each a function
 //!   over the parts it needs, tested given/when/then on the in-memory log.
 //! - `saga`: the booking saga and the timeouts, consumers of `TABLES` and `BOOKINGS`.
 //! - `seating`: slot rules, availability, assignment and its claims, the floor.

@@ -1,7 +1,7 @@
 //! The body of `POST /bookings/{id}/change`, parsed into a valid [`ChangeRequest`] or a
 //! 400 that names every bad field.
 
-use events::{PartySize, TableId, TimeSlot};
+use events::{PartySize, TableId};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -9,6 +9,7 @@ use super::booking_request::TimeSlotRequest;
 use super::error::ApiError;
 use super::fields::{Errors, Field, Object, TABLE_ID_RULE, Whole};
 use crate::seating::rules::SlotRules;
+pub use crate::use_cases::change::ChangeRequest;
 
 /// The body of `POST /bookings/{id}/change`.
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -24,15 +25,6 @@ pub struct ChangeRequestBody {
     pub people: Field<Whole>,
     #[schema(value_type = Option<events::TableId>)]
     pub table_id: Field<String>,
-}
-
-/// A valid change: at least one of the three is given; what is left out stays as booked
-/// (the tables too, when they fit; else the restaurant picks, API.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeRequest {
-    pub time_slot: Option<TimeSlot>,
-    pub people: Option<PartySize>,
-    pub table_id: Option<TableId>,
 }
 
 impl ChangeRequestBody {

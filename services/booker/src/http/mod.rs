@@ -2,7 +2,6 @@
 //! domain values, serde response types, extractors for the admin token, the access code
 //! and the body, and one [`ApiError`] whose failures are logged once.
 
-pub mod alternatives;
 pub mod booking_request;
 pub mod bookings;
 pub mod change;

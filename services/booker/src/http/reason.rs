@@ -1,6 +1,8 @@
 //! The `reason` of a 409 (API.md): one type for a booking's and a change's refusal.
 
 use events::{ChangeRejectionReason, RejectionReason};
+
+use crate::use_cases::change::Refusal;
 use serde::Serialize;
 
 /// Why a booking or a change was refused: the `reason` of a 409 (API.md). One type for
@@ -31,14 +33,6 @@ impl Reason {
             Self::Cancelled => ChangeRejectionReason::Cancelled.name(),
         }
     }
-
-    /// Refused for want of a place: the answer says where the party fits instead.
-    pub fn wants_a_place(self) -> bool {
-        matches!(
-            self,
-            Self::SlotTaken | Self::TooSmall | Self::NoTableAvailable
-        )
-    }
 }
 
 impl From<RejectionReason> for Reason {
@@ -50,6 +44,15 @@ impl From<RejectionReason> for Reason {
             RejectionReason::TooSmall => Self::TooSmall,
             RejectionReason::Timeout => Self::Timeout,
             RejectionReason::NoTableAvailable => Self::NoTableAvailable,
+        }
+    }
+}
+
+impl From<Refusal> for Reason {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Place(reason) => reason.into(),
+            Refusal::Decided(reason) => reason.into(),
         }
     }
 }
@@ -98,6 +101,5 @@ mod tests {
                 Some(serde_json::json!(theirs))
             );
         }
-        assert!(Reason::SlotTaken.wants_a_place() && !Reason::Timeout.wants_a_place());
     }
 }

@@ -22,6 +22,7 @@ use crate::edge::keys::Keys;
 use crate::seating::assignment::Claims;
 use crate::seating::rules::SlotRules;
 use crate::use_cases::book::Book;
+use crate::use_cases::change::Change;
 
 /// What the handlers need once NATS is connected.
 #[derive(Debug)]
@@ -39,6 +40,17 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// The change use case over this booker's parts.
+    pub fn change<'a>(&'a self, state: &'a AppState) -> Change<'a, EventStore, ReadModels> {
+        Change {
+            bookings: &self.bookings,
+            floors: &self.reads,
+            claims: &self.claims,
+            outcomes: &self.outcomes,
+            rules: &state.rules,
+        }
+    }
+
     /// The book use case over this booker's parts.
     pub fn book<'a>(&'a self, state: &'a AppState) -> Book<'a, EventStore, ReadModels, Customers> {
         Book {

@@ -184,14 +184,9 @@ impl<L: EventLog, F: Floors, C: Sealer> Book<'_, L, F, C> {
         }
         // A refusal for want of a place says where the party fits instead; without a
         // party size (a table asked for), any table fits the party.
-        let wanting = matches!(
-            booking.rejection,
-            Some(
-                RejectionReason::SlotTaken
-                    | RejectionReason::TooSmall
-                    | RejectionReason::NoTableAvailable
-            )
-        );
+        let wanting = booking
+            .rejection
+            .is_some_and(RejectionReason::wants_a_place);
         let alternatives = match request.people.or(PartySize::new(1).ok()) {
             Some(people) if wanting && rejected => {
                 Some(alternatives(self.rules, self.floors, request.time_slot, people, None).await)

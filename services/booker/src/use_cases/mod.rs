@@ -8,6 +8,9 @@
 pub mod alternatives;
 pub mod book;
 pub mod cancel;
+pub mod change;
+#[cfg(test)]
+mod testing;
 
 use std::collections::BTreeSet;
 use std::future::Future;

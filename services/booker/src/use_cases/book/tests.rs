@@ -1,47 +1,19 @@
 //! Given/when/then tests of booking, over the in-memory event log, without HTTP.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use domain::SlotSchedule;
 use events::fixtures::*;
-use events::read_model::{TableView, TablesView};
-use events::{BookingEvent, BookingStatus, Customer, RejectionReason, TableId};
+use events::{BookingEvent, BookingStatus, Customer, RejectionReason};
 use eventstore::InMemory;
 use eventstore::testing::Scenario;
-use jiff::civil::Date;
 
 use super::*;
 use crate::adapters::customers::Sealed;
 use crate::edge::keys::ServerKey;
-use crate::seating::floor::Floor;
+use crate::use_cases::testing::{Shown, table};
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-/// The floor the read side shows: these tables, these locks.
-struct Shown {
-    tables: Vec<(&'static str, u8)>,
-    locks: Vec<(&'static str, events::TimeSlot)>,
-}
-
-impl Floors for Shown {
-    async fn floor(&self, _dates: BTreeSet<Date>) -> Result<Floor, ReadError> {
-        let mut tables = TablesView::default();
-        for (id, seats) in &self.tables {
-            let view = TableView {
-                seats: *seats,
-                removed: false,
-                sequence: 1,
-            };
-            tables.tables.insert(table(id), view);
-        }
-        let locks = self.locks.iter().map(|(id, slot)| (table(id), *slot));
-        Ok(Floor {
-            tables,
-            locks: locks.collect(),
-        })
-    }
-}
 
 /// Customers are sealed as `sealed:<name>`: what is written shows they were sealed.
 struct Plain;
@@ -59,10 +31,6 @@ impl Sealer for Plain {
             access_code: "sealed-code".to_owned(),
         })
     }
-}
-
-fn table(id: &str) -> TableId {
-    TableId::parse(id).expect("table id")
 }
 
 /// The parts of a booker over the scenario's log, with the floor `shown`.
