@@ -38,6 +38,11 @@ struct Args {
     /// the projector running for both rows.
     #[arg(long)]
     party_size: bool,
+    /// Writes a flame graph (SVG) of this process (booker, table-manager, projector and
+    /// the HTTP client) while it makes the bookings of the first booking row. Needs a
+    /// build with `--features profile` (an in-process sampling profiler, no perf events).
+    #[arg(long, value_name = "SVG")]
+    flamegraph: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -72,7 +77,9 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     let label = "POST /bookings -> 201 confirmed";
+    let profiler = profile::start(args.flamegraph.as_deref())?;
     rows.push(confirmed(label, &system, jobs, args.in_flight).await?);
+    profile::finish(profiler, args.flamegraph.as_deref())?;
     if args.party_size {
         let first_day = bench::days_used(args.bookings, args.tables) + 1;
         let work = bench::party_requests(args.bookings, args.tables, first_day)?;
@@ -139,4 +146,52 @@ async fn confirmed(
         }
     })
     .await
+}
+
+/// The flame graph of `--flamegraph`.
+#[cfg(feature = "profile")]
+mod profile {
+    use std::path::Path;
+
+    pub struct Profiler(pprof::ProfilerGuard<'static>);
+
+    /// Starts sampling this process, 999 times a second, when a flame graph is asked for.
+    pub fn start(path: Option<&Path>) -> anyhow::Result<Option<Profiler>> {
+        let Some(_) = path else { return Ok(None) };
+        let guard = pprof::ProfilerGuardBuilder::default()
+            .frequency(999)
+            .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+            .build()?;
+        Ok(Some(Profiler(guard)))
+    }
+
+    /// Writes what was sampled as an SVG flame graph.
+    pub fn finish(profiler: Option<Profiler>, path: Option<&Path>) -> anyhow::Result<()> {
+        if let (Some(Profiler(guard)), Some(path)) = (profiler, path) {
+            let report = guard.report().build()?;
+            report.flamegraph(std::fs::File::create(path)?)?;
+            println!("flame graph: {}", path.display());
+        }
+        Ok(())
+    }
+}
+
+/// Without the `profile` feature, `--flamegraph` says how to get one.
+#[cfg(not(feature = "profile"))]
+mod profile {
+    use std::path::Path;
+
+    pub struct Profiler;
+
+    pub fn start(path: Option<&Path>) -> anyhow::Result<Option<Profiler>> {
+        anyhow::ensure!(
+            path.is_none(),
+            "--flamegraph needs a build with `--features profile`"
+        );
+        Ok(None)
+    }
+
+    pub fn finish(_profiler: Option<Profiler>, _path: Option<&Path>) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
