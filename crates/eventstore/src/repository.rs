@@ -16,6 +16,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod settle;
+#[cfg(test)]
+mod tests;
 
 /// Where a repository (and the commands it runs) takes the time from: the system clock,
 /// or a fixed instant in tests.
@@ -51,14 +53,22 @@ impl std::fmt::Debug for Clock {
 /// What a command did.
 #[derive(Debug, Clone)]
 pub struct Executed<A: Aggregate> {
-    /// The aggregate's state after the command.
-    pub state: A,
+    /// The aggregate's state after the command, shared with the repository's cache (the
+    /// next command on it folds into it without a copy once this is dropped).
+    pub state: Arc<A>,
     /// Its version (stream sequence of its last event).
     pub version: u64,
     /// The events this command appended; empty if it changed nothing or was a duplicate.
     pub events: Vec<A::Event>,
     /// The command had already been applied (JetStream dropped the append as a duplicate).
     pub duplicate: bool,
+}
+
+impl<A: Aggregate> Executed<A> {
+    /// The state, owned: a copy while the cache shares it.
+    pub fn into_state(self) -> A {
+        Arc::unwrap_or_clone(self.state)
+    }
 }
 
 /// The three outcomes other than success, kept apart.
@@ -82,17 +92,20 @@ pub enum ExecuteError<R: std::error::Error + 'static> {
 /// becomes `cold` and the old `cold` is dropped. A hit in `cold` moves back to `hot`. A
 /// stale entry is harmless: the append's expected version catches it.
 struct Cache<A: Aggregate> {
-    hot: HashMap<A::Id, Entry<A>>,
-    cold: HashMap<A::Id, Entry<A>>,
+    hot: HashMap<A::Id, Cached<A>>,
+    cold: HashMap<A::Id, Cached<A>>,
     capacity: usize,
 }
 
-/// A cached state, its version, and how many events were folded into it since the
-/// snapshot it started from (or since the start).
+/// A state, its version, and how many events were folded into it since the snapshot it
+/// started from (or since the start).
 type Entry<A> = (A, u64, u64);
 
+/// An [`Entry`] as the cache keeps it: the state shared, never copied to be read.
+type Cached<A> = (Arc<A>, u64, u64);
+
 impl<A: Aggregate> Cache<A> {
-    fn get(&mut self, key: &A::Id) -> Option<Entry<A>> {
+    fn get(&mut self, key: &A::Id) -> Option<Cached<A>> {
         if let Some(entry) = self.hot.get(key) {
             return Some(entry.clone());
         }
@@ -101,7 +114,20 @@ impl<A: Aggregate> Cache<A> {
         Some(entry)
     }
 
-    fn put(&mut self, key: A::Id, entry: Entry<A>) {
+    /// Takes out the entry of `key` if it holds `state` itself, so that the one command
+    /// running on it (see [`Repository::exclusive`]) folds into it without a copy.
+    fn take_if_same(&mut self, key: &A::Id, state: &Arc<A>) {
+        for generation in [&mut self.hot, &mut self.cold] {
+            if generation
+                .get(key)
+                .is_some_and(|(cached, _, _)| Arc::ptr_eq(cached, state))
+            {
+                generation.remove(key);
+            }
+        }
+    }
+
+    fn put(&mut self, key: A::Id, entry: Cached<A>) {
         if self.hot.len() >= self.capacity && !self.hot.contains_key(&key) {
             self.cold = std::mem::take(&mut self.hot);
         }
@@ -198,26 +224,54 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
             .map(|(state, version, _)| (state, version))
     }
 
+    /// A copy of the cached entry: for loads, which do not hold the aggregate's turn.
     fn cached_entry(&self, id: &A::Id) -> Option<Entry<A>> {
         // Never held across an await: taken and released inside this call.
+        let (state, version, tail) = self.cache.lock().ok()?.get(id)?;
+        Some((A::clone(&state), version, tail))
+    }
+
+    /// The cached entry, shared: for a command, which decides on it as it is.
+    fn shared_entry(&self, id: &A::Id) -> Option<Cached<A>> {
+        // Never held across an await: taken and released inside this call.
         self.cache.lock().ok()?.get(id)
+    }
+
+    /// `state` owned, to fold new events into: taken out of the cache (the command holds
+    /// the aggregate's turn, and puts the new state back at once), so that it is copied
+    /// only while an [`Executed`] of an earlier command or a reader still shares it.
+    fn unshare(&self, id: &A::Id, state: Arc<A>) -> A {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.take_if_same(id, &state);
+        }
+        Arc::try_unwrap(state).unwrap_or_else(|shared| A::clone(&shared))
+    }
+
+    /// What the cache has of `id` now, looked at in place (no copy): `None` when it is
+    /// not cached.
+    pub fn peek_with<R>(&self, id: &A::Id, look: impl FnOnce(&A, u64) -> R) -> Option<R> {
+        let (state, version, _) = self.shared_entry(id)?;
+        Some(look(&state, version))
     }
 
     /// Keeps a state for the next command, `tail` events after its snapshot; takes a new
     /// snapshot once the tail is long enough. An aggregate with no events is never kept:
     /// a negative answer about it is read from the stream each time.
-    async fn remember(&self, id: &A::Id, state: A, version: u64, mut tail: u64) {
+    async fn remember(&self, id: &A::Id, state: Arc<A>, version: u64, tail: u64) {
         if version == 0 {
             return;
         }
-        if let Some(snapshots) = &self.snapshots
-            && tail >= snapshots.every
-        {
-            snapshots.save(&id.subject(), &state, version).await;
-            tail = 0;
-        }
+        let snapshot = self
+            .snapshots
+            .as_ref()
+            .filter(|snapshots| tail >= snapshots.every);
+        let kept_tail = if snapshot.is_some() { 0 } else { tail };
+        // Cached first: readers never miss it while the snapshot is written.
         if let Ok(mut cache) = self.cache.lock() {
-            cache.put(id.clone(), (state, version, tail));
+            cache.put(id.clone(), (state.clone(), version, kept_tail));
+        }
+        if let Some(snapshots) = snapshot {
+            snapshots.save(&id.subject(), &state, version).await;
         }
     }
 
@@ -231,6 +285,20 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
     /// what the stream holds: what a replica holds, or with `consistent`, all the stream's
     /// leader holds. From nothing, it starts at the aggregate's snapshot if there is one.
     async fn refresh(
+        &self,
+        id: &A::Id,
+        base: Entry<A>,
+        consistent: bool,
+    ) -> Result<Entry<A>, LoadError> {
+        let (state, version, tail) = self.brought_up_to_date(id, base, consistent).await?;
+        let state = Arc::new(state);
+        self.remember(id, state.clone(), version, tail).await;
+        Ok((Arc::unwrap_or_clone(state), version, tail))
+    }
+
+    /// What [`refresh`](Self::refresh) reads, not kept in the cache: for a command, which
+    /// keeps its state once it is done with it.
+    async fn brought_up_to_date(
         &self,
         id: &A::Id,
         (base, after, tail): Entry<A>,
@@ -266,7 +334,20 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                 (fold(base, &loaded.events), loaded.version, tail + count)
             }
         };
-        let state = state.prune(self.clock.now());
+        Ok((state.prune(self.clock.now()), version, tail))
+    }
+
+    /// [`brought_up_to_date`](Self::brought_up_to_date) for a command: from its shared
+    /// state, kept in the cache again.
+    async fn refreshed(
+        &self,
+        id: &A::Id,
+        (state, version, tail): Cached<A>,
+        consistent: bool,
+    ) -> Result<Cached<A>, LoadError> {
+        let base = (self.unshare(id, state), version, tail);
+        let (state, version, tail) = self.brought_up_to_date(id, base, consistent).await?;
+        let state = Arc::new(state);
         self.remember(id, state.clone(), version, tail).await;
         Ok((state, version, tail))
     }
@@ -293,11 +374,6 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         }
     }
 
-    /// The cached state and version, if any: no I/O, possibly stale.
-    pub fn peek(&self, id: &A::Id) -> Option<(A, u64)> {
-        self.cached(id)
-    }
-
     /// The current state as the stream's leader has it, bypassing (and updating) the
     /// cache: for an answer that must not lag.
     pub async fn load_fresh(&self, id: &A::Id) -> Result<(A, u64), LoadError> {
@@ -313,9 +389,9 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         let _turn = self.exclusive(id).await;
-        let start = match self.cached_entry(id) {
+        let start = match self.shared_entry(id) {
             Some(entry) => entry,
-            None => self.refresh(id, fresh_start(), false).await?,
+            None => self.refreshed(id, shared_start(), false).await?,
         };
         self.attempt(id, command, context, start).await
     }
@@ -331,16 +407,19 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         context: &AppendContext,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         let _turn = self.exclusive(id).await;
-        let start = self.cached_entry(id).unwrap_or_else(fresh_start);
+        let start = self.shared_entry(id).unwrap_or_else(shared_start);
         self.attempt(id, command, context, start).await
     }
 
+    /// Decides and appends, from `state` as the cache shares it: a refusal or a no-op
+    /// decided on it costs no copy; an append folds its events into it, taken out of the
+    /// cache ([`unshare`](Self::unshare)), and puts the new state back.
     async fn attempt(
         &self,
         id: &A::Id,
         command: &A::Command,
         context: &AppendContext,
-        (mut state, mut version, mut tail): Entry<A>,
+        (mut state, mut version, mut tail): Cached<A>,
     ) -> Result<Executed<A>, ExecuteError<A::Rejection>> {
         // Whether `state` is known to hold all the stream's leader holds.
         let mut fresh = false;
@@ -350,7 +429,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
             // cache, or a follower read, may lag behind another replica's append.
             let stale_no = !fresh && decision.as_ref().map_or(true, Vec::is_empty);
             if stale_no {
-                (state, version, tail) = self.refresh(id, (state, version, tail), true).await?;
+                (state, version, tail) = self.refreshed(id, (state, version, tail), true).await?;
                 fresh = true;
                 continue;
             }
@@ -372,7 +451,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                     // Applied before (a retry of this very command): report the stored state.
                     let (state, version) = self.load_fresh(id).await?;
                     return Ok(Executed {
-                        state,
+                        state: Arc::new(state),
                         version,
                         events: Vec::new(),
                         duplicate: true,
@@ -381,8 +460,9 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                 Ok(appended) => {
                     let state = events
                         .iter()
-                        .fold(state, |state, event| state.evolve(event))
+                        .fold(self.unshare(id, state), |state, event| state.evolve(event))
                         .prune(self.clock.now());
+                    let state = Arc::new(state);
                     let tail = tail + events.len() as u64;
                     self.remember(id, state.clone(), appended.last_sequence, tail)
                         .await;
@@ -394,13 +474,14 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                     });
                 }
                 Err(AppendError::Conflict { .. }) => {
-                    (state, version, tail) = self.refresh(id, (state, version, tail), true).await?;
+                    (state, version, tail) =
+                        self.refreshed(id, (state, version, tail), true).await?;
                     fresh = true;
                 }
                 Err(AppendError::Unavailable(cause)) => {
                     // The ack was lost: whether the events were stored is read back.
                     self.forget(id);
-                    let entry = (state, version, tail);
+                    let entry = (self.unshare(id, state), version, tail);
                     return match self.settle(id, entry, &events, context).await {
                         Some(executed) => Ok(executed),
                         None => Err(ExecuteError::Append(AppendError::Unavailable(cause))),
@@ -422,6 +503,11 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
 /// Where a load of an aggregate not in the cache starts: nothing, version 0.
 fn fresh_start<A: Default>() -> (A, u64, u64) {
     (A::default(), 0, 0)
+}
+
+/// [`fresh_start`], shared.
+fn shared_start<A: Default>() -> Cached<A> {
+    (Arc::default(), 0, 0)
 }
 
 fn without_tail<A>((state, version, _): (A, u64, u64)) -> (A, u64) {

@@ -110,11 +110,13 @@ impl<L: EventLog> Tables<L> {
     /// Whether the table has ever been added: from the cache when it knows the table,
     /// else from the stream (another replica may have added it a moment ago).
     async fn exists(&self, id: &TableId) -> Result<bool, eventstore::LoadError> {
-        let known = |(state, _): &(Table, u64)| state.status != TableStatus::Unknown;
-        if self.repository.peek(id).as_ref().is_some_and(known) {
+        // Looked at in the cache, not copied: a table holds every lock of its horizon.
+        let known = |state: &Table, _| state.status != TableStatus::Unknown;
+        if self.repository.peek_with(id, known) == Some(true) {
             return Ok(true);
         }
-        Ok(known(&self.repository.load_fresh(id).await?))
+        let (state, version) = self.repository.load_fresh(id).await?;
+        Ok(known(&state, version))
     }
 
     /// Places a booking's lock, or records why it cannot be placed. A table id that was

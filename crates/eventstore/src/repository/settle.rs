@@ -1,5 +1,6 @@
 //! Appends whose acknowledgement was lost: whether they were stored is read back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Aggregate;
@@ -35,7 +36,7 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
                 return None;
             }
             let count = loaded.events.len() as u64;
-            let state = fold(state, &loaded.events).prune(self.clock.now());
+            let state = Arc::new(fold(state, &loaded.events).prune(self.clock.now()));
             self.remember(id, state.clone(), loaded.version, tail + count)
                 .await;
             return Some(Executed {

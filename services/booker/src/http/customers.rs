@@ -182,7 +182,7 @@ async fn erase(state: &AppState, id: BookingId) -> Result<Booking, ApiError> {
         .execute(&id, &BookingCommand::EraseCustomer, &context)
         .await
     {
-        Ok(executed) => Ok(executed.state),
+        Ok(executed) => Ok(executed.into_state()),
         Err(ExecuteError::Rejected(BookingRejection::NotFound)) => Err(no_such_booking()),
         Err(error) => Err(store_failure(error)),
     }

@@ -151,10 +151,10 @@ impl<L: EventLog, F: Floors, C: Sealer> Book<'_, L, F, C> {
                 drop(claim);
                 let initiated = context.command_id.event_id(0);
                 match saga::refuse_at_edge(self.bookings, id, initiated, reason).await {
-                    Ok(rejected) => rejected.state,
+                    Ok(rejected) => rejected.into_state(),
                     Err(error) => {
                         tracing::warn!(%error, "the booking refused as it was made is left to the timeouts consumer");
-                        executed.state
+                        executed.into_state()
                     }
                 }
             }
@@ -165,7 +165,7 @@ impl<L: EventLog, F: Floors, C: Sealer> Book<'_, L, F, C> {
                 } else {
                     drop(claim);
                 }
-                executed.state
+                executed.into_state()
             }
         };
 

@@ -30,7 +30,7 @@ impl<L: EventLog> Cancel<'_, L> {
         let context = AppendContext::unique("cancel", id.into());
         let executed = self.bookings.execute(&id, &command, &context).await?;
         self.claims.release(id);
-        Ok(executed.state)
+        Ok(executed.into_state())
     }
 }
 

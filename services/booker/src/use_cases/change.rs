@@ -135,7 +135,7 @@ impl<L: EventLog, F: Floors> Change<'_, L, F> {
         // A retry finds the change pending (or done) and writes nothing more.
         let context = AppendContext::unique("change", id.into());
         let mut booking = match self.bookings.execute(&id, &command, &context).await {
-            Ok(executed) => executed.state,
+            Ok(executed) => executed.into_state(),
             Err(ExecuteError::Rejected(rejection)) => {
                 return Err(ChangeError::Refused(rejection));
             }
