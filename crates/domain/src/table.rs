@@ -5,6 +5,7 @@
 //! staff commands (add, remove) can be refused.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use events::{
     BookingId, LockFailureReason, LockRemovalCause, PartySize, Revision, Seats, TableAdded,
@@ -112,8 +113,8 @@ impl Table {
     /// The lock a booking holds in `slot`, if any.
     pub fn lock_in(&self, booking: BookingId, slot: &TimeSlot) -> Option<&Lock> {
         self.locks
-            .values()
-            .find(|lock| lock.booking_id == booking && lock.time_slot == *slot)
+            .get(&slot.from())
+            .filter(|lock| lock.booking_id == booking && lock.time_slot == *slot)
     }
 
     /// How many lock decisions the table remembers (bounded: see [`Aggregate::prune`]).
@@ -121,9 +122,19 @@ impl Table {
         self.decided.count()
     }
 
+    /// The lock overlapping `slot`, if any. The locks of a table never overlap one
+    /// another (none is placed over another), so by their starts only two can: the last
+    /// one starting by `slot`'s start, and the first one starting inside it.
     fn overlapping(&self, slot: &TimeSlot) -> Option<&Lock> {
-        self.locks
-            .values()
+        let before = self.locks.range(..=slot.from()).next_back();
+        let inside = self
+            .locks
+            .range((Bound::Excluded(slot.from()), Bound::Excluded(slot.to())))
+            .next();
+        before
+            .into_iter()
+            .chain(inside)
+            .map(|(_, lock)| lock)
             .find(|lock| lock.time_slot.overlaps(slot))
     }
 
@@ -297,9 +308,10 @@ impl Aggregate for Table {
             }
             TableEvent::LockRemoved(e) => {
                 self.decided.record(e.booking_id, &e.time_slot, e.revision);
-                self.locks.retain(|_, lock| {
-                    lock.booking_id != e.booking_id || lock.time_slot != e.time_slot
-                });
+                let start = e.time_slot.from();
+                if self.lock_in(e.booking_id, &e.time_slot).is_some() {
+                    self.locks.remove(&start);
+                }
             }
             // Stored on the combinations' own subject, never a table's.
             TableEvent::CombinationAdded(_) | TableEvent::CombinationRemoved(_) => {}

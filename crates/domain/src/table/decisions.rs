@@ -14,10 +14,23 @@ use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The decisions, as (booking, end of the slot, revision) triples: plain values, so that
-/// cloning a table (the repository does, per command) copies memory rather than
-/// allocating per booking. Stored as a map from booking to the ends of its slots.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Decisions(HashSet<(BookingId, Timestamp, Revision)>);
+/// a copy of a table copies memory rather than allocating per booking. Stored as a map
+/// from booking to the ends of its slots.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions {
+    decided: HashSet<(BookingId, Timestamp, Revision)>,
+    /// The earliest end among them: pruning before it finds nothing to forget, so a
+    /// command costs no pass over every decision.
+    earliest_end: Option<Timestamp>,
+}
+
+impl PartialEq for Decisions {
+    fn eq(&self, other: &Self) -> bool {
+        self.decided == other.decided
+    }
+}
+
+impl Eq for Decisions {}
 
 /// The decisions for one booking, as stored.
 #[derive(Debug, Default, Serialize)]
@@ -67,7 +80,7 @@ impl<'de> Deserialize<'de> for Ends {
 impl Serialize for Decisions {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut by_booking: HashMap<BookingId, Ends> = HashMap::new();
-        for (booking, end, revision) in &self.0 {
+        for (booking, end, revision) in &self.decided {
             let end = End::new(*end, *revision);
             by_booking.entry(*booking).or_default().0.push(end);
         }
@@ -81,39 +94,48 @@ impl Serialize for Decisions {
 impl<'de> Deserialize<'de> for Decisions {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let by_booking = HashMap::<BookingId, Ends>::deserialize(deserializer)?;
-        Ok(Self(
-            by_booking
-                .into_iter()
-                .flat_map(|(booking, ends)| {
-                    ends.0.into_iter().map(move |end| {
-                        let (end, revision) = end.parts();
-                        (booking, end, revision)
-                    })
+        let decided: HashSet<_> = by_booking
+            .into_iter()
+            .flat_map(|(booking, ends)| {
+                ends.0.into_iter().map(move |end| {
+                    let (end, revision) = end.parts();
+                    (booking, end, revision)
                 })
-                .collect(),
-        ))
+            })
+            .collect();
+        let earliest_end = decided.iter().map(|(_, end, _)| *end).min();
+        Ok(Self {
+            decided,
+            earliest_end,
+        })
     }
 }
 
 impl Decisions {
     /// Whether a decision was recorded for `booking` in `slot` at `revision`.
     pub fn contains(&self, booking: BookingId, slot: &TimeSlot, revision: Revision) -> bool {
-        self.0.contains(&(booking, slot.to(), revision))
+        self.decided.contains(&(booking, slot.to(), revision))
     }
 
     /// Records a decision for `booking` in `slot` at `revision`.
     pub fn record(&mut self, booking: BookingId, slot: &TimeSlot, revision: Revision) {
-        self.0.insert((booking, slot.to(), revision));
+        self.decided.insert((booking, slot.to(), revision));
+        let end = slot.to();
+        self.earliest_end = Some(self.earliest_end.map_or(end, |earliest| earliest.min(end)));
     }
 
     /// Forgets the slots that ended by `now`.
     pub fn prune(&mut self, now: Timestamp) {
-        self.0.retain(|(_, end, _)| *end > now);
+        if self.earliest_end.is_none_or(|earliest| earliest > now) {
+            return;
+        }
+        self.decided.retain(|(_, end, _)| *end > now);
+        self.earliest_end = self.decided.iter().map(|(_, end, _)| *end).min();
     }
 
     /// How many (booking, slot) decisions are remembered.
     pub fn count(&self) -> usize {
-        self.0.len()
+        self.decided.len()
     }
 }
 
