@@ -345,6 +345,22 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
         (state, version, tail): Cached<A>,
         consistent: bool,
     ) -> Result<Cached<A>, LoadError> {
+        if version > 0 {
+            // Mostly nothing newer (the no-op or refusal was right): the shared state
+            // stays as it is, in the cache, without a copy. It leaves the cache only for
+            // the moment a fold into it takes, never across this read.
+            let loaded = self.read(&id.subject(), version, consistent).await?;
+            let (state, version, tail) = if loaded.events.is_empty() {
+                (state, version, tail)
+            } else {
+                let count = loaded.events.len() as u64;
+                let folded = fold(self.unshare(id, state), &loaded.events);
+                let state = Arc::new(folded.prune(self.clock.now()));
+                (state, loaded.version, tail + count)
+            };
+            self.remember(id, state.clone(), version, tail).await;
+            return Ok((state, version, tail));
+        }
         let base = (self.unshare(id, state), version, tail);
         let (state, version, tail) = self.brought_up_to_date(id, base, consistent).await?;
         let state = Arc::new(state);
