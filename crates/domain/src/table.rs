@@ -321,6 +321,8 @@ impl Aggregate for Table {
 }
 
 #[cfg(test)]
+mod lookup_tests;
+#[cfg(test)]
 mod revision_tests;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use domain::Aggregate;
 use events::{AggregateId, DomainEvent};
 
+use self::cache::{Cache, Cached, Entry};
+pub use self::clock::Clock;
 use crate::log::{AppendContext, EventLog};
 use crate::log::{AppendError, LoadError};
 use crate::snapshots::{SnapshotStore, Snapshotting};
@@ -15,40 +17,11 @@ use crate::store::EventStore;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod cache;
+mod clock;
 mod settle;
 #[cfg(test)]
 mod tests;
-
-/// Where a repository (and the commands it runs) takes the time from: the system clock,
-/// or a fixed instant in tests.
-#[derive(Clone)]
-pub struct Clock(Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>);
-
-impl Clock {
-    pub fn system() -> Self {
-        Self(Arc::new(jiff::Timestamp::now))
-    }
-
-    pub fn fixed(at: jiff::Timestamp) -> Self {
-        Self(Arc::new(move || at))
-    }
-
-    pub fn now(&self) -> jiff::Timestamp {
-        (self.0)()
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::system()
-    }
-}
-
-impl std::fmt::Debug for Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Clock").field(&self.now()).finish()
-    }
-}
 
 /// What a command did.
 #[derive(Debug, Clone)]
@@ -84,60 +57,6 @@ pub enum ExecuteError<R: std::error::Error + 'static> {
     Load(#[from] LoadError),
     #[error(transparent)]
     Append(AppendError),
-}
-
-/// States of recently used aggregates with their versions.
-///
-/// Two generations bound the memory: new entries go to `hot`; when `hot` is full it
-/// becomes `cold` and the old `cold` is dropped. A hit in `cold` moves back to `hot`. A
-/// stale entry is harmless: the append's expected version catches it.
-struct Cache<A: Aggregate> {
-    hot: HashMap<A::Id, Cached<A>>,
-    cold: HashMap<A::Id, Cached<A>>,
-    capacity: usize,
-}
-
-/// A state, its version, and how many events were folded into it since the snapshot it
-/// started from (or since the start).
-type Entry<A> = (A, u64, u64);
-
-/// An [`Entry`] as the cache keeps it: the state shared, never copied to be read.
-type Cached<A> = (Arc<A>, u64, u64);
-
-impl<A: Aggregate> Cache<A> {
-    fn get(&mut self, key: &A::Id) -> Option<Cached<A>> {
-        if let Some(entry) = self.hot.get(key) {
-            return Some(entry.clone());
-        }
-        let entry = self.cold.remove(key)?;
-        self.put(key.clone(), entry.clone());
-        Some(entry)
-    }
-
-    /// Takes out the entry of `key` if it holds `state` itself, so that the one command
-    /// running on it (see [`Repository::exclusive`]) folds into it without a copy.
-    fn take_if_same(&mut self, key: &A::Id, state: &Arc<A>) {
-        for generation in [&mut self.hot, &mut self.cold] {
-            if generation
-                .get(key)
-                .is_some_and(|(cached, _, _)| Arc::ptr_eq(cached, state))
-            {
-                generation.remove(key);
-            }
-        }
-    }
-
-    fn put(&mut self, key: A::Id, entry: Cached<A>) {
-        if self.hot.len() >= self.capacity && !self.hot.contains_key(&key) {
-            self.cold = std::mem::take(&mut self.hot);
-        }
-        self.hot.insert(key, entry);
-    }
-
-    fn forget(&mut self, key: &A::Id) {
-        self.hot.remove(key);
-        self.cold.remove(key);
-    }
 }
 
 /// Commands on one aggregate run one at a time in a process: a queue costs nothing, a
@@ -217,68 +136,6 @@ impl<A: Aggregate, L: EventLog> Repository<A, L> {
     /// The event log the repository reads and appends to.
     pub fn log(&self) -> &L {
         &self.log
-    }
-
-    fn cached(&self, id: &A::Id) -> Option<(A, u64)> {
-        self.cached_entry(id)
-            .map(|(state, version, _)| (state, version))
-    }
-
-    /// A copy of the cached entry: for loads, which do not hold the aggregate's turn.
-    fn cached_entry(&self, id: &A::Id) -> Option<Entry<A>> {
-        // Never held across an await: taken and released inside this call.
-        let (state, version, tail) = self.cache.lock().ok()?.get(id)?;
-        Some((A::clone(&state), version, tail))
-    }
-
-    /// The cached entry, shared: for a command, which decides on it as it is.
-    fn shared_entry(&self, id: &A::Id) -> Option<Cached<A>> {
-        // Never held across an await: taken and released inside this call.
-        self.cache.lock().ok()?.get(id)
-    }
-
-    /// `state` owned, to fold new events into: taken out of the cache (the command holds
-    /// the aggregate's turn, and puts the new state back at once), so that it is copied
-    /// only while an [`Executed`] of an earlier command or a reader still shares it.
-    fn unshare(&self, id: &A::Id, state: Arc<A>) -> A {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.take_if_same(id, &state);
-        }
-        Arc::try_unwrap(state).unwrap_or_else(|shared| A::clone(&shared))
-    }
-
-    /// What the cache has of `id` now, looked at in place (no copy): `None` when it is
-    /// not cached.
-    pub fn peek_with<R>(&self, id: &A::Id, look: impl FnOnce(&A, u64) -> R) -> Option<R> {
-        let (state, version, _) = self.shared_entry(id)?;
-        Some(look(&state, version))
-    }
-
-    /// Keeps a state for the next command, `tail` events after its snapshot; takes a new
-    /// snapshot once the tail is long enough. An aggregate with no events is never kept:
-    /// a negative answer about it is read from the stream each time.
-    async fn remember(&self, id: &A::Id, state: Arc<A>, version: u64, tail: u64) {
-        if version == 0 {
-            return;
-        }
-        let snapshot = self
-            .snapshots
-            .as_ref()
-            .filter(|snapshots| tail >= snapshots.every);
-        let kept_tail = if snapshot.is_some() { 0 } else { tail };
-        // Cached first: readers never miss it while the snapshot is written.
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.put(id.clone(), (state.clone(), version, kept_tail));
-        }
-        if let Some(snapshots) = snapshot {
-            snapshots.save(&id.subject(), &state, version).await;
-        }
-    }
-
-    fn forget(&self, id: &A::Id) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.forget(id);
-        }
     }
 
     /// Brings `base` (at version `after`, `tail` events after its snapshot) up to date with
