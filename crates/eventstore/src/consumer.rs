@@ -218,6 +218,12 @@ impl DurableConsumer {
         &self.spec
     }
 
+    /// When the server made this durable consumer (its clock): what was stored before
+    /// was already in the stream when the consumer first ran.
+    pub fn created(&self) -> jiff::Timestamp {
+        server_time(self.consumer.cached_info().created.unix_timestamp_nanos())
+    }
+
     pub(crate) fn js(&self) -> &jetstream::Context {
         &self.js
     }

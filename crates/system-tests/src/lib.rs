@@ -60,6 +60,7 @@ pub struct SystemBuilder {
     idempotency_max_bytes: Option<i64>,
     trusted_proxies: Option<String>,
     notifier: Option<NotifierSettings>,
+    notifier_at_start: bool,
 }
 
 impl Default for SystemBuilder {
@@ -73,6 +74,7 @@ impl Default for SystemBuilder {
             idempotency_max_bytes: None,
             trusted_proxies: None,
             notifier: None,
+            notifier_at_start: true,
         }
     }
 }
@@ -121,6 +123,14 @@ impl SystemBuilder {
         self
     }
 
+    /// The notifier's settings, but no notifier at start ([`System::start_notifier`]
+    /// starts it later).
+    pub fn notifier_started_later(mut self, settings: NotifierSettings) -> Self {
+        self.notifier = Some(settings);
+        self.notifier_at_start = false;
+        self
+    }
+
     /// The server's `max_payload`: the largest message (and read-model document) it
     /// takes, to reach that limit with little traffic.
     pub fn max_payload(mut self, bytes: usize) -> Self {
@@ -138,7 +148,7 @@ impl SystemBuilder {
         options.max_payload = self.max_payload;
         let nats = NatsServer::start_with(options).await;
         let projector = self.projector;
-        let notifier = self.notifier.is_some();
+        let notifier = self.notifier.is_some() && self.notifier_at_start;
         let mut system = System {
             nats,
             base: String::new(),

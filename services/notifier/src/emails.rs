@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use domain::Booking;
-use events::{BookingEvent, BookingId, Customer, EventId, TableId, TimeSlot};
+use events::{
+    BookingEvent, BookingId, Customer, EventId, TableBookingInitiated, TableId, TimeSlot,
+};
 use eventstore::{Delivery, EventStore, HandleError, Handler, Repository};
 use jiff::tz::TimeZone;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -32,8 +34,9 @@ pub struct Metrics {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EmailLabels {
     pub kind: &'static str,
-    /// `sent`, `refused`, `erased` (nobody to write to any more), `no_email` or `past`
-    /// (about a slot that has started).
+    /// `sent`, `refused`, `erased` (nobody to write to any more), `no_email`, `past`
+    /// (about a slot that has started) or `before_notifier` (history of a booking made
+    /// before the notifier, see [`Heard`]).
     pub outcome: &'static str,
 }
 
@@ -49,6 +52,29 @@ pub struct Post {
     pub metrics: Metrics,
 }
 
+/// When a consumer of the notifier heard of an event: when the event was stored, against
+/// when the consumer was made.
+///
+/// The consumers read `BOOKINGS` from its start, so a booking made before the notifier
+/// first ran (the stack started in any order, or the notifier down for long) still gets
+/// its emails. A store written by a release before the notifier holds bookings whose
+/// guests were never written to: of those, only what happens after the consumer was made
+/// is news; their past is not told to every guest at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Heard {
+    pub stored_at: jiff::Timestamp,
+    pub consumer_made: jiff::Timestamp,
+}
+
+impl Heard {
+    /// Whether an event about the booking `request` asks for is news to its guest: it
+    /// happened after the consumer was made, or the booking was made by a release with a
+    /// notifier (its request carries the sealed access code to send).
+    pub fn is_news(self, request: &TableBookingInitiated) -> bool {
+        self.stored_at >= self.consumer_made || request.sealed_access_code.is_some()
+    }
+}
+
 /// Where a booking is, as an email tells it.
 #[derive(Debug, Clone)]
 pub struct Place {
@@ -60,11 +86,12 @@ pub struct Place {
 }
 
 impl Post {
-    /// Sends the email `key` of `kind` about booking `id` at `place`, unless it was sent.
+    /// Sends the email `key` of `kind` about booking `id` at `place`, unless it was sent
+    /// or is no news ([`Heard`]).
     pub async fn deliver(
         &self,
         kind: Kind,
-        id: BookingId,
+        (id, heard): (BookingId, Heard),
         place: Place,
         key: &str,
     ) -> Result<(), HandleError> {
@@ -77,6 +104,10 @@ impl Post {
             return Ok(());
         }
         let (booking, _) = self.bookings.load(&id).await.map_err(retry)?;
+        if booking.request.as_ref().is_some_and(|r| !heard.is_news(r)) {
+            self.count(kind, "before_notifier");
+            return Ok(());
+        }
         let Some((customer, code)) = self.guest(&booking, kind).await? else {
             return Ok(());
         };
@@ -196,6 +227,8 @@ fn retry(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> HandleEr
 #[derive(Debug)]
 pub struct Emails {
     pub post: Arc<Post>,
+    /// When its durable consumer was made.
+    pub consumer_made: jiff::Timestamp,
 }
 
 impl Handler for Emails {
@@ -242,8 +275,64 @@ impl Handler for Emails {
             }
             _ => return Ok(()),
         };
+        let heard = Heard {
+            stored_at: delivery.stored_at,
+            consumer_made: self.consumer_made,
+        };
         self.post
-            .deliver(kind, id, place, &key_of(kind, event))
+            .deliver(kind, (id, heard), place, &key_of(kind, event))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use events::BookingId;
+    use events::fixtures::{request_for, t1};
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::Heard;
+
+    fn made_at() -> Timestamp {
+        "2026-12-07T20:00:00Z".parse().expect("a time")
+    }
+
+    fn heard(stored: SignedDuration) -> Heard {
+        Heard {
+            stored_at: made_at() + stored,
+            consumer_made: made_at(),
+        }
+    }
+
+    #[test]
+    fn given_a_booking_made_with_a_notifier_before_it_first_ran_then_its_events_are_news() {
+        let mut request = request_for(
+            &t1(),
+            BookingId::parse("0193f0b4-7c1e-7000-8000-000000000001").expect("id"),
+            2,
+        );
+        request.sealed_access_code = Some("sealed".to_owned());
+        assert!(heard(SignedDuration::from_secs(-60)).is_news(&request));
+    }
+
+    #[test]
+    fn given_a_booking_of_a_release_before_the_notifier_then_its_past_is_not_news() {
+        let request = request_for(
+            &t1(),
+            BookingId::parse("0193f0b4-7c1e-7000-8000-000000000001").expect("id"),
+            2,
+        );
+        assert!(!heard(SignedDuration::from_secs(-1)).is_news(&request));
+    }
+
+    #[test]
+    fn given_a_booking_of_a_release_before_the_notifier_then_what_happens_to_it_now_is_news() {
+        let request = request_for(
+            &t1(),
+            BookingId::parse("0193f0b4-7c1e-7000-8000-000000000001").expect("id"),
+            2,
+        );
+        assert!(heard(SignedDuration::ZERO).is_news(&request));
+        assert!(heard(SignedDuration::from_secs(60)).is_news(&request));
     }
 }

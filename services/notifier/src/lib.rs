@@ -107,28 +107,37 @@ impl Service for Notifier {
             initial: Duration::from_millis(500),
             max: Duration::from_secs(60),
         };
-        // Started on a store with history (an upgrade), the notifier writes about what
-        // happens from then on, not to every guest of the past.
+        // Both read the stream from its start: a booking made before the notifier first
+        // ran gets its emails too; the history of a store from a release before the
+        // notifier is not told (emails::Heard).
         let emails = ConsumerSpec {
             backoff,
-            from_now: true,
             ..ConsumerSpec::new(events::names::BOOKINGS_STREAM, CONSUMER)
         };
         let emails = started.consumer(emails).await?;
         let reminders = ConsumerSpec {
             backoff,
-            from_now: true,
             ..ConsumerSpec::timers(events::names::BOOKINGS_STREAM, reminders::CONSUMER)
         };
         let reminders = started.consumer(reminders).await?;
         let mut workers = JoinSet::new();
-        started.spawn_consumer(&mut workers, emails, Emails { post: post.clone() });
+        let consumer_made = emails.created();
+        started.spawn_consumer(
+            &mut workers,
+            emails,
+            Emails {
+                post: post.clone(),
+                consumer_made,
+            },
+        );
+        let consumer_made = reminders.created();
         started.spawn_consumer(
             &mut workers,
             reminders,
             Reminders {
                 post,
                 before: self.settings.reminder_before,
+                consumer_made,
             },
         );
         Ok(workers)

@@ -13,7 +13,7 @@ use events::{BookingEvent, BookingId, BookingStatus, TableId, TimeSlot};
 use eventstore::{Delivery, HandleError, Handler};
 use jiff::Timestamp;
 
-use crate::emails::{Place, Post};
+use crate::emails::{Heard, Place, Post};
 use crate::letters::Kind;
 
 /// Durable consumer of the reminders on `BOOKINGS`.
@@ -28,6 +28,8 @@ pub struct Reminders {
     pub post: Arc<Post>,
     /// `REMINDER_BEFORE`.
     pub before: Duration,
+    /// When its durable consumer was made.
+    pub consumer_made: Timestamp,
 }
 
 impl Handler for Reminders {
@@ -87,6 +89,12 @@ impl Reminders {
             previous: None,
         };
         let key = format!("reminder.{id}.{}", slot.from().as_second());
-        self.post.deliver(Kind::Reminder, id, place, &key).await
+        let heard = Heard {
+            stored_at,
+            consumer_made: self.consumer_made,
+        };
+        self.post
+            .deliver(Kind::Reminder, (id, heard), place, &key)
+            .await
     }
 }

@@ -139,6 +139,31 @@ async fn each_booking_s_confirmation_with_its_code_is_sent_once_through_notifier
 }
 
 #[tokio::test]
+async fn a_booking_made_before_the_notifier_first_runs_still_gets_its_confirmation() {
+    // The stack starts in any order: the booker takes bookings before the notifier has
+    // ever run (its durable consumers do not exist yet).
+    let smtp = SmtpServer::start().await;
+    let mut system = System::builder()
+        .notifier_started_later(NotifierSettings {
+            smtp_url: smtp.url(),
+            reminder_before: Duration::from_secs(3600),
+        })
+        .start()
+        .await;
+    system.add_table("t1", 4).await;
+    let booking = book(&system, "t1", &Slot::dinner(3), "Ada Lovelace").await;
+    system.start_notifier().await;
+    let received = smtp.wait_for(WAIT, |r| confirmations(r) == 1).await;
+    let code = booking["accessCode"].as_str().expect("code");
+    assert!(received[0].data.contains(code), "the access code is in it");
+    system
+        .wait_until_consumed(&[("BOOKINGS", "notifier")])
+        .await;
+    assert_eq!(confirmations(&smtp.received()), 1, "sent once");
+    system.stop().await;
+}
+
+#[tokio::test]
 async fn a_change_and_a_cancellation_are_told_and_a_refused_email_is_dead_lettered_not_retried() {
     let smtp = SmtpServer::start().await;
     let mut system = system_with(&smtp, Duration::from_secs(3600)).await;
