@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use domain::{Booking, BookingCommand, BookingRejection};
-use events::read_model::{Key, LocatorEntry, LocatorView, locator_prefix};
-use events::{AccessCodeDigest, BookingId};
-use eventstore::{AppendContext, ExecuteError};
+use domain::BookingRejection;
+use eventstore::ExecuteError;
 use serde::{Deserialize, Serialize};
 
 use super::bookings::{booking_id, no_such_booking, store_failure};
@@ -18,6 +16,8 @@ use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::http::booking_request::MAX_EMAIL;
+use crate::use_cases::erase::{Erase, EraseError};
+use crate::use_cases::lookup::Directory;
 
 /// `DELETE /bookings/{id}/customer`: with the booking's access code or the admin token.
 #[tracing::instrument(skip_all, fields(booking_id = %raw_id))]
@@ -48,7 +48,12 @@ pub async fn erase_booking_customer(
 ) -> Result<Json<BookingBody>, ApiError> {
     let caller = caller.with_code_of(&body)?;
     let id = booking_id(&raw_id)?;
-    let booking = stored(&state, id).await?;
+    let backend = state.backend()?;
+    let erase = Erase {
+        bookings: &backend.bookings,
+        keys: &backend.customers,
+    };
+    let booking = erase.stored(id).await.map_err(store_failure)?;
     let Some(request) = &booking.request else {
         return Err(no_such_booking());
     };
@@ -58,7 +63,7 @@ pub async fn erase_booking_customer(
     {
         return Err(ApiError::Forbidden);
     }
-    let erased = erase(&state, id).await?;
+    let erased = erase.erase(id).await?;
     BookingBody::of_booking(&erased, Viewer::Authorized, None)
         .map(Json)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an erased booking is missing")))
@@ -114,76 +119,28 @@ pub async fn erase_customer(
         }
     });
     let email = errors.finish(|| email)?;
-    let mut ids: Vec<BookingId> = located(&state, &email)
-        .await?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut erased = 0;
-    for id in ids {
-        let booking = stored(&state, id).await?;
-        if booking.request.is_some() && !booking.customer_erased {
-            erase(&state, id).await?;
-            erased += 1;
-        }
-    }
+    let backend = state.backend()?;
+    let ids = backend.directory().located(&email).await?;
+    let erase = Erase {
+        bookings: &backend.bookings,
+        keys: &backend.customers,
+    };
+    let erased = erase
+        .erase_all(ids.into_iter().map(|(id, _)| id).collect())
+        .await?;
     Ok(Json(ErasedBody {
         erased_bookings: erased,
     }))
 }
 
-/// The bookings made with `email` and the digests of their access codes, by every digest
-/// the email may be found by (keyed with each server key, and the plain one of earlier
-/// releases).
-pub async fn located(
-    state: &AppState,
-    email: &str,
-) -> Result<Vec<(BookingId, AccessCodeDigest)>, ApiError> {
-    let backend = state.backend()?;
-    let reads = &backend.reads;
-    let digests = backend.customers.email_digests(email);
-    let mut found = Vec::new();
-    for digest in &digests {
-        let entries: Vec<(String, LocatorEntry)> = reads.list(&locator_prefix(digest)).await?;
-        found.extend(entries.into_iter().filter_map(|(id, entry)| {
-            Some((BookingId::parse(&id).ok()?, entry.access_code_digest))
-        }));
-    }
-    // Bookings projected by a release before the per-booking entries (ADR 0017).
-    if let Some(legacy) = digests.last() {
-        let view: Option<LocatorView> = reads.get(&Key::LegacyLocator(legacy.clone())).await?;
-        found.extend(view.into_iter().flat_map(|view| view.bookings));
-    }
-    Ok(found)
-}
-
-/// The booking as the stream's leader has it (an erasure must not miss a recent one).
-async fn stored(state: &AppState, id: BookingId) -> Result<Booking, ApiError> {
-    let (booking, _) = state
-        .backend()?
-        .bookings
-        .load_fresh(&id)
-        .await
-        .map_err(|e| store_failure(ExecuteError::<BookingRejection>::Load(e)))?;
-    Ok(booking)
-}
-
-/// Erases a booking's customer: its key first (so that nothing sealed with it can be read
-/// again, whatever happens next), then the event. Both are idempotent, so a retry after a
-/// failure in between completes it.
-async fn erase(state: &AppState, id: BookingId) -> Result<Booking, ApiError> {
-    let backend = state.backend()?;
-    backend.customers.erase(id).await?;
-    let context = AppendContext::unique("erase-customer", id.into());
-    match backend
-        .bookings
-        .execute(&id, &BookingCommand::EraseCustomer, &context)
-        .await
-    {
-        Ok(executed) => Ok(executed.into_state()),
-        Err(ExecuteError::Rejected(BookingRejection::NotFound)) => Err(no_such_booking()),
-        Err(error) => Err(store_failure(error)),
+impl From<EraseError> for ApiError {
+    fn from(error: EraseError) -> Self {
+        match error {
+            EraseError::Key(error) => error.into(),
+            EraseError::Booking(ExecuteError::Rejected(BookingRejection::NotFound)) => {
+                no_such_booking()
+            }
+            EraseError::Booking(error) => store_failure(error),
+        }
     }
 }

@@ -7,17 +7,15 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 
-use super::bookings::find;
 use super::customer_view::customer_of;
-use super::customers::located;
 use super::error::ApiError;
 use super::extract::{Body, Caller};
 use super::fields::{Errors, Field, json_body};
 use super::representation::{BookingBody, Viewer};
 use super::state::AppState;
 use crate::edge::access::AccessCode;
-use crate::edge::guard::Scope;
 use crate::http::booking_request::MAX_EMAIL;
+use crate::use_cases::lookup::{Lookup, LookupError};
 
 /// Longest access code looked at (a real one has 5 characters).
 const MAX_CODE: usize = 64;
@@ -77,27 +75,22 @@ pub async fn lookup(
 ) -> Result<Json<BookingBody>, ApiError> {
     let (email, code) = json_body::<LookupRequest>(&body)?.parse()?;
     let backend = state.backend()?;
-    // Limited per client and per email; the code is not checked while either is.
-    let scopes = [Scope::Client(caller.client), Scope::Email(&email)];
-    backend.guard.check(&scopes).await?;
-    let found = located(&state, &email)
-        .await?
-        .into_iter()
-        .find(|(id, digest)| code.matches(&state.keys, *id, digest))
-        .map(|(id, _)| id);
-    let no_match = || ApiError::NotFound("no booking for this email and access code");
-    let Some(id) = found else {
-        backend.guard.failed(&scopes).await?;
-        return Err(no_match());
+    let lookup = Lookup {
+        directory: &backend.directory(),
+        attempts: &backend.guard,
+        keys: &state.keys,
     };
-    let booking = find(&state, id).await.map_err(|e| match e {
-        ApiError::NotFound(_) => no_match(),
-        other => other,
-    })?;
-    // An erased customer's email finds nothing any more.
-    if booking.customer_erased {
-        return Err(no_match());
-    }
+    let booking = match lookup.lookup(caller.client, &email, &code).await {
+        Ok(booking) => booking,
+        Err(LookupError::NoMatch) => {
+            return Err(ApiError::NotFound(
+                "no booking for this email and access code",
+            ));
+        }
+        Err(LookupError::Guard(error)) => return Err(error.into()),
+        Err(LookupError::Read(error)) => return Err(error.into()),
+    };
+    let id = booking.id;
     let customer = customer_of(
         &state,
         id,

@@ -23,6 +23,7 @@ use crate::seating::assignment::Claims;
 use crate::seating::rules::SlotRules;
 use crate::use_cases::book::Book;
 use crate::use_cases::change::Change;
+use crate::use_cases::lookup::ReadDirectory;
 
 /// What the handlers need once NATS is connected.
 #[derive(Debug)]
@@ -40,6 +41,14 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// Where bookings are found by email and read.
+    pub fn directory(&self) -> ReadDirectory<'_> {
+        ReadDirectory {
+            reads: &self.reads,
+            customers: &self.customers,
+        }
+    }
+
     /// The change use case over this booker's parts.
     pub fn change<'a>(&'a self, state: &'a AppState) -> Change<'a, EventStore, ReadModels> {
         Change {

@@ -3,12 +3,14 @@
 //! same behind a handler and in a given/when/then test over the in-memory event log.
 //! Handlers parse, call one use case and map its error; a use case knows nothing of HTTP.
 //!
-//! Rule: imports the domain, the adapters and seating; never `crate::http`.
+//! Rule: imports the domain, seating, the adapters and the edge; never `crate::http`.
 
 pub mod alternatives;
 pub mod book;
 pub mod cancel;
 pub mod change;
+pub mod erase;
+pub mod lookup;
 #[cfg(test)]
 mod testing;
 
