@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 pub use system_tests::System;
 
+pub mod steps;
+
 #[derive(Debug)]
 pub struct Figures {
     pub name: String,
@@ -68,6 +70,33 @@ where
     Ok(figures(name, started.elapsed(), latencies))
 }
 
+/// Starts `op` `total` times at a steady `rate` per second (open loop: a call is started
+/// on time whether or not the ones before have ended), timing each call.
+pub async fn paced<F, Fut>(name: &str, total: usize, rate: f64, op: F) -> anyhow::Result<Figures>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let started = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        tokio::time::sleep_until((started + interval * u32::try_from(i)?).into()).await;
+        let call = op(i);
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            call.await?;
+            anyhow::Ok(t.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.push(task.await??);
+    }
+    Ok(figures(name, started.elapsed(), latencies))
+}
+
 pub fn print(rows: &[Figures]) {
     println!(
         "{:<42} {:>8} {:>12} {:>9} {:>9}",
@@ -117,6 +146,27 @@ pub fn booking_requests(
         }
     }
     Ok(requests)
+}
+
+/// `count` booking requests of a table asked for, for the slots from `first_day` days
+/// ahead on.
+pub fn booking_requests_from(
+    count: usize,
+    tables: usize,
+    first_day: i64,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    requests_over(count, tables, first_day)
+}
+
+/// CPU time used so far by the process `pid` (all its threads, user and system), from
+/// `/proc/<pid>/stat`; `None` where it cannot be read.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ: 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// `count` requests by party size (two, no table) for the slots from `first_day` days

@@ -117,6 +117,11 @@ impl NatsServer {
         options.connect(self.url()).await
     }
 
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server abruptly (SIGKILL), as a crash would. The store stays.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

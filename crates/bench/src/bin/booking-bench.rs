@@ -12,12 +12,15 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context as _;
+use bench::steps::Posted;
 use bench::{booking_requests, measure, print};
 use bytes::Bytes;
 use clap::Parser;
+use events::BookingId;
 
 #[derive(Debug, Parser)]
 #[command(about = "End-to-end booking throughput against the JetStream ceiling")]
@@ -78,13 +81,50 @@ async fn main() -> anyhow::Result<()> {
     );
     let label = "POST /bookings -> 201 confirmed";
     let profiler = profile::start(args.flamegraph.as_deref())?;
-    rows.push(confirmed(label, &system, jobs, args.in_flight).await?);
+    let nats_pid = system.nats.pid().context("nats-server runs")?;
+    let cpu_before = (
+        bench::cpu_time(std::process::id()),
+        bench::cpu_time(nats_pid),
+    );
+    let (row, posted) = confirmed(label, &system, jobs, args.in_flight).await?;
+    let cpu_after = (
+        bench::cpu_time(std::process::id()),
+        bench::cpu_time(nats_pid),
+    );
+    let cpu = cpu_per_booking(cpu_before, cpu_after, posted.len());
+    let full_rate = row.per_second;
+    rows.push(row);
     profile::finish(profiler, args.flamegraph.as_deref())?;
+    let steps = bench::steps::breakdown(&url, &posted).await?;
+    // The latency at half the rate just reached, paced rather than as fast as possible.
+    let first_day = 2 * (bench::days_used(args.bookings, args.tables) + 1) + 1;
+    let work = Arc::new(bench::booking_requests_from(
+        args.bookings,
+        args.tables,
+        first_day,
+    )?);
+    let label = "POST /bookings -> 201 at half that rate";
+    let (client, endpoint) = (system.http.clone(), format!("{}/bookings", system.base));
+    rows.push(
+        bench::paced(label, work.len(), full_rate / 2.0, move |i| {
+            let request = client.post(&endpoint).json(&work[i]);
+            async move {
+                let status = request.send().await?.status();
+                anyhow::ensure!(status == 201, "booking {i} answered {status}");
+                Ok(())
+            }
+        })
+        .await?,
+    );
     if args.party_size {
         let first_day = bench::days_used(args.bookings, args.tables) + 1;
         let work = bench::party_requests(args.bookings, args.tables, first_day)?;
         let label = "POST /bookings by party size -> 201 confirmed";
-        rows.push(confirmed(label, &system, Arc::new(work), args.in_flight).await?);
+        rows.push(
+            confirmed(label, &system, Arc::new(work), args.in_flight)
+                .await?
+                .0,
+        );
     }
     system.stop_services().await;
 
@@ -119,6 +159,11 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     print(&rows);
+    println!();
+    println!("the first booking row, step by step (times the streams recorded):");
+    bench::steps::print(&steps);
+    println!();
+    println!("{cpu}");
     let ceiling = rows[rows.len() - 1].per_second;
     println!(
         "bookings/s vs ceiling: {:.2} (client, server and services share the same cores)",
@@ -127,25 +172,59 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The CPU time per booking of the first booking row: this process (booker,
+/// table-manager and the HTTP client) and nats-server.
+fn cpu_per_booking(
+    before: (Option<Duration>, Option<Duration>),
+    after: (Option<Duration>, Option<Duration>),
+    bookings: usize,
+) -> String {
+    let per = |from: Option<Duration>, to: Option<Duration>| {
+        let used = to?.checked_sub(from?)?;
+        Some(used.as_secs_f64() * 1e6 / bookings.max(1) as f64)
+    };
+    match (per(before.0, after.0), per(before.1, after.1)) {
+        (Some(process), Some(nats)) => format!(
+            "CPU per booking: {:.0} us (services and HTTP client {process:.0} us, nats-server {nats:.0} us)",
+            process + nats
+        ),
+        _ => "CPU per booking: /proc cannot be read here".to_owned(),
+    }
+}
+
 /// Posts every request of `work` to `POST /bookings`, `in_flight` at once, each answered
-/// 201.
+/// 201: the figures, and each booking's id with when it was sent and answered.
 async fn confirmed(
     label: &str,
     system: &bench::System,
     work: Arc<Vec<serde_json::Value>>,
     in_flight: usize,
-) -> anyhow::Result<bench::Figures> {
+) -> anyhow::Result<(bench::Figures, Vec<Posted>)> {
     let (client, endpoint) = (system.http.clone(), format!("{}/bookings", system.base));
-    measure(label, work.len(), in_flight, move |i| {
+    let posted = Arc::new(Mutex::new(Vec::with_capacity(work.len())));
+    let answers = posted.clone();
+    let figures = measure(label, work.len(), in_flight, move |i| {
         let (client, work, endpoint) = (client.clone(), work.clone(), endpoint.clone());
+        let answers = answers.clone();
         async move {
+            let sent = jiff::Timestamp::now();
             let response = client.post(&endpoint).json(&work[i]).send().await?;
             let status = response.status();
             anyhow::ensure!(status == 201, "booking {i} answered {status}");
+            let body: serde_json::Value = response.json().await?;
+            let answered = jiff::Timestamp::now();
+            let id = body["id"].as_str().and_then(|id| BookingId::parse(id).ok());
+            let id = id.context("a 201 without a booking id")?;
+            answers
+                .lock()
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .push(Posted { id, sent, answered });
             Ok(())
         }
     })
-    .await
+    .await?;
+    let posted = std::mem::take(&mut *posted.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    Ok((figures, posted))
 }
 
 /// The flame graph of `--flamegraph`.
