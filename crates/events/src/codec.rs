@@ -83,6 +83,12 @@ pub trait DomainEvent: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
     fn type_names() -> &'static [&'static str];
 }
 
+/// The type name an event's data struct is stored under (its `Event-Type` header), e.g.
+/// `TableBookingConfirmed::TYPE == "table-booking-confirmed"`.
+pub trait EventType {
+    const TYPE: &'static str;
+}
+
 /// Declares an event family enum whose variants each wrap one data struct, with the type
 /// name and current schema version of each, and makes its aggregate's id an
 /// [`AggregateId`](crate::names::AggregateId) stored at the given subject function. Decoding an older version goes through the
@@ -107,6 +113,12 @@ macro_rules! event_family {
         pub enum $family {
             $( $variant($data) ),+
         }
+
+        $(
+            impl $crate::codec::EventType for $data {
+                const TYPE: &'static str = $type_name;
+            }
+        )+
 
         impl $crate::codec::DomainEvent for $family {
             const STREAM: &'static str = $stream;

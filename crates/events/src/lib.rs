@@ -27,7 +27,7 @@ pub use booking::{
     TableBookingCustomerErased, TableBookingInitiated, TableBookingReassigned,
     TableBookingRejected, single,
 };
-pub use codec::{DecodeError, DomainEvent, EncodeError};
+pub use codec::{DecodeError, DomainEvent, EncodeError, EventType};
 pub use commands::{
     AddCombination, AddTable, RemoveCombination, RemoveTable, TableCommandRefusal,
     TableCommandReply,

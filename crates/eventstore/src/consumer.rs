@@ -82,6 +82,16 @@ impl Delivery {
         })
     }
 
+    /// The event's type name, from its `Event-Type` header.
+    pub fn event_type(&self) -> Option<&str> {
+        Some(
+            self.headers
+                .as_ref()?
+                .get(events::names::headers::EVENT_TYPE)?
+                .as_str(),
+        )
+    }
+
     /// The event in this delivery.
     pub fn decode<E: DomainEvent>(&self) -> Result<Recorded<E>, DecodeError> {
         Recorded::decode(
@@ -119,6 +129,14 @@ impl From<DecodeError> for HandleError {
 /// Handles the deliveries of one consumer.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), HandleError>> + Send;
+
+    /// The event types (`Event-Type` header, see [`events::EventType`]) this handler
+    /// does nothing with, whatever their content: a delivery of one is acked as handled
+    /// without being decoded or handed over. A type not named here is handed over as
+    /// before, so leaving one out costs time, never correctness.
+    fn ignores(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// The consumer could not be set up.
@@ -398,9 +416,15 @@ impl DurableConsumer {
             payload: std::mem::take(&mut message.message.payload),
         };
 
-        let result = self
-            .handle_reporting_progress(handler, &message, &delivery)
-            .await;
+        let ignored = delivery
+            .event_type()
+            .is_some_and(|kind| handler.ignores().contains(&kind));
+        let result = if ignored {
+            Ok(())
+        } else {
+            self.handle_reporting_progress(handler, &message, &delivery)
+                .await
+        };
         let consumer = self.spec.durable.as_str();
         let outcome = match result {
             Ok(()) => {

@@ -339,3 +339,91 @@ async fn a_consumer_made_from_now_leaves_the_history_alone_and_takes_what_comes_
         .expect("next");
     assert_eq!(consumer.info().await.expect("info").num_pending, 1);
 }
+
+/// Hands over only what it does not ignore: `table-removed`.
+struct IgnoresRemovals(Arc<Recorder>);
+
+impl Handler for IgnoresRemovals {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandleError> {
+        self.0.handle(delivery).await
+    }
+
+    fn ignores(&self) -> &'static [&'static str] {
+        &[<events::TableRemoved as events::EventType>::TYPE]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_of_a_type_the_handler_ignores_is_acked_without_being_handed_over() {
+    let env = env().await;
+    let removed: TableEvent = events::TableRemoved {
+        id: crate::table("i1"),
+    }
+    .into();
+    env.store
+        .append("tables.i1", 0, &[added("i1", 2)], &context("add"))
+        .await
+        .expect("added");
+    env.store
+        .append("tables.i1", 1, &[removed], &context("remove"))
+        .await
+        .expect("removed");
+    env.store
+        .append("tables.i2", 0, &[added("i2", 2)], &context("add-2"))
+        .await
+        .expect("added");
+    let recorder = Arc::new(Recorder::default());
+    let consumer =
+        DurableConsumer::ensure(env.store.jetstream(), spec("ignores"), Default::default())
+            .await
+            .expect("consumer");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(
+        Arc::new(IgnoresRemovals(recorder.clone())),
+        shutdown.clone(),
+    ));
+    wait_until("both additions were handled", || {
+        recorder.finished.lock().expect("lock").len() == 2
+    })
+    .await;
+    let mut info = env
+        .store
+        .jetstream()
+        .get_stream("TABLES")
+        .await
+        .expect("stream")
+        .get_consumer::<async_nats::jetstream::consumer::pull::Config>("ignores")
+        .await
+        .expect("consumer");
+    wait_until_async_acked(&mut info).await;
+    let seen: Vec<String> = recorder
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, _, table)| table.clone())
+        .collect();
+    assert_eq!(seen, ["i1", "i2"], "the removal was never handed over");
+    shutdown.cancel();
+    task.await.expect("consumer stops on shutdown");
+}
+
+/// Waits until the consumer has nothing pending and nothing unacknowledged.
+async fn wait_until_async_acked(
+    consumer: &mut async_nats::jetstream::consumer::Consumer<
+        async_nats::jetstream::consumer::pull::Config,
+    >,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let info = consumer.info().await.expect("info");
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never all acked: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
