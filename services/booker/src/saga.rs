@@ -138,7 +138,23 @@ impl<L: EventLog> Handler for Timeouts<L> {
         self.react(&recorded, delivery.stored_at, Timestamp::now())
             .await
     }
+
+    /// Only a booking's request and a change's request start a timer.
+    fn ignores(&self) -> &'static [&'static str] {
+        TIMELESS
+    }
 }
+
+/// The booking events that start no timer.
+const TIMELESS: &[&str] = &[
+    <events::TableBookingConfirmed as events::EventType>::TYPE,
+    <events::TableBookingRejected as events::EventType>::TYPE,
+    <events::TableBookingCancelled as events::EventType>::TYPE,
+    <events::TableBookingCustomerErased as events::EventType>::TYPE,
+    <events::TableBookingReassigned as events::EventType>::TYPE,
+    <events::TableBookingChanged as events::EventType>::TYPE,
+    <events::TableBookingChangeRejected as events::EventType>::TYPE,
+];
 
 impl<L: EventLog> Timeouts<L> {
     /// The timeout's step for one booking event, stored at `stored_at` and delivered at

@@ -283,7 +283,22 @@ impl Handler for Emails {
             .deliver(kind, (id, heard), place, &key_of(kind, event))
             .await
     }
+
+    /// Only confirmations, changes and cancellations are written about.
+    fn ignores(&self) -> &'static [&'static str] {
+        UNTOLD
+    }
 }
+
+/// The booking events no email tells (reminders come from their own consumer).
+const UNTOLD: &[&str] = &[
+    <events::TableBookingInitiated as events::EventType>::TYPE,
+    <events::TableBookingRejected as events::EventType>::TYPE,
+    <events::TableBookingCustomerErased as events::EventType>::TYPE,
+    <events::TableBookingReassigned as events::EventType>::TYPE,
+    <events::TableBookingChangeRequested as events::EventType>::TYPE,
+    <events::TableBookingChangeRejected as events::EventType>::TYPE,
+];
 
 #[cfg(test)]
 mod tests {

@@ -43,6 +43,19 @@ impl Handler for Reminders {
         self.remind(id, (slot, tables), delivery.stored_at, Timestamp::now())
             .await
     }
+
+    /// A reminder is timed by a confirmation or a change only.
+    fn ignores(&self) -> &'static [&'static str] {
+        &[
+            <events::TableBookingInitiated as events::EventType>::TYPE,
+            <events::TableBookingRejected as events::EventType>::TYPE,
+            <events::TableBookingCancelled as events::EventType>::TYPE,
+            <events::TableBookingCustomerErased as events::EventType>::TYPE,
+            <events::TableBookingReassigned as events::EventType>::TYPE,
+            <events::TableBookingChangeRequested as events::EventType>::TYPE,
+            <events::TableBookingChangeRejected as events::EventType>::TYPE,
+        ]
+    }
 }
 
 impl Reminders {

@@ -28,6 +28,14 @@ impl<L: EventLog> Handler for LockingSaga<L> {
         let recorded = delivery.decode::<BookingEvent>()?;
         self.react(&recorded).await
     }
+
+    /// A confirmation or an erasure asks nothing of the tables.
+    fn ignores(&self) -> &'static [&'static str] {
+        &[
+            <events::TableBookingConfirmed as events::EventType>::TYPE,
+            <events::TableBookingCustomerErased as events::EventType>::TYPE,
+        ]
+    }
 }
 
 impl<L: EventLog> LockingSaga<L> {

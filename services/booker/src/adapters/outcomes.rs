@@ -99,7 +99,7 @@ impl Outcomes {
             else {
                 continue;
             };
-            if !self.is_awaited(booking) {
+            if !self.is_awaited(booking) || !is_outcome(message.headers.as_ref()) {
                 continue;
             }
             match Recorded::<BookingEvent>::decode(
@@ -127,6 +127,23 @@ impl Outcomes {
             }
         }
     }
+}
+
+/// The booking events a waiting request is told of.
+const OUTCOMES: &[&str] = &[
+    <events::TableBookingConfirmed as events::EventType>::TYPE,
+    <events::TableBookingRejected as events::EventType>::TYPE,
+    <events::TableBookingCancelled as events::EventType>::TYPE,
+    <events::TableBookingChanged as events::EventType>::TYPE,
+    <events::TableBookingChangeRejected as events::EventType>::TYPE,
+];
+
+/// Whether a republished event may be an outcome, by its type header alone (a request,
+/// the largest event, is not decoded for nothing). Without the header it is decoded.
+fn is_outcome(headers: Option<&async_nats::HeaderMap>) -> bool {
+    headers
+        .and_then(|headers| headers.get(names::headers::EVENT_TYPE))
+        .is_none_or(|kind| OUTCOMES.contains(&kind.as_str()))
 }
 
 impl Waiter {

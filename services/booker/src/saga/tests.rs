@@ -2,7 +2,7 @@
 
 use domain::Aggregate as _;
 use events::fixtures::*;
-use events::{BookingStatus, LockFailureReason, TableBookingInitiated};
+use events::{BookingStatus, DomainEvent as _, LockFailureReason, TableBookingInitiated};
 use eventstore::InMemory;
 use eventstore::testing::Scenario;
 
@@ -270,4 +270,39 @@ fn unknown_table(id: BookingId) -> BookingEvent {
         ..request_for(&t1(), id, 2)
     }
     .into()
+}
+
+#[test]
+fn the_timeouts_ignore_every_booking_event_but_a_request_and_a_change_request() {
+    let mut starting: Vec<&str> = BookingEvent::type_names()
+        .iter()
+        .copied()
+        .filter(|kind| !TIMELESS.contains(kind))
+        .collect();
+    starting.sort_unstable();
+    assert_eq!(
+        starting,
+        ["table-booking-change-requested", "table-booking-initiated"],
+        "a new booking event type: say whether it starts a timer"
+    );
+}
+
+#[tokio::test]
+async fn given_an_event_the_timeouts_ignore_when_it_is_handled_anyway_then_nothing_is_deferred_or_written()
+ {
+    let id = BookingId::new();
+    let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
+    for event in [
+        confirmed(id),
+        rejected(id, RejectionReason::Timeout),
+        cancelled(id),
+    ] {
+        assert!(TIMELESS.contains(&event.event_type()), "{event:?}");
+        let recorded = scenario.when(&id, event);
+        scenario.mark();
+        let stored = recorded.metadata.occurred_at;
+        let outcome = timeouts(&scenario).react(&recorded, stored, stored).await;
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+    }
 }

@@ -265,3 +265,22 @@ async fn given_the_store_unavailable_when_a_booking_is_initiated_then_the_step_i
     scenario.log().set_unavailable(false);
     assert_eq!(scenario.then::<TableEvent>(), vec![]);
 }
+
+#[tokio::test]
+async fn given_a_lock_placed_when_the_booking_is_confirmed_or_erased_then_the_tables_are_left_alone_so_both_are_ignored()
+ {
+    use events::{DomainEvent as _, TableBookingCustomerErased};
+    let booking = BookingId::new();
+    let mut scenario = Scenario::new().given(&t1(), [added(4)]);
+    let initiated = scenario.when(&booking, initiated(booking, 2));
+    let saga = saga(&scenario);
+    saga.react(&initiated).await.expect("locked");
+    let erased: BookingEvent = TableBookingCustomerErased { id: booking }.into();
+    for event in [confirmed(booking), erased] {
+        assert!(saga.ignores().contains(&event.event_type()), "{event:?}");
+        let recorded = scenario.when(&booking, event);
+        scenario.mark();
+        saga.react(&recorded).await.expect("step");
+        assert_eq!(scenario.then::<TableEvent>(), vec![]);
+    }
+}
