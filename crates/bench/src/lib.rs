@@ -138,7 +138,17 @@ pub fn booking_requests(
     tables: usize,
     customers: bool,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
-    let mut requests = requests_over(count, tables, 1)?;
+    booking_requests_on(count, tables, customers, 1)
+}
+
+/// As [`booking_requests`], for the slots from `first_day` days ahead on.
+pub fn booking_requests_on(
+    count: usize,
+    tables: usize,
+    customers: bool,
+    first_day: i64,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut requests = requests_over(count, tables, first_day)?;
     if customers {
         for (i, request) in requests.iter_mut().enumerate() {
             request["customer"] = serde_json::json!(
@@ -146,16 +156,6 @@ pub fn booking_requests(
         }
     }
     Ok(requests)
-}
-
-/// `count` booking requests of a table asked for, for the slots from `first_day` days
-/// ahead on.
-pub fn booking_requests_from(
-    count: usize,
-    tables: usize,
-    first_day: i64,
-) -> anyhow::Result<Vec<serde_json::Value>> {
-    requests_over(count, tables, first_day)
 }
 
 /// CPU time used so far by the process `pid` (all its threads, user and system), from

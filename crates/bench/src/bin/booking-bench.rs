@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bench::steps::Posted;
-use bench::{booking_requests, measure, print};
+use bench::{booking_requests_on, measure, print};
 use bytes::Bytes;
 use clap::Parser;
 use events::BookingId;
@@ -37,6 +37,10 @@ struct Args {
     /// Each booking with a customer (name and email).
     #[arg(long)]
     customers: bool,
+    /// Bookings made first, not measured, so that the rows run on a store with this much
+    /// history (spread over the days before the measured ones).
+    #[arg(long, default_value_t = 0)]
+    history: usize,
     /// Also as many bookings by party size (no table; the restaurant gives one), with
     /// the projector running for both rows.
     #[arg(long)]
@@ -54,12 +58,38 @@ async fn main() -> anyhow::Result<()> {
     let mut system = bench::system(args.tables, args.party_size).await;
     let url = system.nats.url();
     let (base, http) = (system.base.clone(), system.http.clone());
-    let jobs = Arc::new(booking_requests(
+    // Each row books days of its own, after those of the rows before.
+    let mut next_day = 1;
+    let mut days = |count: usize| {
+        let first = next_day;
+        next_day += bench::days_used(count, args.tables) + 1;
+        first
+    };
+    if args.history > 0 {
+        let work = booking_requests_on(
+            args.history,
+            args.tables,
+            args.customers,
+            days(args.history),
+        )?;
+        let (made, _) = confirmed(
+            "history (not measured)",
+            &system,
+            Arc::new(work),
+            args.in_flight,
+        )
+        .await?;
+        println!(
+            "history: {} bookings made first, {:.0}/s",
+            made.ops, made.per_second
+        );
+    }
+    let jobs = Arc::new(booking_requests_on(
         args.bookings,
         args.tables,
         args.customers,
+        days(args.bookings),
     )?);
-
     let mut rows = Vec::new();
     // The HTTP floor: the same client and server doing nothing but answering.
     let (client, health) = (http.clone(), format!("{base}/healthz"));
@@ -97,11 +127,11 @@ async fn main() -> anyhow::Result<()> {
     profile::finish(profiler, args.flamegraph.as_deref())?;
     let steps = bench::steps::breakdown(&url, &posted).await?;
     // The latency at half the rate just reached, paced rather than as fast as possible.
-    let first_day = 2 * (bench::days_used(args.bookings, args.tables) + 1) + 1;
-    let work = Arc::new(bench::booking_requests_from(
+    let work = Arc::new(booking_requests_on(
         args.bookings,
         args.tables,
-        first_day,
+        args.customers,
+        days(args.bookings),
     )?);
     let label = "POST /bookings -> 201 at half that rate";
     let (client, endpoint) = (system.http.clone(), format!("{}/bookings", system.base));
@@ -117,8 +147,7 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     if args.party_size {
-        let first_day = bench::days_used(args.bookings, args.tables) + 1;
-        let work = bench::party_requests(args.bookings, args.tables, first_day)?;
+        let work = bench::party_requests(args.bookings, args.tables, days(args.bookings))?;
         let label = "POST /bookings by party size -> 201 confirmed";
         rows.push(
             confirmed(label, &system, Arc::new(work), args.in_flight)
