@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use domain::{Booking, BookingCommand, BookingRejection, NextPlace};
 use events::{
-    BookingEvent, BookingId, EventId, PartySize, RejectionReason, Step, TableEvent, TableId,
-    TimeSlot,
+    BookingEvent, BookingId, BookingStatus, EventId, PartySize, RejectionReason, Step, TableEvent,
+    TableId, TimeSlot,
 };
 use eventstore::{
     AppendContext, Delivery, EventLog, EventStore, ExecuteError, Executed, HandleError, Handler,
@@ -126,6 +126,11 @@ impl<S: Seating, L: EventLog> BookingSaga<S, L> {
 /// the deadline, so it survives restarts of every booker (ADR 0006). The deadline counts
 /// from when the server stored the event, not from its `occurredAt`, which is the clock of
 /// the replica that wrote it.
+///
+/// A booking's timer is looked at once [`EARLY_LOOK`] after the request, when the saga has
+/// almost always decided it: a booking this booker's cache shows decided (a decided
+/// booking never goes back to `initiated`) needs no timer, and is let go without a read of
+/// the stream. Only a booking still undecided then waits for the full timeout.
 #[derive(Debug)]
 pub struct Timeouts<L: EventLog = EventStore> {
     pub bookings: Arc<Repository<Booking, L>>,
@@ -196,6 +201,16 @@ impl<L: EventLog> Timeouts<L> {
             )
             .await;
         }
+        if self.decided(initiated.id) {
+            return Ok(());
+        }
+        let elapsed = Duration::try_from(now.duration_since(stored_at)).unwrap_or_default();
+        let first_look = EARLY_LOOK.min(self.timeout);
+        if elapsed < first_look {
+            return Err(HandleError::Defer(
+                first_look - elapsed + Duration::from_millis(5),
+            ));
+        }
         due(self.timeout, stored_at, now)?;
         let command = BookingCommand::Reject {
             reason: RejectionReason::Timeout,
@@ -208,6 +223,23 @@ impl<L: EventLog> Timeouts<L> {
             recorded,
         )
         .await
+    }
+}
+
+/// When a booking's timer is first looked at again, after its request.
+pub const EARLY_LOOK: Duration = Duration::from_secs(1);
+
+impl<L: EventLog> Timeouts<L> {
+    /// Whether this booker's cache shows booking `id` decided (confirmed, rejected or
+    /// cancelled); `false` when it does not know.
+    fn decided(&self, id: BookingId) -> bool {
+        self.bookings
+            .peek_with(&id, |booking, _| {
+                booking
+                    .status
+                    .is_some_and(|status| status != BookingStatus::Initiated)
+            })
+            .unwrap_or(false)
     }
 }
 

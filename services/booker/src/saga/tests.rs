@@ -306,3 +306,52 @@ async fn given_an_event_the_timeouts_ignore_when_it_is_handled_anyway_then_nothi
         assert_eq!(scenario.then::<BookingEvent>(), vec![]);
     }
 }
+
+#[tokio::test]
+async fn given_a_booking_just_made_when_its_timer_first_fires_then_it_is_looked_at_again_a_second_after_it_was_made()
+ {
+    let id = BookingId::new();
+    let mut scenario = Scenario::new();
+    let made = scenario.when(&id, initiated(id, 2));
+    let stored = made.metadata.occurred_at;
+    let now = stored + Duration::from_millis(100);
+    let outcome = timeouts(&scenario).react(&made, stored, now).await;
+    let Err(HandleError::Defer(delay)) = outcome else {
+        panic!("expected a deferral, got {outcome:?}");
+    };
+    assert!(
+        (Duration::from_millis(900)..Duration::from_millis(910)).contains(&delay),
+        "{delay:?}"
+    );
+    assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+}
+
+#[tokio::test]
+async fn given_a_booking_this_booker_saw_confirmed_when_its_timer_fires_then_it_is_let_go_without_a_read()
+ {
+    let id = BookingId::new();
+    let mut scenario = Scenario::new().given(&id, [initiated(id, 2)]);
+    let made = scenario.when(&id, confirmed(id));
+    let timeouts = timeouts(&scenario);
+    // Known to this booker (its saga confirmed it through the same repository).
+    timeouts.bookings.load(&id).await.expect("cached");
+    scenario.mark();
+    // The store is out of reach: only the cache can answer.
+    scenario.log().set_unavailable(true);
+    let stored = made.metadata.occurred_at;
+    for now in [stored, stored + Duration::from_secs(5), stored + TIMEOUT] {
+        let outcome = timeouts
+            .react(&initiated_recorded(&made, id), stored, now)
+            .await;
+        assert!(outcome.is_ok(), "at {now}: {outcome:?}");
+    }
+    assert_eq!(scenario.then::<BookingEvent>(), vec![]);
+}
+
+/// The request of booking `id` as the timeouts consumer receives it, with `like`'s metadata.
+fn initiated_recorded(like: &Recorded<BookingEvent>, id: BookingId) -> Recorded<BookingEvent> {
+    Recorded {
+        event: initiated(id, 2),
+        ..like.clone()
+    }
+}
