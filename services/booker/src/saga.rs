@@ -204,13 +204,7 @@ impl<L: EventLog> Timeouts<L> {
         if self.decided(initiated.id) {
             return Ok(());
         }
-        let elapsed = Duration::try_from(now.duration_since(stored_at)).unwrap_or_default();
-        let first_look = EARLY_LOOK.min(self.timeout);
-        if elapsed < first_look {
-            return Err(HandleError::Defer(
-                first_look - elapsed + Duration::from_millis(5),
-            ));
-        }
+        due(EARLY_LOOK.min(self.timeout), stored_at, now)?;
         due(self.timeout, stored_at, now)?;
         let command = BookingCommand::Reject {
             reason: RejectionReason::Timeout,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::{Client, Subscriber};
-use events::{BookingEvent, BookingId, names};
+use events::{BookingEvent, BookingId, DomainEvent as _, names};
 use eventstore::Recorded;
 use futures_util::StreamExt as _;
 use tokio::sync::oneshot;
@@ -108,16 +108,7 @@ impl Outcomes {
                 message.headers.as_ref(),
                 &message.payload,
             ) {
-                Ok(recorded)
-                    if matches!(
-                        recorded.event,
-                        BookingEvent::Confirmed(_)
-                            | BookingEvent::Rejected(_)
-                            | BookingEvent::Cancelled(_)
-                            | BookingEvent::Changed(_)
-                            | BookingEvent::ChangeRejected(_)
-                    ) =>
-                {
+                Ok(recorded) if OUTCOMES.contains(&recorded.event.event_type()) => {
                     self.notify(booking, &recorded.event);
                 }
                 Ok(_) => {}
